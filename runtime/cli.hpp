@@ -1,0 +1,39 @@
+// The `grace` command line: argv -> cli_options, with CLI11 kept inside
+// cli.cpp. Parsing is pure (no I/O besides the text it returns), so tests can
+// check usage errors and exit codes without running a process.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace grace::runtime {
+
+/// `grace check CONFIG`: validate a config file.
+struct check_command {
+  std::string config;
+};
+
+/// What the user asked for.
+struct cli_options {
+  std::variant<check_command> command;
+};
+
+/// The result of parsing a command line.
+struct cli_outcome {
+  /// Set when a command should run; else print `text` and exit `exit_code`.
+  std::optional<cli_options> options;
+  int exit_code = 0;
+  std::string text;       // help, version or the usage error
+  bool is_error = false;  // `text` goes to stderr
+};
+
+/// The version `grace --version` prints.
+std::string version_string();
+
+/// Parses `args` (args[0] is the program name). Usage errors exit with 2, as
+/// SPEC.md section 1 says; `--help` and `--version` with 0.
+cli_outcome parse_cli(const std::vector<std::string>& args);
+
+} // namespace grace::runtime

@@ -1,0 +1,77 @@
+#include "actors/system.hpp"
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+
+class echo : public caf::event_based_actor {
+public:
+  explicit echo(caf::actor_config& cfg) : caf::event_based_actor(cfg) {
+  }
+
+  caf::behavior make_behavior() override {
+    return {[](ping_atom, int x) { return x + 1; }};
+  }
+};
+
+class asker : public caf::event_based_actor {
+public:
+  asker(caf::actor_config& cfg, caf::actor target, int* reply)
+    : caf::event_based_actor(cfg), target_(std::move(target)), reply_(reply) {
+  }
+
+  caf::behavior make_behavior() override {
+    request(target_, 1s, ping_atom::value, 41)
+      .then([this](int x) { *reply_ = x; }, [](caf::error&) {});
+    return {[](int) {}};
+  }
+
+private:
+  caf::actor target_;
+  int* reply_;
+};
+
+} // namespace
+
+TEST(ActorSystem, DeterministicConfigUsesTheTestScheduler) {
+  auto cfg = grace::actors::make_config({true, 0});
+  caf::actor_system sys{*cfg};
+  auto* sched
+    = dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler());
+  ASSERT_NE(sched, nullptr);
+  auto a = sys.spawn<echo>();
+  int reply = 0;
+  auto q = sys.spawn<asker>(a, &reply);
+  sched->run();
+  EXPECT_EQ(reply, 42);
+  for (auto& h : {a, q})
+    caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  sched->run();
+  sys.await_actors_before_shutdown(false);
+}
+
+TEST(ActorSystem, ThreadedConfigServesRequests) {
+  grace::actors::system_options opts{false, 2};
+  EXPECT_EQ(grace::actors::scheduler_threads(opts), 2u);
+  EXPECT_GE(grace::actors::scheduler_threads({false, 0}), 2u);
+  auto cfg = grace::actors::make_config(opts);
+  caf::actor_system sys{*cfg};
+  EXPECT_EQ(sys.scheduler().num_workers(), 2u);
+  auto a = sys.spawn<echo>();
+  {
+    caf::scoped_actor self{sys};
+    int reply = 0;
+    self->request(a, 2s, ping_atom::value, 1)
+      .receive([&](int x) { reply = x; },
+               [&](caf::error& e) { FAIL() << sys.render(e); });
+    EXPECT_EQ(reply, 2);
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+  }
+}

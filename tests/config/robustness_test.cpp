@@ -1,0 +1,268 @@
+// Bad input never crashes or hangs the loader: each case gets a clear error
+// (or is handled) within a second or two.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/config/config_test_util.hpp"
+
+using namespace grace::config;
+using grace::test::errors_of;
+using grace::test::load;
+using strings = std::vector<std::string>;
+namespace fs = std::filesystem;
+
+namespace {
+
+class TempDir {
+public:
+  TempDir() {
+    auto tmpl = (fs::temp_directory_path() / "grace-config-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string write(const std::string& name, const std::string& bytes) const {
+    auto p = (path_ / name).string();
+    std::ofstream{p, std::ios::binary} << bytes;
+    return p;
+  }
+  const fs::path& path() const { return path_; }
+
+private:
+  fs::path path_;
+};
+
+std::vector<std::string> file_errors(const std::string& path) {
+  std::vector<std::string> result;
+  for (auto& e : load_file(path).errors)
+    result.push_back(to_string(e));
+  return result;
+}
+
+template <class F>
+double seconds(F f) {
+  auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+    .count();
+}
+
+// Sanitizer builds run several times slower; the budget is for a normal one.
+double time_budget(double normal) {
+#if defined(__SANITIZE_ADDRESS__)
+  return normal * 5;
+#else
+  return normal;
+#endif
+}
+
+} // namespace
+
+TEST(ConfigRobustness, MissingFile) {
+  TempDir dir;
+  auto p = (dir.path() / "nope.yaml").string();
+  EXPECT_EQ(file_errors(p),
+            strings{p + ":1:1: error: cannot read config: no such file"});
+}
+
+TEST(ConfigRobustness, Directory) {
+  TempDir dir;
+  auto p = dir.path().string();
+  EXPECT_EQ(file_errors(p),
+            strings{p + ":1:1: error: cannot read config: is a directory"});
+}
+
+TEST(ConfigRobustness, NotARegularFile) {
+  EXPECT_EQ(file_errors("/dev/null"),
+            strings{"/dev/null:1:1: error: cannot read config: not a regular "
+                    "file"});
+}
+
+TEST(ConfigRobustness, BinaryFile) {
+  TempDir dir;
+  auto p = dir.write("bin.yaml", std::string("grace: 1\n\x7f" "ELF\0\0\x01", 16));
+  EXPECT_EQ(file_errors(p), strings{p + ":2:5: error: not a text file (NUL "
+                                        "byte); expected YAML"});
+}
+
+TEST(ConfigRobustness, InvalidUtf8) {
+  EXPECT_EQ(errors_of("grace: 1\nlog_dir: caf\xc3\x28\n"),
+            strings{"t.yaml:2:13: error: invalid UTF-8 (byte 0xc3); expected "
+                    "a UTF-8 text file"});
+  EXPECT_EQ(errors_of("\xff\xfeg\0r\0"),
+            strings{"t.yaml:1:1: error: not a text file (NUL byte); expected "
+                    "YAML"});
+  // Overlong encoding of '/'.
+  EXPECT_EQ(errors_of("a: \xc0\xaf\n"),
+            strings{"t.yaml:1:4: error: invalid UTF-8 (byte 0xc0); expected a "
+                    "UTF-8 text file"});
+}
+
+TEST(ConfigRobustness, Utf8AndBomAreFine) {
+  auto r = load("\xEF\xBB\xBFgrace: 1\nsupervisor:\n  children:\n"
+                "    - {name: a, command: [caf\xC3\xA9], env: {GREETING: "
+                "\"\xE3\x81\x93\xE3\x82\x93\"}}\n");
+  EXPECT_TRUE(r.errors.empty()) << to_string(r.errors.front());
+}
+
+TEST(ConfigRobustness, YamlSyntaxError) {
+  EXPECT_EQ(errors_of("grace: 1\nsupervisor: {children: [}\n"),
+            strings{"t.yaml:2:25: error: YAML syntax error: end of sequence "
+                    "flow not found"});
+  EXPECT_EQ(errors_of("grace: 1\n  supervisor: x\n"),
+            strings{"t.yaml:2:13: error: YAML syntax error: illegal map value"});
+}
+
+TEST(ConfigRobustness, TabsInIndentation) {
+  EXPECT_EQ(errors_of("grace: 1\nsupervisor:\n\tname: root\n\tchildren: []\n"),
+            strings{"t.yaml:3:1: error: tab character in indentation (YAML "
+                    "allows only spaces)"});
+}
+
+TEST(ConfigRobustness, SeveralDocuments) {
+  EXPECT_EQ(errors_of("grace: 1\nsupervisor: {children: []}\n---\ngrace: 1\n"),
+            strings{"t.yaml:4:1: error: several YAML documents in one file; "
+                    "expected one"});
+}
+
+TEST(ConfigRobustness, UnknownAlias) {
+  EXPECT_EQ(errors_of("grace: 1\nsupervisor: *nope\n"),
+            strings{"t.yaml:2:13: error: YAML syntax error: the referenced "
+                    "anchor is not defined"});
+}
+
+TEST(ConfigRobustness, AliasBombIsCutOffQuickly) {
+  // Each level holds nine references to the one below: 9^9 supervisors once
+  // expanded, a few hundred bytes on disk.
+  std::string yaml = "grace: 1\nsupervisor:\n  name: root\n  children:\n"
+                     "    - supervisor: &a {name: a, children: [{name: c, "
+                     "command: [c]}]}\n";
+  std::string prev = "a";
+  for (auto level : std::string{"bcdefghij"}) {
+    std::string name(1, level);
+    yaml += "    - supervisor: &" + name + " {name: " + name + ", children: [";
+    for (int i = 0; i < 9; ++i)
+      yaml += std::string{i ? ", " : ""} + "{supervisor: *" + prev + "}";
+    yaml += "]}\n";
+    prev = name;
+  }
+  load_result r;
+  auto took = seconds([&] { r = load(yaml); });
+  EXPECT_LT(took, time_budget(2.0));
+  ASSERT_FALSE(r.config);
+  auto bomb = std::find_if(r.errors.begin(), r.errors.end(), [](auto& e) {
+    return e.message.find("alias bomb") != std::string::npos;
+  });
+  ASSERT_NE(bomb, r.errors.end());
+  EXPECT_EQ(bomb->message.find("aliases expand the config to more than "), 0u);
+}
+
+TEST(ConfigRobustness, RecursiveAliasIsNotAnInfiniteLoop) {
+  auto r = load("grace: 1\nsupervisor: &s {name: s, children: [{supervisor: "
+                "*s}]}\n");
+  EXPECT_FALSE(r.config);
+  EXPECT_FALSE(r.errors.empty());
+}
+
+TEST(ConfigRobustness, TenThousandChildrenAreFast) {
+  std::string yaml = "grace: 1\nsupervisor:\n  children:\n";
+  for (int i = 0; i < 10'000; ++i)
+    yaml += "    - {name: c" + std::to_string(i)
+            + ", command: [app, --id, \"" + std::to_string(i)
+            + "\"], env: {A: b}}\n";
+  load_result r;
+  auto took = seconds([&] { r = load(yaml); });
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(count_children(r.config->root), 10'000u);
+  EXPECT_LT(took, time_budget(1.5));
+}
+
+TEST(ConfigRobustness, ThousandSupervisorsDeepIsAClearError) {
+  // yaml-cpp refuses documents nested deeper than its recursion limit; that
+  // limit comes first, long before the stack would.
+  std::string yaml = "grace: 1\nsupervisor:\n";
+  std::string indent = "  ";
+  for (int i = 0; i < 1000; ++i) {
+    yaml += indent + "name: s" + std::to_string(i) + "\n";
+    yaml += indent + "children:\n";
+    yaml += indent + "- supervisor:\n";
+    indent += "    ";
+  }
+  yaml += indent + "children: []\n";
+  load_result r;
+  auto took = seconds([&] { r = load(yaml); });
+  EXPECT_LT(took, time_budget(2.0));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].message,
+            "nesting too deep (more than about 500 levels of YAML "
+            "collections)");
+  EXPECT_GT(r.errors[0].where.line, 1);
+}
+
+TEST(ConfigRobustness, HundredSupervisorsDeepLoad) {
+  std::string yaml = "grace: 1\nsupervisor:\n";
+  std::string indent = "  ";
+  for (int i = 0; i < 100; ++i) {
+    yaml += indent + "name: s" + std::to_string(i) + "\n";
+    yaml += indent + "children:\n";
+    yaml += indent + "- supervisor:\n";
+    indent += "    ";
+  }
+  yaml += indent + "name: leaf\n" + indent
+          + "children: [{name: c, command: [c]}]\n";
+  auto r = load(yaml);
+  ASSERT_TRUE(r.config) << to_string(r.errors.front());
+  EXPECT_EQ(count_supervisors(r.config->root), 101u);
+}
+
+TEST(ConfigRobustness, TenMegabyteFileIsHandled) {
+  TempDir dir;
+  std::string yaml = "grace: 1\nsupervisor:\n  children:\n";
+  yaml.reserve(11 << 20);
+  for (int i = 0; yaml.size() < (10u << 20); ++i)
+    yaml += "    - {name: c" + std::to_string(i)
+            + ", command: [/bin/sleep, \"100\"], env: {A: b, LONG: "
+              "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+              "xxxxxxxxxxxxxxxxxxx}}\n";
+  auto p = dir.write("big.yaml", yaml);
+  load_result r;
+  auto took = seconds([&] { r = load_file(p); });
+  ASSERT_TRUE(r.config) << to_string(r.errors.front());
+  EXPECT_GT(count_children(r.config->root), 60'000u);
+  // yaml-cpp alone reads about 6 MB/s here.
+  EXPECT_LT(took, time_budget(4.0));
+}
+
+TEST(ConfigRobustness, TooManyComponents) {
+  std::string yaml = "grace: 1\nsupervisor:\n  children:\n";
+  for (int i = 0; i < 11; ++i)
+    yaml += "    - {name: p" + std::to_string(i)
+            + ", command: [w], replicas: 10000}\n";
+  auto r = load(yaml);
+  ASSERT_FALSE(r.config);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(to_string(r.errors[0]),
+            "t.yaml:14:7: error: too many components (more than 100000 "
+            "processes and supervisors)");
+}
+
+TEST(ConfigRobustness, ScalarsWhereMappingsBelong) {
+  EXPECT_EQ(errors_of("grace: 1\nsupervisor: root\n"),
+            strings{"t.yaml:2:13: error: expected a mapping, got a scalar"});
+  EXPECT_EQ(errors_of("grace: 1\nsupervisor:\n  children: [3, [x]]\n"),
+            (strings{"t.yaml:3:14: error: children[]: expected a mapping, got "
+                     "a scalar",
+                     "t.yaml:3:17: error: children[]: expected a mapping, got "
+                     "a list"}));
+}
+
+TEST(ConfigRobustness, ComplexKeys) {
+  EXPECT_EQ(errors_of("grace: 1\n? [a, b]\n: 1\nsupervisor: {children: []}\n"),
+            strings{"t.yaml:2:3: error: keys must be strings, got a list"});
+}

@@ -1,0 +1,48 @@
+#include "runtime/cli.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace grace::runtime;
+
+TEST(Cli, CheckTakesAConfig) {
+  auto out = parse_cli({"grace", "check", "grace.yaml"});
+  ASSERT_TRUE(out.options);
+  EXPECT_EQ(std::get<check_command>(out.options->command).config, "grace.yaml");
+}
+
+TEST(Cli, VersionAndHelpExitZero) {
+  auto version = parse_cli({"grace", "--version"});
+  EXPECT_FALSE(version.options);
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.text, version_string() + "\n");
+  auto help = parse_cli({"grace", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.text.find("check"), std::string::npos);
+  auto sub_help = parse_cli({"grace", "check", "--help"});
+  EXPECT_EQ(sub_help.exit_code, 0);
+  EXPECT_NE(sub_help.text.find("CONFIG"), std::string::npos);
+}
+
+TEST(Cli, UsageErrorsExitTwoWithOneLine) {
+  for (auto args : std::vector<std::vector<std::string>>{
+         {"grace"},
+         {"grace", "check"},
+         {"grace", "check", "a.yaml", "b.yaml"},
+         {"grace", "frobnicate"},
+         {"grace", "--bogus"}}) {
+    auto out = parse_cli(args);
+    EXPECT_FALSE(out.options);
+    EXPECT_EQ(out.exit_code, 2);
+    EXPECT_TRUE(out.is_error);
+    EXPECT_TRUE(out.text.starts_with("grace: ")) << out.text;
+    EXPECT_EQ(std::count(out.text.begin(), out.text.end(), '\n'), 1)
+      << out.text;
+  }
+}
+
+TEST(Cli, OnlyWorkingCommandsAreOffered) {
+  auto help = parse_cli({"grace", "--help"}).text;
+  for (auto missing : {"run", "status", "reload", "incidents", "bench"})
+    EXPECT_EQ(help.find(std::string{"  "} + missing + " "), std::string::npos)
+      << missing;
+}
