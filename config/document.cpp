@@ -211,6 +211,12 @@ yaml_document parse_yaml(std::string_view text, const std::string& file,
                                 + std::to_string(max_config_bytes) + ")"));
     return doc;
   }
+  if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF")) {
+    errors.push_back(error_at(file, 1, 1,
+                              "UTF-16 text; Grace reads UTF-8 (convert with: "
+                              "iconv -f UTF-16 -t UTF-8)"));
+    return doc;
+  }
   if (auto nul = text.find('\0'); nul != std::string_view::npos) {
     auto pos = position_of(text, nul);
     errors.push_back(error_at(file, pos.line, pos.column,

@@ -33,8 +33,14 @@ struct alias_budget_exceeded {
   node_id at;
 };
 
-/// How many node visits aliases may add on top of the document's own nodes.
-constexpr std::size_t alias_budget = 1'000'000;
+/// How many node reads a document may take: a handful per node of the file,
+/// plus a fixed allowance for what aliases add. Only an alias bomb gets near.
+constexpr std::size_t reads_per_node = 8;
+constexpr std::size_t alias_budget = 4'000'000;
+
+/// Supervisors deeper than this can only come from a recursive alias: YAML
+/// itself stops at about 160 (the parser's nesting limit).
+constexpr int max_supervisor_depth = 1000;
 
 std::string quote(std::string_view s) {
   constexpr std::size_t max = 40;
@@ -84,7 +90,7 @@ public:
     : doc_(doc),
       errors_(errors),
       base_dir_(std::move(base_dir)),
-      budget_(doc.nodes.size() + alias_budget) {
+      budget_(doc.nodes.size() * reads_per_node + alias_budget) {
   }
 
   const yaml_node& at(node_id id) {
@@ -107,6 +113,17 @@ public:
   }
 
   const std::string& base_dir() const { return base_dir_; }
+
+  /// Returns whether mapping `id` has the key `key` (written, not merged).
+  bool has_key(node_id id, std::string_view key) {
+    auto& n = at(id);
+    for (std::size_t i = 0; i < n.items.size(); i += 2) {
+      auto& k = doc_.nodes[n.items[i]];
+      if (k.type == yaml_node::kind::scalar && k.value == key)
+        return true;
+    }
+    return false;
+  }
 
   std::string absolute(const std::string& path) const {
     fs::path p{path};
@@ -786,6 +803,19 @@ private:
                              bool is_root) {
     supervisor_spec sup;
     sup.where = w_.pos(id);
+    if (depth_ >= max_supervisor_depth) {
+      w_.error(id, "supervisors nested more than "
+                     + std::to_string(max_supervisor_depth)
+                     + " deep (a recursive alias?)");
+      too_many_ = true;
+      return sup;
+    }
+    struct depth_guard {
+      int& depth;
+      explicit depth_guard(int& d) : depth(++d) {
+      }
+      ~depth_guard() { --depth; }
+    } guard{depth_};
     sup.strategy = defaults::strategy;
     sup.intensity = defaults::intensity;
     sup.period = defaults::period;
@@ -864,11 +894,14 @@ private:
     for (auto item : list.items) {
       if (too_many_) // reported once; stop building a tree nobody can run
         return;
-      fields probe{w_, item, "children[]"};
-      if (!probe.valid())
+      auto& node = w_.at(item);
+      if (node.type != yaml_node::kind::map) {
+        w_.error(item, "children[]: expected a mapping, got "
+                         + std::string{describe(node.type)});
         continue;
-      if (probe.has("supervisor")) {
-        fields entry{w_, item, "", {"supervisor"}};
+      }
+      if (w_.has_key(item, "supervisor")) {
+        fields entry{w_, item, ""};
         for (auto& e : entry.entries())
           if (e.key != "supervisor")
             w_.error(e.key_node,
@@ -1979,6 +2012,7 @@ private:
   walker& w_;
   grace_config& cfg_;
   std::size_t components_ = 0;
+  int depth_ = 0;
   bool too_many_ = false;
   std::map<std::string, std::vector<std::string>> pools_; // pool -> replicas
   std::unordered_map<std::string, component_ref> components_by_path_;
@@ -2011,9 +2045,8 @@ load_result load_text(std::string_view text, const std::string& file,
     loader{w, cfg}.load(doc.root);
   } catch (const alias_budget_exceeded& e) {
     result.errors.push_back(
-      {w.pos(e.at), "aliases expand the config to more than "
-                      + std::to_string(doc.nodes.size() + alias_budget)
-                      + " nodes (an alias bomb?)"});
+      {w.pos(e.at),
+       "aliases expand the config far beyond its size (an alias bomb?)"});
   }
   sort_and_dedupe(result.errors);
   if (result.errors.empty())

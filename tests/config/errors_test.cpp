@@ -168,10 +168,10 @@ supervisor:
 )"),
             (strings{"t.yaml:4:48: error: ready: use only one of tcp, notify, "
                      "exec or delay (got tcp, notify)",
-                     "t.yaml:5:48: error: ready.within: not used with "
+                     "t.yaml:5:50: error: ready.within: not used with "
                      "ready.delay (the child is ready once the delay has "
                      "passed)",
-                     "t.yaml:6:48: error: ready.notify: must be true (leave "
+                     "t.yaml:6:47: error: ready.notify: must be true (leave "
                      "'ready' out to count a running process as ready)",
                      "t.yaml:7:38: error: ready: expected one of tcp, notify, "
                      "exec or delay"}));
@@ -199,7 +199,7 @@ supervisor:
               "(depends_on takes full paths such as 'root/db')",
               "t.yaml:7:44: error: depends_on: dependency cycle: root/x -> "
               "root/y -> root/x",
-              "t.yaml:11:53: error: depends_on: dependency cycle: root/s -> "
+              "t.yaml:11:54: error: depends_on: dependency cycle: root/s -> "
               "root/s/inner -> root/s"}));
 }
 
@@ -220,18 +220,18 @@ playbooks:
             (strings{
               "t.yaml:6:12: error: on: unknown failure mode 'crashd' (did "
               "you mean 'crashed'?)",
-              "t.yaml:6:39: error: on.exited: unknown playbook 'restrat' "
+              "t.yaml:6:37: error: on.exited: unknown playbook 'restrat' "
               "(did you mean 'restart'?)",
-              "t.yaml:6:62: error: on.check_failed: built-in playbook 'exec' "
+              "t.yaml:6:60: error: on.check_failed: built-in playbook 'exec' "
               "needs parameters; define a playbook with an 'exec' step and "
               "name it here",
-              "t.yaml:9:33: error: playbooks.mine.steps[1].signal: unknown "
+              "t.yaml:9:32: error: playbooks.mine.steps[1].signal: unknown "
               "signal 'SIGFOO'",
-              "t.yaml:9:45: error: playbooks.mine.steps[2].wait: invalid "
+              "t.yaml:9:48: error: playbooks.mine.steps[2].wait: invalid "
               "duration 'soon' (expected a number and a unit: us, ms, s, m, h "
               "(e.g. 150ms, 5s))",
-              "t.yaml:9:52: error: playbooks.mine.steps[3]: unknown step "
-              "'reboot' (did you mean 'restart'?)",
+              "t.yaml:9:55: error: playbooks.mine.steps[3]: unknown step "
+              "'reboot'",
               "t.yaml:10:17: error: playbooks.mine.on_failure: unknown "
               "playbook 'other'",
               "t.yaml:11:3: error: playbooks: 'restart' is a built-in "
@@ -268,8 +268,8 @@ supervisor:
               "t.yaml:7:11: error: tcp probe: missing required key 'port'",
               "t.yaml:8:29: error: http probe.url: https is not supported yet "
               "(use http://)",
-              "t.yaml:8:42: error: http probe: unknown key 'port'",
-              "t.yaml:9:17: error: probe.kind: unknown value 'htp' (did you "
+              "t.yaml:8:43: error: http probe: unknown key 'port'",
+              "t.yaml:9:18: error: probe.kind: unknown value 'htp' (did you "
               "mean 'http'?)",
               "t.yaml:10:32: error: log probe.pattern: invalid regular "
               "expression: Mismatched '(' and ')' in regular expression",
@@ -305,7 +305,7 @@ supervisor:
                      "t.yaml:5:57: error: env: invalid variable name '1BAD' "
                      "(allowed: A-Z, a-z, 0-9 and '_', not starting with a "
                      "digit)",
-                     "t.yaml:5:72: error: env.OK: expected a string, got a "
+                     "t.yaml:5:70: error: env.OK: expected a string, got a "
                      "list"}));
 }
 

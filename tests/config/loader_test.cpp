@@ -251,11 +251,12 @@ supervisor:
 }
 
 TEST(Loader, ShellIsTheExplicitOptIn) {
-  auto& cfg = ok(load(R"(grace: 1
+  auto r = load(R"(grace: 1
 supervisor:
   children:
     - {name: s, shell: "yes | head -n 1"}
-)"));
+)");
+  auto& cfg = ok(r);
   auto& s = child_at(cfg.root, 0);
   EXPECT_TRUE(s.shell);
   EXPECT_EQ(s.argv,
@@ -263,13 +264,14 @@ supervisor:
 }
 
 TEST(Loader, AnchorsAliasesAndMergeKeysWork) {
-  auto& cfg = ok(load(R"(grace: 1
+  auto r = load(R"(grace: 1
 supervisor:
   children:
     - &base {name: a, command: [app], env: {MODE: fast}, restart: transient}
     - <<: *base
       name: b
-)"));
+)");
+  auto& cfg = ok(r);
   auto& b = child_at(cfg.root, 1);
   EXPECT_EQ(b.name, "b");
   EXPECT_EQ(b.restart, restart_type::transient);
@@ -277,7 +279,7 @@ supervisor:
 }
 
 TEST(Loader, UserPlaybookStepsAndChains) {
-  auto& cfg = ok(load(R"(grace: 1
+  auto r = load(R"(grace: 1
 supervisor:
   children:
     - {name: a, command: [app], on: {check_failed: gentle}}
@@ -295,7 +297,8 @@ playbooks:
   hard:
     steps: [restart]
     on_failure: escalate
-)"));
+)");
+  auto& cfg = ok(r);
   auto& gentle = cfg.playbooks.at("gentle");
   ASSERT_EQ(gentle.steps.size(), 7u);
   EXPECT_EQ(gentle.steps[0].timeout, 5s);

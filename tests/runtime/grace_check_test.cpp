@@ -58,7 +58,7 @@ TEST(GraceCheck, InvalidConfigPrintsEveryErrorAndExitsTwo) {
             file + ":3:13: error: strategy: unknown value 'nope' (expected one "
                    "of: one_for_one, one_for_all, rest_for_one)\n"
             + file + ":5:7: error: missing required key 'command'\n" + file
-            + ":5:18: error: unknown key 'comand' (did you mean 'command'?)\n"
+            + ":5:17: error: unknown key 'comand' (did you mean 'command'?)\n"
               "grace: 3 errors in "
             + file + "\n");
 }
@@ -67,7 +67,7 @@ TEST(GraceCheck, MissingFileExitsTwo) {
   auto r = run_process({grace_bin, "check", "/nonexistent/grace.yaml"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("/nonexistent/grace.yaml:1:1: error: cannot read "
-                       "config: no such file"),
+                       "config: No such file or directory"),
             std::string::npos)
     << r.err;
 }
