@@ -19,7 +19,8 @@ inline constexpr std::string_view log_dir = "logs";
 inline constexpr fsync_policy fsync = fsync_policy::always;
 inline constexpr std::string_view root_name = "root";
 
-// -- supervision (SPEC.md section 3) -------------------------------------------
+// -- supervision (SPEC.md section 3)
+// -------------------------------------------
 
 inline constexpr config::strategy strategy = strategy::one_for_one;
 /// systemd's StartLimitBurst / StartLimitIntervalSec (OTP: 1 in 5 s).
@@ -42,7 +43,8 @@ inline constexpr int max_replicas = 10'000;
 /// Processes and supervisors in one tree, after `replicas` expansion.
 inline constexpr std::size_t max_components = 100'000;
 
-// -- probes (SPEC.md section 4) -------------------------------------------------
+// -- probes (SPEC.md section 4)
+// -------------------------------------------------
 
 inline constexpr duration probe_every = 1s;
 inline constexpr duration probe_timeout = 1s;
@@ -55,7 +57,8 @@ inline constexpr int log_count = 1;
 inline constexpr double anomaly_z = 4.0;
 inline constexpr int anomaly_min_samples = 20;
 
-// -- playbooks (SPEC.md section 5) ----------------------------------------------
+// -- playbooks (SPEC.md section 5)
+// ----------------------------------------------
 
 inline constexpr int max_attempts = 1;
 inline constexpr duration verify_within = 10s;

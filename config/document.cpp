@@ -13,7 +13,8 @@ namespace grace::config {
 
 namespace {
 
-// -- text checks done before yaml-cpp sees the bytes ---------------------------
+// -- text checks done before yaml-cpp sees the bytes
+// ---------------------------
 
 struct text_position {
   int line = 1;
@@ -37,7 +38,8 @@ text_position position_of(std::string_view text, std::size_t offset) {
 
 // Returns the offset of the first byte that is not valid UTF-8, or npos.
 std::size_t find_invalid_utf8(std::string_view text) {
-  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  auto byte
+    = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   std::size_t i = 0;
   while (i < text.size()) {
     auto c = byte(i);
@@ -91,8 +93,8 @@ std::vector<text_position> tab_indented_lines(std::string_view text,
       ++i;
       ++column;
     }
-    bool has_content = i < text.size() && text[i] != '\n' && text[i] != '\r'
-                       && text[i] != '#';
+    bool has_content
+      = i < text.size() && text[i] != '\n' && text[i] != '\r' && text[i] != '#';
     if (tab_column && has_content)
       result.push_back({line, *tab_column});
     while (i < text.size() && text[i] != '\n')
@@ -103,7 +105,8 @@ std::vector<text_position> tab_indented_lines(std::string_view text,
   return result;
 }
 
-// -- yaml-cpp events -> yaml_document -------------------------------------------
+// -- yaml-cpp events -> yaml_document
+// -------------------------------------------
 
 struct alias_error {
   YAML::Mark mark;
@@ -111,14 +114,11 @@ struct alias_error {
 
 class tree_builder : public YAML::EventHandler {
 public:
-  explicit tree_builder(yaml_document& doc) : doc_(doc) {
-  }
+  explicit tree_builder(yaml_document& doc) : doc_(doc) {}
 
-  void OnDocumentStart(const YAML::Mark&) override {
-  }
+  void OnDocumentStart(const YAML::Mark&) override {}
 
-  void OnDocumentEnd() override {
-  }
+  void OnDocumentEnd() override {}
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     add(yaml_node::kind::null, mark, anchor, false, {});
@@ -143,18 +143,14 @@ public:
     open_.push_back(add(yaml_node::kind::sequence, mark, anchor, false, {}));
   }
 
-  void OnSequenceEnd() override {
-    open_.pop_back();
-  }
+  void OnSequenceEnd() override { open_.pop_back(); }
 
   void OnMapStart(const YAML::Mark& mark, const std::string&,
                   YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
     open_.push_back(add(yaml_node::kind::map, mark, anchor, false, {}));
   }
 
-  void OnMapEnd() override {
-    open_.pop_back();
-  }
+  void OnMapEnd() override { open_.pop_back(); }
 
 private:
   node_id add(yaml_node::kind type, const YAML::Mark& mark,
@@ -204,11 +200,10 @@ yaml_document parse_yaml(std::string_view text, const std::string& file,
   yaml_document doc;
   doc.file = file;
   if (text.size() > max_config_bytes) {
-    errors.push_back(error_at(file, 1, 1,
-                              "file is too large ("
-                                + std::to_string(text.size())
-                                + " bytes, at most "
-                                + std::to_string(max_config_bytes) + ")"));
+    errors.push_back(error_at(
+      file, 1, 1,
+      "file is too large (" + std::to_string(text.size()) + " bytes, at most "
+        + std::to_string(max_config_bytes) + ")"));
     return doc;
   }
   if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF")) {
@@ -245,9 +240,8 @@ yaml_document parse_yaml(std::string_view text, const std::string& file,
     tree_builder ignore{extra};
     if (parser.HandleNextDocument(ignore)) {
       auto line = extra.root ? extra.nodes[*extra.root].line : 1;
-      errors.push_back(
-        error_at(file, line, 1,
-                 "several YAML documents in one file; expected one"));
+      errors.push_back(error_at(
+        file, line, 1, "several YAML documents in one file; expected one"));
     }
   } catch (const alias_error& e) {
     errors.push_back(error_at(file, e.mark, "alias to an unknown anchor"));

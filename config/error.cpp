@@ -26,7 +26,6 @@ std::string summary(const std::vector<config_error>& errors) {
 } // namespace
 
 config_exception::config_exception(std::vector<config_error> errors)
-  : std::runtime_error(summary(errors)), errors_(std::move(errors)) {
-}
+    : std::runtime_error(summary(errors)), errors_(std::move(errors)) {}
 
 } // namespace grace::config

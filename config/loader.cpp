@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,7 +16,6 @@
 #include <tuple>
 #include <unordered_map>
 
-#include <csignal>
 #include <sys/resource.h>
 
 #include "config/defaults.hpp"
@@ -87,11 +87,8 @@ class walker {
 public:
   walker(const yaml_document& doc, std::vector<config_error>& errors,
          std::string base_dir)
-    : doc_(doc),
-      errors_(errors),
-      base_dir_(std::move(base_dir)),
-      budget_(doc.nodes.size() * reads_per_node + alias_budget) {
-  }
+      : doc_(doc), errors_(errors), base_dir_(std::move(base_dir)),
+        budget_(doc.nodes.size() * reads_per_node + alias_budget) {}
 
   const yaml_node& at(node_id id) {
     if (++visits_ > budget_)
@@ -245,8 +242,8 @@ public:
     }
     auto d = std::get<duration>(result);
     if (d < min) {
-      error(id, label + ": must be at least " + format_duration(min)
-                  + " (got " + n.value + ")");
+      error(id, label + ": must be at least " + format_duration(min) + " (got "
+                  + n.value + ")");
       return std::nullopt;
     }
     return d;
@@ -285,12 +282,12 @@ public:
     return std::nullopt;
   }
 
-  std::optional<std::vector<std::string>> string_list(node_id id,
-                                                      const std::string& label,
-                                                      bool allow_empty) {
+  std::optional<std::vector<std::string>>
+  string_list(node_id id, const std::string& label, bool allow_empty) {
     auto& n = at(id);
     if (n.type != yaml_node::kind::sequence) {
-      error(id, label + ": expected a list, got " + std::string{describe(n.type)});
+      error(id,
+            label + ": expected a list, got " + std::string{describe(n.type)});
       return std::nullopt;
     }
     if (n.items.empty() && !allow_empty) {
@@ -316,9 +313,10 @@ public:
                                                const std::string& label) {
     auto& n = at(id);
     if (n.type == yaml_node::kind::scalar) {
-      error(id, label
-                  + ": expected a list (argv, e.g. [./bin/app, --port, \"80\"]); "
-                    "for a shell command line use 'shell:'");
+      error(id,
+            label
+              + ": expected a list (argv, e.g. [./bin/app, --port, \"80\"]); "
+                "for a shell command line use 'shell:'");
       return std::nullopt;
     }
     auto result = string_list(id, label, false);
@@ -341,7 +339,8 @@ private:
   std::size_t budget_;
 };
 
-// -- fields: one mapping, its keys checked -------------------------------------
+// -- fields: one mapping, its keys checked
+// -------------------------------------
 
 class fields {
 public:
@@ -355,7 +354,7 @@ public:
   /// `allowed` is not empty, unknown keys. `prefix` labels messages.
   fields(walker& w, node_id id, std::string prefix,
          std::vector<std::string_view> allowed = {})
-    : w_(w), id_(id), prefix_(std::move(prefix)) {
+      : w_(w), id_(id), prefix_(std::move(prefix)) {
     auto& n = w.at(id);
     if (n.type != yaml_node::kind::map) {
       auto what = prefix_.empty() ? std::string{"expected a mapping"}
@@ -396,7 +395,8 @@ public:
   }
 
   std::string label(std::string_view key) const {
-    return prefix_.empty() ? std::string{key} : prefix_ + "." + std::string{key};
+    return prefix_.empty() ? std::string{key}
+                           : prefix_ + "." + std::string{key};
   }
 
   std::string label_prefix() const {
@@ -428,8 +428,9 @@ private:
         merges.push_back(value_id);
         continue;
       }
-      auto dup = std::find_if(entries_.begin(), entries_.end(),
-                              [&](const entry& e) { return e.key == key.value; });
+      auto dup
+        = std::find_if(entries_.begin(), entries_.end(),
+                       [&](const entry& e) { return e.key == key.value; });
       if (dup != entries_.end()) {
         if (!merged) {
           auto first = w_.pos(dup->key_node);
@@ -465,19 +466,21 @@ private:
   std::vector<entry> entries_;
 };
 
-// -- the schema -----------------------------------------------------------------
+// -- the schema
+// -----------------------------------------------------------------
 
 const std::vector<std::string_view> top_keys{
-  "grace", "log_dir", "metrics", "audit", "defaults", "supervisor", "playbooks"};
+  "grace",    "log_dir",    "metrics",  "audit",
+  "defaults", "supervisor", "playbooks"};
 
 const std::vector<std::string_view> supervisor_keys{
-  "name",         "strategy", "intensity", "period",  "on_exhausted",
-  "restart",      "shutdown", "depends_on", "children"};
+  "name",    "strategy", "intensity",  "period",  "on_exhausted",
+  "restart", "shutdown", "depends_on", "children"};
 
 const std::vector<std::string_view> child_keys{
-  "name",   "command", "shell",    "restart",    "shutdown", "ports",
-  "ready",  "env",     "cwd",      "user",       "limits",   "probes",
-  "on",     "severity", "depends_on", "replicas", "backoff"};
+  "name",  "command",  "shell",      "restart",  "shutdown", "ports",
+  "ready", "env",      "cwd",        "user",     "limits",   "probes",
+  "on",    "severity", "depends_on", "replicas", "backoff"};
 
 const std::vector<std::string_view> backoff_keys{"min", "max", "factor",
                                                  "jitter"};
@@ -595,8 +598,8 @@ std::string parse_http_url(const std::string& url, http_probe& out) {
   auto rest = std::string_view{url}.substr(scheme.size());
   auto slash = rest.find_first_of("/?");
   auto authority = rest.substr(0, slash);
-  out.target = slash == std::string_view::npos ? "/"
-                                               : std::string{rest.substr(slash)};
+  out.target
+    = slash == std::string_view::npos ? "/" : std::string{rest.substr(slash)};
   if (out.target.front() == '?')
     out.target.insert(out.target.begin(), '/');
   if (authority.find('@') != std::string_view::npos)
@@ -634,7 +637,8 @@ std::string parse_http_url(const std::string& url, http_probe& out) {
   return {};
 }
 
-// -- the loader -----------------------------------------------------------------
+// -- the loader
+// -----------------------------------------------------------------
 
 /// A component as the resolver sees it.
 struct component_ref {
@@ -646,8 +650,7 @@ struct component_ref {
 
 class loader {
 public:
-  loader(walker& w, grace_config& cfg) : w_(w), cfg_(cfg) {
-  }
+  loader(walker& w, grace_config& cfg) : w_(w), cfg_(cfg) {}
 
   void load(std::optional<node_id> root) {
     if (!root || w_.at(*root).type == yaml_node::kind::null) {
@@ -681,18 +684,18 @@ public:
         if (auto policy = w_.enumeration<fsync_policy>(*f, "audit.fsync"))
           cfg_.fsync = *policy;
     }
-    cfg_.default_shutdown = {shutdown_spec::kind::timeout,
-                             defaults::child_shutdown};
+    cfg_.default_shutdown
+      = {shutdown_spec::kind::timeout, defaults::child_shutdown};
     cfg_.default_backoff = {defaults::backoff_min, defaults::backoff_max,
                             defaults::backoff_factor, defaults::backoff_jitter};
     if (auto v = top.get("defaults")) {
       fields defs{w_, *v, "defaults", {"shutdown", "backoff"}};
       if (auto s = defs.get("shutdown"))
-        cfg_.default_shutdown = shutdown(*s, "defaults.shutdown",
-                                         cfg_.default_shutdown);
+        cfg_.default_shutdown
+          = shutdown(*s, "defaults.shutdown", cfg_.default_shutdown);
       if (auto b = defs.get("backoff"))
-        cfg_.default_backoff = backoff(*b, "defaults.backoff",
-                                       cfg_.default_backoff);
+        cfg_.default_backoff
+          = backoff(*b, "defaults.backoff", cfg_.default_backoff);
     }
     if (auto v = top.get("playbooks"))
       load_playbooks(*v);
@@ -783,11 +786,13 @@ private:
     }
     for (std::size_t i = 0; i < n.items.size(); ++i) {
       auto item = n.items[i];
-      auto path = w_.nonempty_string(item, label + "[" + std::to_string(i) + "]");
+      auto path
+        = w_.nonempty_string(item, label + "[" + std::to_string(i) + "]");
       if (!path)
         continue;
-      auto dup = std::find_if(result.begin(), result.end(),
-                              [&](const reference& r) { return r.name == *path; });
+      auto dup
+        = std::find_if(result.begin(), result.end(),
+                       [&](const reference& r) { return r.name == *path; });
       if (dup != result.end()) {
         w_.error(item, label + ": " + quote(*path) + " is listed twice");
         continue;
@@ -812,8 +817,7 @@ private:
     }
     struct depth_guard {
       int& depth;
-      explicit depth_guard(int& d) : depth(++d) {
-      }
+      explicit depth_guard(int& d) : depth(++d) {}
       ~depth_guard() { --depth; }
     } guard{depth_};
     sup.strategy = defaults::strategy;
@@ -907,8 +911,8 @@ private:
             w_.error(e.key_node,
                      "a supervisor entry has only the 'supervisor' key; move "
                        + quote(e.key) + " inside it");
-        add(component_spec{supervisor(*entry.get("supervisor"), sup.path,
-                                      false)});
+        add(component_spec{
+          supervisor(*entry.get("supervisor"), sup.path, false)});
       } else {
         for (auto& c : child(item, sup.path))
           add(component_spec{std::move(c)});
@@ -922,7 +926,8 @@ private:
     }
   }
 
-  // -- children -----------------------------------------------------------------
+  // -- children
+  // -----------------------------------------------------------------
 
   std::vector<child_spec> child(node_id id, const std::string& parent_path) {
     child_spec c;
@@ -1031,7 +1036,8 @@ private:
       if (!p)
         continue;
       if (std::find(result.begin(), result.end(), *p) != result.end()) {
-        w_.error(n.items[i], "ports: " + std::to_string(*p) + " is listed twice");
+        w_.error(n.items[i],
+                 "ports: " + std::to_string(*p) + " is listed twice");
         continue;
       }
       result.push_back(*p);
@@ -1042,7 +1048,8 @@ private:
   ready_spec ready(node_id id) {
     ready_spec r;
     r.within = defaults::ready_within;
-    fields f{w_, id, "ready", {"tcp", "host", "notify", "exec", "delay", "within"}};
+    fields f{
+      w_, id, "ready", {"tcp", "host", "notify", "exec", "delay", "within"}};
     if (!f.valid())
       return r;
     std::vector<std::string_view> kinds;
@@ -1201,21 +1208,22 @@ private:
                                + did_you_mean(e.key, modes));
         continue;
       }
-      if (auto s = w_.enumeration<config::severity>(e.value,
-                                                    "severity." + e.key))
+      if (auto s
+          = w_.enumeration<config::severity>(e.value, "severity." + e.key))
         result[*mode] = *s;
     }
     return result;
   }
 
-  // -- probes -------------------------------------------------------------------
+  // -- probes
+  // -------------------------------------------------------------------
 
   std::vector<probe_spec> probes(node_id id) {
     std::vector<probe_spec> result;
     auto& n = w_.at(id);
     if (n.type != yaml_node::kind::sequence) {
-      w_.error(id, "probes: expected a list, got "
-                     + std::string{describe(n.type)});
+      w_.error(id,
+               "probes: expected a list, got " + std::string{describe(n.type)});
       return result;
     }
     std::unordered_map<std::string, source_pos> names;
@@ -1264,12 +1272,12 @@ private:
       }
     }
     if (auto v = f.get("every"))
-      if (auto d = w_.dur(*v, f.label("every"), false,
-                          std::chrono::milliseconds{10}))
+      if (auto d
+          = w_.dur(*v, f.label("every"), false, std::chrono::milliseconds{10}))
         p.every = *d;
     if (auto v = f.get("timeout"))
-      if (auto d = w_.dur(*v, f.label("timeout"), false,
-                          std::chrono::milliseconds{1}))
+      if (auto d
+          = w_.dur(*v, f.label("timeout"), false, std::chrono::milliseconds{1}))
         p.timeout = *d;
     if (auto v = f.get("failures"))
       if (auto x = w_.integer(*v, f.label("failures"), 1, 1'000'000))
@@ -1339,8 +1347,9 @@ private:
           if (auto d = w_.dur(*v, f.label("for")))
             x.sustained = *d;
         if (!f.has("max_rss") && !f.has("max_cpu") && !f.has("max_fds"))
-          w_.error(id, prefix + ": needs at least one of max_rss, max_cpu or "
-                                "max_fds");
+          w_.error(id, prefix
+                         + ": needs at least one of max_rss, max_cpu or "
+                           "max_fds");
         p.check = x;
         break;
       }
@@ -1367,10 +1376,9 @@ private:
             else if (*s == "both")
               x.from = log_probe::source::both;
             else
-              w_.error(*stream, f.label("stream") + ": unknown value "
-                                  + quote(*s)
-                                  + did_you_mean(*s, {"stdout", "stderr",
-                                                      "both"}));
+              w_.error(*stream,
+                       f.label("stream") + ": unknown value " + quote(*s)
+                         + did_you_mean(*s, {"stdout", "stderr", "both"}));
           }
         }
         if (auto v = required("pattern")) {
@@ -1407,11 +1415,13 @@ private:
             x.url = *url;
           }
           if (!f.has("json_pointer"))
-            w_.error(id, prefix + ": 'http' needs a 'json_pointer' to the "
-                                  "number (e.g. /queue/depth)");
+            w_.error(id, prefix
+                           + ": 'http' needs a 'json_pointer' to the "
+                             "number (e.g. /queue/depth)");
         } else {
-          w_.error(id, prefix + ": needs 'exec' (a command printing a number) "
-                                "or 'http' (a URL with a JSON body)");
+          w_.error(id, prefix
+                         + ": needs 'exec' (a command printing a number) "
+                           "or 'http' (a URL with a JSON body)");
         }
         if (auto v = f.get("json_pointer")) {
           if (auto ptr = w_.string(*v, f.label("json_pointer"))) {
@@ -1434,8 +1444,9 @@ private:
           w_.error(id, prefix + ": needs 'above' or 'below' (or both)");
         if (x.above && x.below && *x.below > *x.above)
           w_.error(*f.get("below"),
-                   prefix + ": below is greater than above: every value "
-                            "would fail");
+                   prefix
+                     + ": below is greater than above: every value "
+                       "would fail");
         if (auto v = f.get("for"))
           if (auto d = w_.dur(*v, f.label("for")))
             x.sustained = *d;
@@ -1496,8 +1507,9 @@ private:
                     && parse(std::string_view{text}.substr(dots + 2), hi)
                     && lo <= hi;
     if (!ok) {
-      w_.error(id, label + ": expected a status (100-599) or a range like "
-                           "200..399, got "
+      w_.error(id, label
+                     + ": expected a status (100-599) or a range like "
+                       "200..399, got "
                      + quote(text));
       return;
     }
@@ -1518,7 +1530,8 @@ private:
     }
   }
 
-  // -- playbooks ----------------------------------------------------------------
+  // -- playbooks
+  // ----------------------------------------------------------------
 
   void load_playbooks(node_id id) {
     fields f{w_, id, "playbooks"};
@@ -1556,8 +1569,8 @@ private:
         w_.error(*v, f.label("steps") + ": expected a non-empty list of steps");
       } else {
         for (std::size_t i = 0; i < list.items.size(); ++i)
-          if (auto s = step(list.items[i], f.label("steps") + "["
-                                             + std::to_string(i) + "]"))
+          if (auto s = step(list.items[i],
+                            f.label("steps") + "[" + std::to_string(i) + "]"))
             pb.steps.push_back(std::move(*s));
       }
     } else {
@@ -1599,8 +1612,8 @@ private:
         arg = e.value;
       }
       if (key.empty()) {
-        w_.error(id, label + ": missing the step (one of: " + join(kinds)
-                       + ")");
+        w_.error(id,
+                 label + ": missing the step (one of: " + join(kinds) + ")");
         return std::nullopt;
       }
       if (auto t = f.get("timeout"))
@@ -1746,7 +1759,8 @@ private:
     return false;
   }
 
-  // -- cross-references ---------------------------------------------------------
+  // -- cross-references
+  // ---------------------------------------------------------
 
   void index(const supervisor_spec& sup, const std::string& parent) {
     components_by_path_[sup.path] = {sup.path, true, parent, sup.where};
@@ -1770,34 +1784,34 @@ private:
     for (auto& [pool, members] : pools_)
       all_paths.push_back(pool);
     // depends_on: resolve names; pools stand for all their replicas.
-    auto resolve_deps = [&](const std::string& self,
-                            std::vector<reference>& deps) {
-      std::vector<reference> resolved;
-      for (auto& d : deps) {
-        std::vector<std::string> targets;
-        if (components_by_path_.count(d.name))
-          targets.push_back(d.name);
-        else if (auto pool = pools_.find(d.name); pool != pools_.end())
-          targets = pool->second;
-        if (targets.empty()) {
-          auto hint = did_you_mean(d.name, all_paths);
-          if (hint.empty() && d.name.find('/') == std::string::npos)
-            hint = " (depends_on takes full paths such as 'root/db')";
-          w_.error(d.where, "depends_on: unknown component " + quote(d.name)
-                              + hint);
-          continue;
-        }
-        for (auto& t : targets) {
-          if (t == self) {
-            w_.error(d.where, "depends_on: " + quote(self)
-                                + " cannot depend on itself");
-            continue;
+    auto resolve_deps
+      = [&](const std::string& self, std::vector<reference>& deps) {
+          std::vector<reference> resolved;
+          for (auto& d : deps) {
+            std::vector<std::string> targets;
+            if (components_by_path_.count(d.name))
+              targets.push_back(d.name);
+            else if (auto pool = pools_.find(d.name); pool != pools_.end())
+              targets = pool->second;
+            if (targets.empty()) {
+              auto hint = did_you_mean(d.name, all_paths);
+              if (hint.empty() && d.name.find('/') == std::string::npos)
+                hint = " (depends_on takes full paths such as 'root/db')";
+              w_.error(d.where,
+                       "depends_on: unknown component " + quote(d.name) + hint);
+              continue;
+            }
+            for (auto& t : targets) {
+              if (t == self) {
+                w_.error(d.where, "depends_on: " + quote(self)
+                                    + " cannot depend on itself");
+                continue;
+              }
+              resolved.push_back({t, d.where});
+            }
           }
-          resolved.push_back({t, d.where});
-        }
-      }
-      deps = std::move(resolved);
-    };
+          deps = std::move(resolved);
+        };
     visit_all([&](child_spec& c) { resolve_deps(c.path, c.depends_on); },
               [&](supervisor_spec& s) { resolve_deps(s.path, s.depends_on); });
     check_cycles();
@@ -1841,10 +1855,9 @@ private:
         std::vector<std::string_view> options{"escalate", "safe_hold"};
         for (auto& [other, unused] : cfg_.playbooks)
           options.push_back(other);
-        w_.error(ref.where, "playbooks." + name
-                              + ".on_failure: unknown playbook "
-                              + quote(ref.name)
-                              + did_you_mean(ref.name, options));
+        w_.error(ref.where,
+                 "playbooks." + name + ".on_failure: unknown playbook "
+                   + quote(ref.name) + did_you_mean(ref.name, options));
       }
     }
     check_playbook_cycles();
@@ -1901,14 +1914,13 @@ private:
   // it waits for them too. A cycle in that graph would wait forever.
   void check_cycles() {
     std::unordered_map<std::string, std::vector<reference>> edges;
-    visit_all(
-      [&](child_spec& c) { edges[c.path] = c.depends_on; },
-      [&](supervisor_spec& s) {
-        auto& out = edges[s.path];
-        out = s.depends_on;
-        for (auto& c : s.children)
-          out.push_back({c.path(), {}});
-      });
+    visit_all([&](child_spec& c) { edges[c.path] = c.depends_on; },
+              [&](supervisor_spec& s) {
+                auto& out = edges[s.path];
+                out = s.depends_on;
+                for (auto& c : s.children)
+                  out.push_back({c.path(), {}});
+              });
     enum class color { white, grey, black };
     std::unordered_map<std::string, color> colors;
     std::set<std::string> reported;
@@ -1956,8 +1968,8 @@ private:
           // no position of their own).
           source_pos where = edge.where;
           for (auto i = from; where.line == 0 && i != stack.end(); ++i) {
-            auto next = std::next(i) == stack.end() ? edge.name
-                                                    : std::next(i)->path;
+            auto next
+              = std::next(i) == stack.end() ? edge.name : std::next(i)->path;
             for (auto& e : edges[i->path])
               if (e.name == next && e.where.line > 0)
                 where = e.where;

@@ -35,8 +35,7 @@ const std::vector<std::pair<std::string_view, restart_type>>& enum_names() {
 }
 
 template <>
-const std::vector<std::pair<std::string_view, exhausted_action>>&
-enum_names() {
+const std::vector<std::pair<std::string_view, exhausted_action>>& enum_names() {
   static const std::vector<std::pair<std::string_view, exhausted_action>> xs{
     {"escalate", exhausted_action::escalate},
     {"hold", exhausted_action::hold},
@@ -95,10 +94,14 @@ const std::vector<std::pair<std::string_view, failure_mode>>& enum_names() {
 template <>
 const std::vector<std::pair<std::string_view, probe_kind>>& enum_names() {
   static const std::vector<std::pair<std::string_view, probe_kind>> xs{
-    {"heartbeat", probe_kind::heartbeat}, {"tcp", probe_kind::tcp},
-    {"http", probe_kind::http},           {"exec", probe_kind::exec},
-    {"resource", probe_kind::resource},   {"log", probe_kind::log},
-    {"kpi", probe_kind::kpi},             {"anomaly", probe_kind::anomaly},
+    {"heartbeat", probe_kind::heartbeat},
+    {"tcp", probe_kind::tcp},
+    {"http", probe_kind::http},
+    {"exec", probe_kind::exec},
+    {"resource", probe_kind::resource},
+    {"log", probe_kind::log},
+    {"kpi", probe_kind::kpi},
+    {"anomaly", probe_kind::anomaly},
     {"file", probe_kind::file},
   };
   return xs;
@@ -150,18 +153,15 @@ std::string_view to_string(step_spec::kind x) {
 }
 
 const std::string& component_spec::name() const {
-  return std::visit([](auto& x) -> const std::string& { return x.name; },
-                    node);
+  return std::visit([](auto& x) -> const std::string& { return x.name; }, node);
 }
 
 const std::string& component_spec::path() const {
-  return std::visit([](auto& x) -> const std::string& { return x.path; },
-                    node);
+  return std::visit([](auto& x) -> const std::string& { return x.path; }, node);
 }
 
 const source_pos& component_spec::where() const {
-  return std::visit([](auto& x) -> const source_pos& { return x.where; },
-                    node);
+  return std::visit([](auto& x) -> const source_pos& { return x.where; }, node);
 }
 
 std::size_t count_children(const supervisor_spec& sup) {

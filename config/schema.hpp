@@ -125,8 +125,8 @@ struct ready_spec {
 
 /// One resource limit applied with setrlimit(2) before exec.
 struct rlimit_spec {
-  std::string name;     // as written: nofile, core, as, ...
-  int resource = 0;     // RLIMIT_*
+  std::string name; // as written: nofile, core, as, ...
+  int resource = 0; // RLIMIT_*
   std::uint64_t value = 0;
   bool unlimited = false;
 };
@@ -150,7 +150,7 @@ struct tcp_probe {
 
 struct http_probe {
   std::string url;
-  std::string host;   // from url
+  std::string host; // from url
   std::uint16_t port = 80;
   std::string target; // path and query, "/" at least
   int expect_min = 200;
@@ -165,7 +165,7 @@ struct resource_probe {
   std::optional<std::uint64_t> max_rss; // bytes
   std::optional<double> max_cpu;        // percent of one core
   std::optional<std::uint64_t> max_fds;
-  duration sustained{};                 // `for`
+  duration sustained{}; // `for`
 };
 
 struct log_probe {
@@ -253,10 +253,10 @@ struct playbook_spec {
 
 /// An OS process supervised by Grace.
 struct child_spec {
-  std::string name;            // `w-2` for replica 2 of `w`
-  std::string path;            // `root/workers/w-2`
+  std::string name; // `w-2` for replica 2 of `w`
+  std::string path; // `root/workers/w-2`
   std::vector<std::string> argv;
-  bool shell = false;          // argv is {"/bin/sh", "-c", <shell>}
+  bool shell = false; // argv is {"/bin/sh", "-c", <shell>}
   restart_type restart = restart_type::permanent;
   shutdown_spec shutdown;
   std::vector<std::uint16_t> ports;

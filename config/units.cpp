@@ -108,9 +108,8 @@ parsed<std::uint64_t> parse_size(std::string_view text) {
 std::string check_name(std::string_view text) {
   if (text.empty())
     return "name must not be empty";
-  auto lower_or_digit = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-  };
+  auto lower_or_digit
+    = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
   if (!lower_or_digit(text.front()))
     return "invalid name '" + std::string{text}
            + "' (must start with a lower-case letter or a digit)";

@@ -25,8 +25,8 @@ struct cli_outcome {
   /// Set when a command should run; else print `text` and exit `exit_code`.
   std::optional<cli_options> options;
   int exit_code = 0;
-  std::string text;       // help, version or the usage error
-  bool is_error = false;  // `text` goes to stderr
+  std::string text;      // help, version or the usage error
+  bool is_error = false; // `text` goes to stderr
 };
 
 /// The version `grace --version` prints.

@@ -21,10 +21,9 @@ int run_check(const grace::runtime::check_command& cmd) {
     return 2;
   }
   auto& cfg = *result.config;
-  std::cout << cmd.config << ": ok ("
-            << grace::config::count_children(cfg.root) << " processes, "
-            << grace::config::count_supervisors(cfg.root) << " supervisors, "
-            << cfg.playbooks.size() << " playbooks)\n";
+  std::cout << cmd.config << ": ok (" << grace::config::count_children(cfg.root)
+            << " processes, " << grace::config::count_supervisors(cfg.root)
+            << " supervisors, " << cfg.playbooks.size() << " playbooks)\n";
   return 0;
 }
 

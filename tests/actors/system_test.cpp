@@ -1,9 +1,8 @@
-#include "actors/system.hpp"
-
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
-
 #include <gtest/gtest.h>
+
+#include "actors/system.hpp"
 
 using namespace std::chrono_literals;
 
@@ -13,8 +12,7 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 
 class echo : public caf::event_based_actor {
 public:
-  explicit echo(caf::actor_config& cfg) : caf::event_based_actor(cfg) {
-  }
+  explicit echo(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
 
   caf::behavior make_behavior() override {
     return {[](ping_atom, int x) { return x + 1; }};
@@ -24,7 +22,7 @@ public:
 class asker : public caf::event_based_actor {
 public:
   asker(caf::actor_config& cfg, caf::actor target, int* reply)
-    : caf::event_based_actor(cfg), target_(std::move(target)), reply_(reply) {
+      : caf::event_based_actor(cfg), target_(std::move(target)), reply_(reply) {
   }
 
   caf::behavior make_behavior() override {

@@ -50,7 +50,8 @@ supervisor:
 }
 
 TEST(ConfigErrors, WrongTypesCarryLineAndColumn) {
-  EXPECT_EQ(errors_of(R"(grace: 1
+  EXPECT_EQ(
+    errors_of(R"(grace: 1
 supervisor:
   intensity: lots
   period: 10
@@ -61,22 +62,22 @@ supervisor:
       ports: [http]
       replicas: "2"
 )"),
-            (strings{
-              "t.yaml:3:14: error: intensity: expected an integer, got 'lots'",
-              "t.yaml:4:11: error: period: duration '10' has no unit "
-              "(expected a number and a unit: us, ms, s, m, h (e.g. 150ms, "
-              "5s))",
-              "t.yaml:5:13: error: strategy: expected one of: one_for_one, "
-              "one_for_all, rest_for_one, got a list",
-              "t.yaml:8:16: error: command: expected a list (argv, e.g. "
-              "[./bin/app, --port, \"80\"]); for a shell command line use "
-              "'shell:'",
-              "t.yaml:9:15: error: ports[0]: expected an integer, got 'http'",
-              "t.yaml:10:17: error: replicas: expected an integer, got '2'"}));
+    (strings{"t.yaml:3:14: error: intensity: expected an integer, got 'lots'",
+             "t.yaml:4:11: error: period: duration '10' has no unit "
+             "(expected a number and a unit: us, ms, s, m, h (e.g. 150ms, "
+             "5s))",
+             "t.yaml:5:13: error: strategy: expected one of: one_for_one, "
+             "one_for_all, rest_for_one, got a list",
+             "t.yaml:8:16: error: command: expected a list (argv, e.g. "
+             "[./bin/app, --port, \"80\"]); for a shell command line use "
+             "'shell:'",
+             "t.yaml:9:15: error: ports[0]: expected an integer, got 'http'",
+             "t.yaml:10:17: error: replicas: expected an integer, got '2'"}));
 }
 
 TEST(ConfigErrors, OutOfRangeValues) {
-  EXPECT_EQ(errors_of(R"(grace: 1
+  EXPECT_EQ(
+    errors_of(R"(grace: 1
 supervisor:
   intensity: -1
   children:
@@ -86,18 +87,17 @@ supervisor:
       replicas: 0
       backoff: {min: 5s, max: 1s, jitter: 2}
 )"),
-            (strings{
-              "t.yaml:3:14: error: intensity: must be between 0 and 1000000 "
-              "(got -1)",
-              "t.yaml:7:15: error: ports[0]: must be between 1 and 65535 (got "
-              "0)",
-              "t.yaml:7:18: error: ports[1]: must be between 1 and 65535 (got "
-              "70000)",
-              "t.yaml:8:17: error: replicas: must be between 1 and 10000 (got "
-              "0)",
-              "t.yaml:9:16: error: backoff: min (5s) is greater than max (1s)",
-              "t.yaml:9:43: error: backoff.jitter: must be between 0 and 1 "
-              "(got 2)"}));
+    (strings{"t.yaml:3:14: error: intensity: must be between 0 and 1000000 "
+             "(got -1)",
+             "t.yaml:7:15: error: ports[0]: must be between 1 and 65535 (got "
+             "0)",
+             "t.yaml:7:18: error: ports[1]: must be between 1 and 65535 (got "
+             "70000)",
+             "t.yaml:8:17: error: replicas: must be between 1 and 10000 (got "
+             "0)",
+             "t.yaml:9:16: error: backoff: min (5s) is greater than max (1s)",
+             "t.yaml:9:43: error: backoff.jitter: must be between 0 and 1 "
+             "(got 2)"}));
 }
 
 TEST(ConfigErrors, UnknownEnumValues) {
@@ -135,14 +135,15 @@ supervisor:
 }
 
 TEST(ConfigErrors, DuplicateKeys) {
-  EXPECT_EQ(errors_of(R"(grace: 1
+  EXPECT_EQ(
+    errors_of(R"(grace: 1
 supervisor:
   children:
     - name: a
       command: [a]
       name: b
 )"),
-            strings{"t.yaml:6:7: error: duplicate key 'name' (first at line 4)"});
+    strings{"t.yaml:6:7: error: duplicate key 'name' (first at line 4)"});
 }
 
 TEST(ConfigErrors, CommandAndShellConflict) {
@@ -178,7 +179,8 @@ supervisor:
 }
 
 TEST(ConfigErrors, DependsOnUnknownSelfAndCycles) {
-  EXPECT_EQ(errors_of(R"(grace: 1
+  EXPECT_EQ(
+    errors_of(R"(grace: 1
 supervisor:
   children:
     - {name: db, command: [a], depends_on: [root/dbb]}
@@ -190,21 +192,21 @@ supervisor:
         children:
           - {name: inner, command: [a], depends_on: [root/s]}
 )"),
-            (strings{
-              "t.yaml:4:45: error: depends_on: unknown component 'root/dbb' "
-              "(did you mean 'root/db'?)",
-              "t.yaml:5:46: error: depends_on: 'root/api' cannot depend on "
-              "itself",
-              "t.yaml:5:56: error: depends_on: unknown component 'db' "
-              "(depends_on takes full paths such as 'root/db')",
-              "t.yaml:7:44: error: depends_on: dependency cycle: root/x -> "
-              "root/y -> root/x",
-              "t.yaml:11:54: error: depends_on: dependency cycle: root/s -> "
-              "root/s/inner -> root/s"}));
+    (strings{"t.yaml:4:45: error: depends_on: unknown component 'root/dbb' "
+             "(did you mean 'root/db'?)",
+             "t.yaml:5:46: error: depends_on: 'root/api' cannot depend on "
+             "itself",
+             "t.yaml:5:56: error: depends_on: unknown component 'db' "
+             "(depends_on takes full paths such as 'root/db')",
+             "t.yaml:7:44: error: depends_on: dependency cycle: root/x -> "
+             "root/y -> root/x",
+             "t.yaml:11:54: error: depends_on: dependency cycle: root/s -> "
+             "root/s/inner -> root/s"}));
 }
 
 TEST(ConfigErrors, PlaybookReferences) {
-  EXPECT_EQ(errors_of(R"(grace: 1
+  EXPECT_EQ(
+    errors_of(R"(grace: 1
 supervisor:
   children:
     - name: a
@@ -217,25 +219,24 @@ playbooks:
   restart:
     steps: [restart]
 )"),
-            (strings{
-              "t.yaml:6:12: error: on: unknown failure mode 'crashd' (did "
-              "you mean 'crashed'?)",
-              "t.yaml:6:37: error: on.exited: unknown playbook 'restrat' "
-              "(did you mean 'restart'?)",
-              "t.yaml:6:60: error: on.check_failed: built-in playbook 'exec' "
-              "needs parameters; define a playbook with an 'exec' step and "
-              "name it here",
-              "t.yaml:9:32: error: playbooks.mine.steps[1].signal: unknown "
-              "signal 'SIGFOO'",
-              "t.yaml:9:48: error: playbooks.mine.steps[2].wait: invalid "
-              "duration 'soon' (expected a number and a unit: us, ms, s, m, h "
-              "(e.g. 150ms, 5s))",
-              "t.yaml:9:55: error: playbooks.mine.steps[3]: unknown step "
-              "'reboot'",
-              "t.yaml:10:17: error: playbooks.mine.on_failure: unknown "
-              "playbook 'other'",
-              "t.yaml:11:3: error: playbooks: 'restart' is a built-in "
-              "playbook; choose another name"}));
+    (strings{"t.yaml:6:12: error: on: unknown failure mode 'crashd' (did "
+             "you mean 'crashed'?)",
+             "t.yaml:6:37: error: on.exited: unknown playbook 'restrat' "
+             "(did you mean 'restart'?)",
+             "t.yaml:6:60: error: on.check_failed: built-in playbook 'exec' "
+             "needs parameters; define a playbook with an 'exec' step and "
+             "name it here",
+             "t.yaml:9:32: error: playbooks.mine.steps[1].signal: unknown "
+             "signal 'SIGFOO'",
+             "t.yaml:9:48: error: playbooks.mine.steps[2].wait: invalid "
+             "duration 'soon' (expected a number and a unit: us, ms, s, m, h "
+             "(e.g. 150ms, 5s))",
+             "t.yaml:9:55: error: playbooks.mine.steps[3]: unknown step "
+             "'reboot'",
+             "t.yaml:10:17: error: playbooks.mine.on_failure: unknown "
+             "playbook 'other'",
+             "t.yaml:11:3: error: playbooks: 'restart' is a built-in "
+             "playbook; choose another name"}));
 }
 
 TEST(ConfigErrors, PlaybookCycle) {
@@ -250,7 +251,8 @@ playbooks:
 }
 
 TEST(ConfigErrors, ProbeErrors) {
-  EXPECT_EQ(errors_of(R"(grace: 1
+  EXPECT_EQ(
+    errors_of(R"(grace: 1
 supervisor:
   children:
     - name: a
@@ -264,21 +266,20 @@ supervisor:
         - {kind: anomaly, of: nothing}
         - {kind: tcp, port: 2}
 )"),
-            (strings{
-              "t.yaml:7:11: error: tcp probe: missing required key 'port'",
-              "t.yaml:8:29: error: http probe.url: https is not supported yet "
-              "(use http://)",
-              "t.yaml:8:43: error: http probe: unknown key 'port'",
-              "t.yaml:9:18: error: probe.kind: unknown value 'htp' (did you "
-              "mean 'http'?)",
-              "t.yaml:10:32: error: log probe.pattern: invalid regular "
-              "expression: Mismatched '(' and ')' in regular expression",
-              "t.yaml:11:11: error: resource probe: needs at least one of "
-              "max_rss, max_cpu or max_fds",
-              "t.yaml:12:31: error: anomaly probe.of: no probe named 'nothing' "
-              "in this component",
-              "t.yaml:13:11: error: probes: duplicate probe name 'tcp' (first "
-              "at line 7); give each probe a 'name'"}));
+    (strings{"t.yaml:7:11: error: tcp probe: missing required key 'port'",
+             "t.yaml:8:29: error: http probe.url: https is not supported yet "
+             "(use http://)",
+             "t.yaml:8:43: error: http probe: unknown key 'port'",
+             "t.yaml:9:18: error: probe.kind: unknown value 'htp' (did you "
+             "mean 'http'?)",
+             "t.yaml:10:32: error: log probe.pattern: invalid regular "
+             "expression: Mismatched '(' and ')' in regular expression",
+             "t.yaml:11:11: error: resource probe: needs at least one of "
+             "max_rss, max_cpu or max_fds",
+             "t.yaml:12:31: error: anomaly probe.of: no probe named 'nothing' "
+             "in this component",
+             "t.yaml:13:11: error: probes: duplicate probe name 'tcp' (first "
+             "at line 7); give each probe a 'name'"}));
 }
 
 TEST(ConfigErrors, PortClaimedTwice) {

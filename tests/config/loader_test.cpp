@@ -302,9 +302,11 @@ playbooks:
   auto& gentle = cfg.playbooks.at("gentle");
   ASSERT_EQ(gentle.steps.size(), 7u);
   EXPECT_EQ(gentle.steps[0].timeout, 5s);
-  EXPECT_EQ(gentle.steps[0].argv, std::vector<std::string>{"/etc/grace/drain.sh"});
+  EXPECT_EQ(gentle.steps[0].argv,
+            std::vector<std::string>{"/etc/grace/drain.sh"});
   EXPECT_EQ(gentle.steps[1].url, "http://127.0.0.1:9000/hook");
-  EXPECT_EQ(gentle.steps[2].argv, std::vector<std::string>{"/etc/grace/page.sh"});
+  EXPECT_EQ(gentle.steps[2].argv,
+            std::vector<std::string>{"/etc/grace/page.sh"});
   EXPECT_EQ(gentle.steps[6].within, 10s);
   EXPECT_EQ(gentle.on_failure->name, "hard");
 }

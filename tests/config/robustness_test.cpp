@@ -67,8 +67,9 @@ double time_budget(double normal) {
 TEST(ConfigRobustness, MissingFile) {
   TempDir dir;
   auto p = (dir.path() / "nope.yaml").string();
-  EXPECT_EQ(file_errors(p),
-            strings{p + ":1:1: error: cannot read config: No such file or directory"});
+  EXPECT_EQ(
+    file_errors(p),
+    strings{p + ":1:1: error: cannot read config: No such file or directory"});
 }
 
 TEST(ConfigRobustness, Directory) {
@@ -86,9 +87,12 @@ TEST(ConfigRobustness, NotARegularFile) {
 
 TEST(ConfigRobustness, BinaryFile) {
   TempDir dir;
-  auto p = dir.write("bin.yaml", std::string("grace: 1\n\x7f" "ELF\0\0\x01", 16));
-  EXPECT_EQ(file_errors(p), strings{p + ":2:5: error: not a text file (NUL "
-                                        "byte); expected YAML"});
+  auto p = dir.write("bin.yaml", std::string("grace: 1\n\x7f"
+                                             "ELF\0\0\x01",
+                                             16));
+  EXPECT_EQ(file_errors(p), strings{p
+                                    + ":2:5: error: not a text file (NUL "
+                                      "byte); expected YAML"});
 }
 
 TEST(ConfigRobustness, InvalidUtf8) {
@@ -114,8 +118,9 @@ TEST(ConfigRobustness, Utf8AndBomAreFine) {
 TEST(ConfigRobustness, YamlSyntaxError) {
   EXPECT_EQ(errors_of("grace: 1\nsupervisor: {children: [}\n"),
             strings{"t.yaml:2:25: error: YAML syntax error: illegal flow end"});
-  EXPECT_EQ(errors_of("grace: 1\n  supervisor: x\n"),
-            strings{"t.yaml:2:13: error: YAML syntax error: illegal map value"});
+  EXPECT_EQ(
+    errors_of("grace: 1\n  supervisor: x\n"),
+    strings{"t.yaml:2:13: error: YAML syntax error: illegal map value"});
 }
 
 TEST(ConfigRobustness, TabsInIndentation) {
@@ -196,9 +201,8 @@ TEST(ConfigRobustness, RecursiveAliasIsNotAnInfiniteLoop) {
 TEST(ConfigRobustness, TenThousandChildrenAreFast) {
   std::string yaml = "grace: 1\nsupervisor:\n  children:\n";
   for (int i = 0; i < 10'000; ++i)
-    yaml += "    - {name: c" + std::to_string(i)
-            + ", command: [app, --id, \"" + std::to_string(i)
-            + "\"], env: {A: b}}\n";
+    yaml += "    - {name: c" + std::to_string(i) + ", command: [app, --id, \""
+            + std::to_string(i) + "\"], env: {A: b}}\n";
   load_result r;
   auto took = seconds([&] { r = load(yaml); });
   ASSERT_TRUE(r.config);

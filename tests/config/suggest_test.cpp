@@ -1,6 +1,6 @@
-#include "config/suggest.hpp"
-
 #include <gtest/gtest.h>
+
+#include "config/suggest.hpp"
 
 using namespace grace::config;
 

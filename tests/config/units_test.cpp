@@ -1,6 +1,6 @@
-#include "config/units.hpp"
-
 #include <gtest/gtest.h>
+
+#include "config/units.hpp"
 
 using namespace grace::config;
 using namespace std::chrono_literals;
@@ -63,7 +63,8 @@ TEST(Duration, FormatsAsWritten) {
 }
 
 TEST(Size, ParsesBinaryAndDecimalUnits) {
-  auto ok = [](std::string_view t) { return std::get<std::uint64_t>(parse_size(t)); };
+  auto ok
+    = [](std::string_view t) { return std::get<std::uint64_t>(parse_size(t)); };
   EXPECT_EQ(ok("4096"), 4096u);
   EXPECT_EQ(ok("512KiB"), 512u * 1024);
   EXPECT_EQ(ok("64MiB"), 64u * 1024 * 1024);
@@ -75,7 +76,8 @@ TEST(Size, ParsesBinaryAndDecimalUnits) {
 }
 
 TEST(Size, RejectsGarbage) {
-  auto err = [](std::string_view t) { return std::get<std::string>(parse_size(t)); };
+  auto err
+    = [](std::string_view t) { return std::get<std::string>(parse_size(t)); };
   EXPECT_EQ(err("2GB!"), "invalid size unit 'GB!' in '2GB!' (expected bytes "
                          "or a number and a unit: B, KiB, MiB, GiB, TiB (e.g. "
                          "512KiB, 64MiB))");

@@ -1,6 +1,6 @@
-#include "runtime/cli.hpp"
-
 #include <gtest/gtest.h>
+
+#include "runtime/cli.hpp"
 
 using namespace grace::runtime;
 

@@ -45,7 +45,8 @@ TEST(GraceCheck, EveryShippedExamplePasses) {
 }
 
 TEST(GraceCheck, InvalidConfigPrintsEveryErrorAndExitsTwo) {
-  auto dir = fs::temp_directory_path() / ("grace-check-" + std::to_string(::getpid()));
+  auto dir
+    = fs::temp_directory_path() / ("grace-check-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   auto file = (dir / "bad.yaml").string();
   std::ofstream{file} << "grace: 1\nsupervisor:\n  strategy: nope\n"
@@ -55,12 +56,13 @@ TEST(GraceCheck, InvalidConfigPrintsEveryErrorAndExitsTwo) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err,
-            file + ":3:13: error: strategy: unknown value 'nope' (expected one "
-                   "of: one_for_one, one_for_all, rest_for_one)\n"
-            + file + ":5:7: error: missing required key 'command'\n" + file
-            + ":5:17: error: unknown key 'comand' (did you mean 'command'?)\n"
-              "grace: 3 errors in "
-            + file + "\n");
+            file
+              + ":3:13: error: strategy: unknown value 'nope' (expected one "
+                "of: one_for_one, one_for_all, rest_for_one)\n"
+              + file + ":5:7: error: missing required key 'command'\n" + file
+              + ":5:17: error: unknown key 'comand' (did you mean 'command'?)\n"
+                "grace: 3 errors in "
+              + file + "\n");
 }
 
 TEST(GraceCheck, MissingFileExitsTwo) {

@@ -8,8 +8,8 @@ namespace grace::test {
 
 /// Polls `pred` until it holds or `timeout` passes; returns its last value.
 template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds timeout
-                           = std::chrono::seconds{2}) {
+bool wait_until(Pred pred,
+                std::chrono::milliseconds timeout = std::chrono::seconds{2}) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pred()) {
     if (std::chrono::steady_clock::now() >= deadline)
