@@ -1,0 +1,111 @@
+#include "playbooks/plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include "config/loader.hpp"
+
+using namespace grace;
+using config::failure_mode;
+using config::step_spec;
+using playbooks::plan_of;
+using playbooks::playbook_for;
+
+namespace {
+
+config::grace_config load(std::string_view yaml) {
+  auto r = config::load_text(yaml, "t.yaml", "/etc/grace");
+  if (!r.config)
+    throw std::runtime_error(to_string(r.errors.front()));
+  return *r.config;
+}
+
+const config::child_spec& first_child(const config::grace_config& cfg) {
+  return std::get<config::child_spec>(cfg.root.children.at(0).node);
+}
+
+std::vector<step_spec::kind> kinds(const playbooks::plan& p) {
+  std::vector<step_spec::kind> result;
+  for (auto& s : p.steps)
+    result.push_back(s.what);
+  return result;
+}
+
+const char* const yaml = R"(grace: 1
+supervisor:
+  children:
+    - name: api
+      command: [api]
+      on: {resource_spike: leaky, check_failed: safe_hold}
+playbooks:
+  leaky:
+    steps: [snapshot, {signal: SIGUSR1}, restart]
+    max_attempts: 2
+    on_failure: safe_hold
+  checked:
+    steps: [restart, {verify: {within: 3s}}]
+)";
+
+} // namespace
+
+TEST(PlaybookFor, DefaultsFollowTheFailureMode) {
+  auto cfg = load(yaml);
+  auto& api = first_child(cfg);
+  EXPECT_EQ(playbook_for(api, failure_mode::crashed), "restart");
+  EXPECT_EQ(playbook_for(api, failure_mode::api_timeout), "restart");
+  EXPECT_EQ(playbook_for(api, failure_mode::port_in_use), "free_port");
+  EXPECT_EQ(playbook_for(api, failure_mode::dependency_failed),
+            "restart_dependents");
+  EXPECT_EQ(playbook_for(api, failure_mode::restart_intensity_exceeded),
+            "escalate");
+}
+
+TEST(PlaybookFor, TheOnMapWins) {
+  auto cfg = load(yaml);
+  auto& api = first_child(cfg);
+  EXPECT_EQ(playbook_for(api, failure_mode::resource_spike), "leaky");
+  EXPECT_EQ(playbook_for(api, failure_mode::check_failed), "safe_hold");
+}
+
+TEST(PlanOf, UserPlaybooksEndWithAnImplicitVerification) {
+  auto cfg = load(yaml);
+  auto p = plan_of(cfg, "leaky");
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->builtin);
+  EXPECT_EQ(kinds(*p),
+            (std::vector<step_spec::kind>{
+              step_spec::kind::snapshot, step_spec::kind::signal,
+              step_spec::kind::restart, step_spec::kind::verify}));
+  EXPECT_EQ(p->steps.back().within, std::chrono::seconds{10});
+  EXPECT_EQ(p->max_attempts, 2);
+  EXPECT_EQ(p->on_failure, "safe_hold");
+}
+
+TEST(PlanOf, AWrittenVerificationIsKept) {
+  auto cfg = load(yaml);
+  auto p = plan_of(cfg, "checked");
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->steps.size(), 2u);
+  EXPECT_EQ(p->steps.back().within, std::chrono::seconds{3});
+}
+
+TEST(PlanOf, BuiltIns) {
+  auto cfg = load(yaml);
+  using k = step_spec::kind;
+  EXPECT_EQ(kinds(*plan_of(cfg, "restart")),
+            (std::vector<k>{k::restart, k::verify}));
+  EXPECT_EQ(kinds(*plan_of(cfg, "free_port")),
+            (std::vector<k>{k::free_port, k::start, k::verify}));
+  EXPECT_EQ(kinds(*plan_of(cfg, "safe_hold")),
+            (std::vector<k>{k::snapshot, k::stop}));
+  EXPECT_TRUE(plan_of(cfg, "escalate")->steps.empty());
+  EXPECT_TRUE(plan_of(cfg, "restart")->builtin);
+  EXPECT_FALSE(plan_of(cfg, "nope"));
+}
+
+TEST(PlanOf, EveryOnEntryOfAValidConfigHasAPlan) {
+  auto cfg = load(yaml);
+  config::for_each_child(cfg.root, [&](const config::child_spec& c) {
+    for (auto& [mode, ref] : c.on)
+      EXPECT_TRUE(plan_of(cfg, ref.name)) << ref.name;
+  });
+}
