@@ -7,7 +7,12 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan demo test test-normal test-asan clean
+BENCH_BUILD ?= build-bench
+SOURCES = $(shell find actors bench config playbooks runtime tests \
+            -name '*.cpp' -o -name '*.hpp')
+
+.PHONY: all deps build build-asan demo test test-normal test-asan bench \
+        format format-check clean
 
 all: build
 
@@ -40,7 +45,21 @@ test-asan: build-asan
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
-test: test-normal test-asan
+test: format-check test-normal test-asan
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check: deps
+	clang-format --dry-run --Werror $(SOURCES)
+
+$(BENCH_BUILD)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(BENCH_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DGRACE_BENCH=ON $(CMAKE_FLAGS)
+
+bench: deps $(BENCH_BUILD)/build.ninja
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	./$(BENCH_BUILD)/bench/config_load_bench --json $(BENCH_BUILD)/config_load.json
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

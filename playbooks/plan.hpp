@@ -42,7 +42,7 @@ std::optional<plan> plan_of(const config::grace_config& cfg,
 
 /// Returns `steps` with a verification appended unless the last step already
 /// is one: every playbook ends with a verification (SPEC.md section 5).
-std::vector<config::step_spec> with_verification(
-  std::vector<config::step_spec> steps);
+std::vector<config::step_spec>
+with_verification(std::vector<config::step_spec> steps);
 
 } // namespace grace::playbooks

@@ -1,8 +1,7 @@
-#include "playbooks/plan.hpp"
-
 #include <gtest/gtest.h>
 
 #include "config/loader.hpp"
+#include "playbooks/plan.hpp"
 
 using namespace grace;
 using config::failure_mode;
@@ -71,10 +70,9 @@ TEST(PlanOf, UserPlaybooksEndWithAnImplicitVerification) {
   auto p = plan_of(cfg, "leaky");
   ASSERT_TRUE(p);
   EXPECT_FALSE(p->builtin);
-  EXPECT_EQ(kinds(*p),
-            (std::vector<step_spec::kind>{
-              step_spec::kind::snapshot, step_spec::kind::signal,
-              step_spec::kind::restart, step_spec::kind::verify}));
+  EXPECT_EQ(kinds(*p), (std::vector<step_spec::kind>{
+                         step_spec::kind::snapshot, step_spec::kind::signal,
+                         step_spec::kind::restart, step_spec::kind::verify}));
   EXPECT_EQ(p->steps.back().within, std::chrono::seconds{10});
   EXPECT_EQ(p->max_attempts, 2);
   EXPECT_EQ(p->on_failure, "safe_hold");

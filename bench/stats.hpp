@@ -1,0 +1,66 @@
+// Latency statistics for the benchmarks: min/p50/p90/p99/max of a sample, as
+// a table row for people and a JSON object for scripts.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace grace::bench {
+
+/// Summary of a sample of durations, in seconds.
+struct summary {
+  std::size_t n = 0;
+  double min = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+
+/// Returns the nearest-rank percentile `p` (0..100) of sorted `xs`.
+inline double percentile(const std::vector<double>& xs, double p) {
+  if (xs.empty())
+    return 0;
+  auto rank = static_cast<std::size_t>(
+    std::ceil(p / 100.0 * static_cast<double>(xs.size())));
+  return xs[std::clamp<std::size_t>(rank, 1, xs.size()) - 1];
+}
+
+/// Summarises `xs` (seconds).
+inline summary summarise(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  summary s;
+  s.n = xs.size();
+  if (xs.empty())
+    return s;
+  s.min = xs.front();
+  s.p50 = percentile(xs, 50);
+  s.p90 = percentile(xs, 90);
+  s.p99 = percentile(xs, 99);
+  s.max = xs.back();
+  return s;
+}
+
+/// Prints a header for table rows.
+inline void print_header() {
+  std::printf("%-28s %6s %10s %10s %10s %10s %10s\n", "case", "n", "min ms",
+              "p50 ms", "p90 ms", "p99 ms", "max ms");
+}
+
+/// Prints one table row (milliseconds).
+inline void print_row(const std::string& name, const summary& s) {
+  std::printf("%-28s %6zu %10.3f %10.3f %10.3f %10.3f %10.3f\n", name.c_str(),
+              s.n, s.min * 1e3, s.p50 * 1e3, s.p90 * 1e3, s.p99 * 1e3,
+              s.max * 1e3);
+}
+
+/// Returns `s` as a JSON object (seconds).
+inline std::string to_json(const std::string& name, const summary& s) {
+  char buf[512];
+  std::snprintf(buf, sizeof(buf),
+                "{\"case\":\"%s\",\"n\":%zu,\"min\":%.9f,\"p50\":%.9f,"
+                "\"p90\":%.9f,\"p99\":%.9f,\"max\":%.9f}",
+                name.c_str(), s.n, s.min, s.p50, s.p90, s.p99, s.max);
+  return buf;
+}
+
+} // namespace grace::bench
