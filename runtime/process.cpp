@@ -1,0 +1,307 @@
+#include "runtime/process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <memory>
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/process/v2/detail/last_error.hpp> // stdio.hpp misses it
+#include <boost/process/v2/posix/default_launcher.hpp>
+#include <boost/process/v2/stdio.hpp>
+
+#include "runtime/io_loop.hpp"
+
+namespace bp = boost::process::v2;
+namespace asio = boost::asio;
+
+namespace grace::runtime {
+
+namespace {
+
+int pidfd_open(int pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+struct resolved_user {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+};
+
+// Looks the user up before forking: getpwnam and getgrouplist read files and
+// allocate, which a vfork child must not do.
+std::variant<resolved_user, spawn_failure>
+resolve_user(const std::string& name) {
+  resolved_user result;
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  int rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+  if (!found) {
+    // A numeric uid without a passwd entry is still a valid identity.
+    char* end = nullptr;
+    auto uid = std::strtoul(name.c_str(), &end, 10);
+    if (!name.empty() && *end == '\0') {
+      result.uid = static_cast<uid_t>(uid);
+      result.gid = static_cast<gid_t>(uid);
+      result.groups = {result.gid};
+      return result;
+    }
+    return spawn_failure{rc ? rc : ENOENT, "unknown user '" + name + "'"};
+  }
+  result.uid = pw.pw_uid;
+  result.gid = pw.pw_gid;
+  int n = 64;
+  result.groups.resize(static_cast<std::size_t>(n));
+  if (::getgrouplist(pw.pw_name, pw.pw_gid, result.groups.data(), &n) < 0) {
+    result.groups.resize(static_cast<std::size_t>(n));
+    ::getgrouplist(pw.pw_name, pw.pw_gid, result.groups.data(), &n);
+  }
+  result.groups.resize(static_cast<std::size_t>(n));
+  return result;
+}
+
+// Runs in the vfork child between fork and exec: only async-signal-safe
+// system calls, no allocation. It shares the parent's memory, so `step`
+// tells the parent which step failed.
+struct child_setup {
+  pid_t parent = 0;
+  const std::vector<resource_limit>* limits = nullptr;
+  const resolved_user* user = nullptr;
+  const char* cwd = nullptr;
+  const char* step = nullptr;
+
+  bp::error_code fail(const char* what) {
+    step = what;
+    return {errno, bp::system_category()};
+  }
+
+  bp::error_code on_exec_setup(bp::posix::default_launcher&,
+                               const bp::filesystem::path&,
+                               const char* const*&) {
+    // grace blocks the signals it reads through signalfd; a child must not
+    // inherit that mask, nor signals grace ignores.
+    sigset_t none;
+    sigemptyset(&none);
+    if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0)
+      return fail("reset the signal mask");
+    for (int sig = 1; sig < NSIG; ++sig)
+      if (sig != SIGKILL && sig != SIGSTOP)
+        ::signal(sig, SIG_DFL);
+    if (::setpgid(0, 0) != 0)
+      return fail("create a process group");
+    // Die with grace, even if grace is killed with SIGKILL. If grace died
+    // between vfork and here, the signal was already missed: leave now.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+      return fail("set the parent-death signal");
+    if (::getppid() != parent)
+      ::_exit(126);
+    for (auto& l : *limits) {
+      rlimit r{};
+      r.rlim_cur = r.rlim_max = l.unlimited ? RLIM_INFINITY : l.value;
+      if (::setrlimit(static_cast<__rlimit_resource>(l.resource), &r) != 0)
+        return fail("set resource limits");
+    }
+    if (user) {
+      if (::setgroups(user->groups.size(), user->groups.data()) != 0)
+        return fail("set supplementary groups");
+      if (::setgid(user->gid) != 0)
+        return fail("switch group");
+      if (::setuid(user->uid) != 0)
+        return fail("switch user");
+    }
+    if (cwd && *cwd && ::chdir(cwd) != 0)
+      return fail("change directory");
+    // Descriptors grace opened without O_CLOEXEC (libraries do) must not
+    // leak into the child: mark everything past stdio close-on-exec.
+    ::syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
+    step = "execute";
+    return {};
+  }
+};
+
+// Boost.Process v2's launcher machinery (initializers for stdio and our own
+// child_setup) with a vfork of its own. Boost 1.81's vfork_launcher cannot be
+// used as it is: it calls notify_fork(fork_child) on an io_context from the
+// vfork child, which re-creates that context's epoll descriptor in the
+// parent's memory, and it calls exit() rather than _exit() when exec fails.
+// This one does neither, and returns a bare pid: grace watches exits through
+// its own pidfd on the I/O thread.
+struct grace_launcher : bp::posix::default_launcher {
+  template <class... Inits>
+  int launch(bp::error_code& ec, const bp::filesystem::path& exe,
+             const char** argv, Inits&... inits) {
+    namespace d = bp::posix::detail;
+    auto args = build_argv_(exe, argv);
+    ec = d::on_setup(*this, exe, args, inits...);
+    if (ec) {
+      d::on_error(*this, exe, args, ec, inits...);
+      return -1;
+    }
+    pid = ::vfork();
+    if (pid == -1) {
+      ec.assign(errno, bp::system_category());
+      d::on_fork_error(*this, exe, args, ec, inits...);
+      d::on_error(*this, exe, args, ec, inits...);
+      return -1;
+    }
+    if (pid == 0) {
+      // The child: shares the parent's memory until execve; writes only `ec`
+      // and what the initializers record.
+      ec = d::on_exec_setup(*this, exe, args, inits...);
+      if (!ec)
+        ::execve(exe.c_str(), const_cast<char* const*>(args),
+                 const_cast<char* const*>(env));
+      ec.assign(errno, bp::system_category());
+      ::_exit(127);
+    }
+    if (ec) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      d::on_error(*this, exe, args, ec, inits...);
+      return -1;
+    }
+    d::on_success(*this, exe, args, inits...);
+    return pid;
+  }
+};
+
+} // namespace
+
+std::string find_executable(const std::string& name,
+                            const std::vector<std::string>& env) {
+  if (name.find('/') != std::string::npos)
+    return name;
+  std::string path;
+  for (auto& e : env)
+    if (e.starts_with("PATH="))
+      path = e.substr(5);
+  if (path.empty()) {
+    auto* p = std::getenv("PATH");
+    path = p ? p : "/usr/local/bin:/usr/bin:/bin";
+  }
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find(':', start);
+    if (end == std::string::npos)
+      end = path.size();
+    auto dir = path.substr(start, end - start);
+    auto candidate = (dir.empty() ? std::string{"."} : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+spawn_result spawn(const spawn_options& opts) {
+  if (opts.argv.empty() || opts.argv.front().empty())
+    return spawn_failure{EINVAL, "empty command"};
+  auto exe = find_executable(opts.argv.front(), opts.env);
+  if (exe.empty())
+    return spawn_failure{ENOENT, "cannot execute '" + opts.argv.front()
+                                   + "': not found in PATH"};
+  std::optional<resolved_user> user;
+  if (opts.user) {
+    auto r = resolve_user(*opts.user);
+    if (auto* f = std::get_if<spawn_failure>(&r))
+      return std::move(*f);
+    user = std::get<resolved_user>(r);
+  }
+  std::vector<const char*> envp;
+  envp.reserve(opts.env.size() + 1);
+  for (auto& e : opts.env)
+    envp.push_back(e.c_str());
+  envp.push_back(nullptr);
+  std::vector<const char*> argv;
+  argv.reserve(opts.argv.size() + 1);
+  for (auto& a : opts.argv)
+    argv.push_back(a.c_str());
+  argv.push_back(nullptr);
+
+  child_setup setup;
+  setup.parent = ::getpid();
+  setup.limits = &opts.limits;
+  setup.user = user ? &*user : nullptr;
+  setup.cwd = opts.cwd.c_str();
+  // Opened once, kept for the life of grace: /dev/null for stdin and for
+  // output nobody captures.
+  static const int dev_null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  auto or_null = [](int fd) { return fd >= 0 ? fd : dev_null; };
+  bp::process_stdio stdio{dev_null, or_null(opts.stdout_fd),
+                          or_null(opts.stderr_fd)};
+  grace_launcher launcher;
+  launcher.env = envp.data();
+  bp::error_code ec;
+  auto pid
+    = launcher.launch(ec, bp::filesystem::path{exe}, argv.data(), stdio, setup);
+  if (ec) {
+    auto what = setup.step ? std::string{setup.step} : std::string{"start"};
+    std::string target
+      = what == "change directory" ? "'" + opts.cwd + "'" : "'" + exe + "'";
+    return spawn_failure{ec.value(), "cannot " + what + " "
+                                       + (what == "execute" || what == "start"
+                                              || what == "change directory"
+                                            ? target + ": "
+                                            : "for '" + exe + "': ")
+                                       + ec.message()};
+  }
+  child_process child;
+  child.pid = pid;
+  child.pidfd.reset(pidfd_open(child.pid));
+  if (!child.pidfd) {
+    auto err = errno;
+    ::kill(child.pid, SIGKILL);
+    int status = 0;
+    ::waitpid(child.pid, &status, 0);
+    return spawn_failure{err, std::string{"pidfd_open: "} + std::strerror(err)};
+  }
+  return child;
+}
+
+void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
+                std::function<void(int, exit_status)> on_exit) {
+  auto desc = std::make_shared<asio::posix::stream_descriptor>(loop.context(),
+                                                               pidfd.release());
+  desc->async_wait(
+    asio::posix::stream_descriptor::wait_read,
+    [desc, pid, cb = std::move(on_exit)](const boost::system::error_code&) {
+      siginfo_t info{};
+      int rc = 0;
+      do {
+        rc = ::waitid(P_PIDFD, static_cast<id_t>(desc->native_handle()), &info,
+                      WEXITED);
+      } while (rc != 0 && errno == EINTR);
+      exit_status status;
+      if (rc == 0) {
+        status = exit_status::from_siginfo(info.si_code, info.si_status);
+      } else {
+        // Reaped by someone else (can't happen: grace reaps only children it
+        // does not track). Report it as killed rather than hang.
+        status.how = exit_status::kind::signaled;
+        status.signal = SIGKILL;
+      }
+      boost::system::error_code ignored;
+      desc->close(ignored);
+      cb(pid, status);
+    });
+}
+
+bool signal_group(int pgid, int signal) noexcept {
+  if (pgid <= 0)
+    return false;
+  return ::kill(-pgid, signal) == 0;
+}
+
+} // namespace grace::runtime

@@ -1,0 +1,77 @@
+// Starting and stopping one OS process: vfork + exec through Boost.Process
+// v2, in its own process group, with PR_SET_PDEATHSIG so it dies with grace,
+// resource limits, an optional user, and a pidfd to learn of its exit without
+// polling. The only file that includes Boost.Process.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "runtime/exit_status.hpp"
+#include "runtime/unique_fd.hpp"
+
+namespace grace::runtime {
+
+class io_loop;
+
+/// One setrlimit(2) applied in the child before exec.
+struct resource_limit {
+  int resource = 0; // RLIMIT_*
+  std::uint64_t value = 0;
+  bool unlimited = false;
+};
+
+/// What to start and how.
+struct spawn_options {
+  /// argv[0] is a path, or a name looked up in PATH.
+  std::vector<std::string> argv;
+  /// The complete environment, `NAME=value`.
+  std::vector<std::string> env;
+  /// Working directory; empty = grace's.
+  std::string cwd;
+  /// User name or uid to run as; needs grace to run as root.
+  std::optional<std::string> user;
+  std::vector<resource_limit> limits;
+  /// Descriptors for the child's stdout and stderr; -1 = /dev/null.
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+};
+
+/// Why a process could not be started.
+struct spawn_failure {
+  int error = 0;       // errno
+  std::string message; // e.g. "cannot execute '/x': No such file or directory"
+};
+
+/// A started process. Its process group id is its pid.
+struct child_process {
+  int pid = -1;
+  unique_fd pidfd; // readable once the process has exited
+};
+
+/// The outcome of spawn().
+using spawn_result = std::variant<child_process, spawn_failure>;
+
+/// Starts a process. Blocks the caller only until the child has exec'd (or
+/// failed to). The process is not reaped: wait for it with watch_exit().
+spawn_result spawn(const spawn_options& opts);
+
+/// Calls `on_exit` on the I/O thread once the process behind `pidfd` has
+/// exited, after reaping it. Call on the I/O thread.
+void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
+                std::function<void(int pid, exit_status)> on_exit);
+
+/// Sends `signal` to the process group `pgid`. Returns false (errno set) if
+/// the group no longer exists.
+bool signal_group(int pgid, int signal) noexcept;
+
+/// Finds `name` in the PATH of `env` (or grace's PATH); returns the path, or
+/// "" if there is no such executable.
+std::string find_executable(const std::string& name,
+                            const std::vector<std::string>& env);
+
+} // namespace grace::runtime

@@ -1,0 +1,168 @@
+// The one misbehaving child of Grace's tests, steered by flags. Options run
+// in the order given; without --exit or --signal it waits forever.
+//
+//   --stamp FILE       append "pid monotonic_ns" (CLOCK_MONOTONIC at start)
+//   --pid-file FILE    write the pid
+//   --print TEXT       print TEXT and a newline on stdout (--eprint: stderr)
+//   --env NAME         print NAME=value of the environment on stdout
+//   --cwd              print the working directory on stdout
+//   --nofile           print the RLIMIT_NOFILE soft limit on stdout
+//   --pgid             print "pgid=<n> pid=<n>" on stdout
+//   --ignore-term      ignore SIGTERM
+//   --grandchild FILE  fork a child that sleeps forever; write its pid to FILE
+//   --listen PORT      listen on 127.0.0.1:PORT
+//   --notify TEXT      send TEXT (e.g. READY=1) to $NOTIFY_SOCKET
+//   --sleep MS         sleep MS milliseconds
+//   --flood            write to stdout as fast as possible, forever
+//   --exit N           exit with code N
+//   --signal N         kill itself with signal N
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace {
+
+void write_file(const char* path, const std::string& text, bool append) {
+  auto* f = std::fopen(path, append ? "a" : "w");
+  if (!f) {
+    std::perror(path);
+    std::exit(100);
+  }
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+}
+
+long long monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
+}
+
+void sleep_ms(long ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1'000'000L};
+  while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+void notify(const char* text) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (!path || !*path) {
+    std::fprintf(stderr, "crashy_child: NOTIFY_SOCKET is not set\n");
+    std::exit(101);
+  }
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+  if (addr.sun_path[0] == '@')
+    addr.sun_path[0] = '\0';
+  if (::sendto(fd, text, std::strlen(text), 0,
+               reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
+      < 0) {
+    std::perror("sendto NOTIFY_SOCKET");
+    std::exit(102);
+  }
+  ::close(fd);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto start = monotonic_ns();
+  for (int i = 1; i < argc; ++i) {
+    std::string opt = argv[i];
+    auto arg = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "crashy_child: %s needs a value\n", opt.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (opt == "--stamp") {
+      write_file(
+        arg(), std::to_string(::getpid()) + " " + std::to_string(start) + "\n",
+        true);
+    } else if (opt == "--pid-file") {
+      write_file(arg(), std::to_string(::getpid()) + "\n", false);
+    } else if (opt == "--print") {
+      std::printf("%s\n", arg());
+      std::fflush(stdout);
+    } else if (opt == "--eprint") {
+      std::fprintf(stderr, "%s\n", arg());
+    } else if (opt == "--env") {
+      auto* name = arg();
+      auto* value = std::getenv(name);
+      std::printf("%s=%s\n", name, value ? value : "(unset)");
+      std::fflush(stdout);
+    } else if (opt == "--cwd") {
+      char buf[4096];
+      std::printf("%s\n", ::getcwd(buf, sizeof(buf)) ? buf : "?");
+      std::fflush(stdout);
+    } else if (opt == "--nofile") {
+      rlimit r{};
+      ::getrlimit(RLIMIT_NOFILE, &r);
+      std::printf("nofile=%llu\n", static_cast<unsigned long long>(r.rlim_cur));
+      std::fflush(stdout);
+    } else if (opt == "--pgid") {
+      std::printf("pgid=%d pid=%d\n", ::getpgid(0), ::getpid());
+      std::fflush(stdout);
+    } else if (opt == "--ignore-term") {
+      ::signal(SIGTERM, SIG_IGN);
+    } else if (opt == "--grandchild") {
+      auto* file = arg();
+      auto pid = ::fork();
+      if (pid == 0) {
+        for (;;)
+          ::pause();
+      }
+      write_file(file, std::to_string(pid) + "\n", false);
+    } else if (opt == "--listen") {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      int one = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(std::atoi(arg())));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+          || ::listen(fd, 16) != 0) {
+        std::fprintf(stderr, "crashy_child: bind: %s\n", std::strerror(errno));
+        std::exit(98);
+      }
+    } else if (opt == "--notify") {
+      notify(arg());
+    } else if (opt == "--sleep") {
+      sleep_ms(std::atol(arg()));
+    } else if (opt == "--flood") {
+      static char line[4096];
+      std::memset(line, 'x', sizeof(line) - 1);
+      line[sizeof(line) - 1] = '\n';
+      for (;;)
+        if (::write(1, line, sizeof(line)) < 0 && errno != EINTR)
+          return 3;
+    } else if (opt == "--exit") {
+      std::exit(std::atoi(arg()));
+    } else if (opt == "--signal") {
+      auto sig = std::atoi(arg());
+      ::signal(sig, SIG_DFL);
+      ::raise(sig);
+      return 99;
+    } else {
+      std::fprintf(stderr, "crashy_child: unknown option %s\n", opt.c_str());
+      return 2;
+    }
+  }
+  for (;;)
+    ::pause();
+}

@@ -1,0 +1,228 @@
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "runtime/io_loop.hpp"
+#include "runtime/process.hpp"
+#include "tests/support/proc.hpp"
+#include "tests/support/wait_until.hpp"
+
+using namespace grace::runtime;
+using namespace std::chrono_literals;
+using grace::test::alive;
+using grace::test::slurp;
+using grace::test::wait_until;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string crashy = GRACE_CRASHY_CHILD;
+
+class Process : public ::testing::Test {
+protected:
+  Process() {
+    auto tmpl = (fs::temp_directory_path() / "grace-proc-XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+  }
+
+  ~Process() override {
+    for (auto pid : pids_)
+      grace::test::kill_if_alive(pid);
+    loop_.stop();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string path(const std::string& name) const {
+    return (fs::path{dir_} / name).string();
+  }
+
+  spawn_options opts(std::vector<std::string> args) {
+    spawn_options o;
+    o.argv = {crashy};
+    o.argv.insert(o.argv.end(), args.begin(), args.end());
+    o.env = {"PATH=/usr/bin:/bin"};
+    return o;
+  }
+
+  /// Spawns on the I/O thread and waits for the exit status.
+  exit_status run(spawn_options o) {
+    std::promise<exit_status> done;
+    auto result = std::make_shared<spawn_result>();
+    std::promise<void> spawned;
+    loop_.post([&, result] {
+      *result = spawn(o);
+      if (auto* c = std::get_if<child_process>(result.get())) {
+        pids_.push_back(c->pid);
+        watch_exit(loop_, c->pid, std::move(c->pidfd),
+                   [&](int, exit_status s) { done.set_value(s); });
+      }
+      spawned.set_value();
+    });
+    spawned.get_future().wait();
+    if (auto* f = std::get_if<spawn_failure>(result.get()))
+      throw std::runtime_error(f->message);
+    auto fut = done.get_future();
+    if (fut.wait_for(10s) != std::future_status::ready)
+      throw std::runtime_error("child did not exit");
+    return fut.get();
+  }
+
+  spawn_failure fail(spawn_options o) {
+    auto r = spawn(o);
+    if (auto* c = std::get_if<child_process>(&r)) {
+      pids_.push_back(c->pid);
+      ADD_FAILURE() << "spawned pid " << c->pid;
+      return {};
+    }
+    return std::get<spawn_failure>(r);
+  }
+
+  /// Output file for a child's stdout.
+  int out_fd(const std::string& name) {
+    auto fd = ::open(path(name).c_str(),
+                     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fds_.emplace_back(fd);
+    return fd;
+  }
+
+  io_loop loop_;
+  std::string dir_;
+  std::vector<int> pids_;
+  std::vector<unique_fd> fds_;
+};
+
+} // namespace
+
+TEST_F(Process, EveryExitCodeIsReportedExactly) {
+  for (int code = 0; code < 256; ++code) {
+    auto s = run(opts({"--exit", std::to_string(code)}));
+    ASSERT_EQ(s.how, exit_status::kind::exited) << code;
+    ASSERT_EQ(s.code, code);
+    EXPECT_EQ(s.shell_code(), code);
+  }
+}
+
+TEST_F(Process, DeathBySignalIsReportedAsSuch) {
+  auto o = opts({"--signal", "9"});
+  auto s = run(o);
+  EXPECT_EQ(s.how, exit_status::kind::signaled);
+  EXPECT_EQ(s.signal, SIGKILL);
+  EXPECT_EQ(s.shell_code(), 137);
+  EXPECT_EQ(to_string(s), "killed by SIGKILL");
+  o = opts({"--signal", "11"});
+  o.limits = {{RLIMIT_CORE, 0, false}};
+  s = run(o);
+  EXPECT_EQ(to_string(s), "killed by SIGSEGV");
+  EXPECT_EQ(to_string(run(opts({"--exit", "3"}))), "exited with code 3");
+}
+
+TEST_F(Process, MissingBinaryIsASpawnFailure) {
+  spawn_options o;
+  o.argv = {"/nonexistent/bin/x"};
+  auto f = fail(o);
+  EXPECT_EQ(f.error, ENOENT);
+  EXPECT_EQ(f.message,
+            "cannot execute '/nonexistent/bin/x': No such file or directory");
+  o.argv = {"no-such-program-anywhere"};
+  f = fail(o);
+  EXPECT_EQ(f.message,
+            "cannot execute 'no-such-program-anywhere': not found in PATH");
+}
+
+TEST_F(Process, NotExecutableIsASpawnFailure) {
+  auto file = path("script");
+  { std::ofstream{file} << "#!/bin/sh\n"; }
+  spawn_options o;
+  o.argv = {file};
+  auto f = fail(o);
+  EXPECT_EQ(f.error, EACCES);
+  EXPECT_EQ(f.message, "cannot execute '" + file + "': Permission denied");
+}
+
+TEST_F(Process, BadWorkingDirectoryIsASpawnFailure) {
+  auto o = opts({"--exit", "0"});
+  o.cwd = "/nonexistent/dir";
+  auto f = fail(o);
+  EXPECT_EQ(f.error, ENOENT);
+  EXPECT_EQ(f.message, "cannot change directory '/nonexistent/dir': No such "
+                       "file or directory");
+}
+
+TEST_F(Process, UnknownUserIsASpawnFailure) {
+  auto o = opts({"--exit", "0"});
+  o.user = "no-such-user-here";
+  auto f = fail(o);
+  EXPECT_EQ(f.message, "unknown user 'no-such-user-here'");
+}
+
+TEST_F(Process, EnvironmentCwdAndLimitsReachTheChild) {
+  auto o = opts(
+    {"--env", "GREETING", "--env", "HOME", "--cwd", "--nofile", "--exit", "0"});
+  o.env.push_back("GREETING=hello there");
+  o.cwd = dir_;
+  o.limits = {{RLIMIT_NOFILE, 123, false}};
+  o.stdout_fd = out_fd("out");
+  EXPECT_TRUE(run(o).clean());
+  EXPECT_EQ(slurp(path("out")), "GREETING=hello there\nHOME=(unset)\n"
+                                  + fs::canonical(dir_).string()
+                                  + "\nnofile=123\n");
+}
+
+TEST_F(Process, ChildLeadsItsOwnProcessGroup) {
+  auto o = opts({"--pgid", "--exit", "0"});
+  o.stdout_fd = out_fd("out");
+  ASSERT_TRUE(run(o).clean());
+  auto text = slurp(path("out"));
+  int pgid = 0;
+  int pid = 0;
+  ASSERT_EQ(std::sscanf(text.c_str(), "pgid=%d pid=%d", &pgid, &pid), 2);
+  EXPECT_EQ(pgid, pid);
+}
+
+TEST_F(Process, SignallingTheGroupReachesGrandchildren) {
+  auto grandchild_file = path("grandchild");
+  auto o = opts({"--grandchild", grandchild_file});
+  auto r = spawn(o);
+  ASSERT_TRUE(std::holds_alternative<child_process>(r));
+  auto& child = std::get<child_process>(r);
+  pids_.push_back(child.pid);
+  ASSERT_TRUE(wait_until([&] { return !slurp(grandchild_file).empty(); }));
+  auto grandchild = std::stoi(slurp(grandchild_file));
+  pids_.push_back(grandchild);
+  EXPECT_TRUE(alive(grandchild));
+  EXPECT_TRUE(signal_group(child.pid, SIGKILL));
+  EXPECT_TRUE(wait_until([&] { return !alive(grandchild); }));
+  siginfo_t info{};
+  ::waitid(P_PIDFD, static_cast<id_t>(child.pidfd.get()), &info, WEXITED);
+  EXPECT_EQ(info.si_status, SIGKILL);
+}
+
+TEST_F(Process, ChildDiesWithTheThreadThatStartedIt) {
+  // PR_SET_PDEATHSIG fires when the spawning thread ends; grace spawns from
+  // its I/O thread, which lives as long as grace.
+  int pid = -1;
+  std::thread t{[&] {
+    auto r = spawn(opts({}));
+    if (auto* c = std::get_if<child_process>(&r))
+      pid = c->pid;
+  }};
+  t.join();
+  ASSERT_GT(pid, 0);
+  pids_.push_back(pid);
+  EXPECT_TRUE(wait_until([&] { return !alive(pid); }));
+}
+
+TEST_F(Process, SignalGroupOfAGoneGroupFails) {
+  EXPECT_FALSE(signal_group(0, SIGTERM));
+  EXPECT_FALSE(signal_group(999'999'999, SIGTERM));
+}

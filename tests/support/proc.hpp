@@ -1,0 +1,38 @@
+// Small /proc helpers for tests: is a process alive (not a zombie), read a
+// file written by a child.
+#pragma once
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <signal.h>
+
+namespace grace::test {
+
+/// Returns true if `pid` exists and is not a zombie.
+inline bool alive(int pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  if (!std::getline(stat, line))
+    return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size()
+         && line[close + 2] != 'Z';
+}
+
+/// Returns the contents of `path`, or "".
+inline std::string slurp(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Kills `pid` with SIGKILL if it is still alive (cleanup in tests).
+inline void kill_if_alive(int pid) {
+  if (pid > 0 && alive(pid))
+    ::kill(pid, SIGKILL);
+}
+
+} // namespace grace::test
