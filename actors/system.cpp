@@ -5,6 +5,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/messages.hpp"
+
 namespace grace::actors {
 
 std::size_t scheduler_threads(const system_options& opts) {
@@ -23,10 +25,37 @@ make_config(const system_options& opts) {
   } else {
     cfg->set("scheduler.max-threads", scheduler_threads(opts));
   }
+  register_messages(*cfg);
   // Debian's libcaf is built without logging; keep CAF from creating files.
   cfg->set("logger.file-verbosity", caf::atom("quiet"));
   cfg->set("logger.console-verbosity", caf::atom("quiet"));
   return cfg;
+}
+
+std::string to_string(report_kind x) {
+  switch (x) {
+    case report_kind::started:
+      return "started";
+    case report_kind::ready:
+      return "ready";
+    case report_kind::exited:
+      return "exited";
+    case report_kind::spawn_failed:
+      return "spawn_failed";
+    case report_kind::stopped:
+      return "stopped";
+  }
+  return "?";
+}
+
+void register_messages(caf::actor_system_config& cfg) {
+  cfg.add_message_type<child_report>("grace.child_report");
+}
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
 }
 
 } // namespace grace::actors

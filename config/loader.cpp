@@ -679,6 +679,7 @@ public:
     if (auto v = top.get("metrics"))
       load_metrics(*v);
     if (auto v = top.get("audit")) {
+      cfg_.audit_configured = true;
       fields audit{w_, *v, "audit", {"fsync"}};
       if (auto f = audit.get("fsync"))
         if (auto policy = w_.enumeration<fsync_policy>(*f, "audit.fsync"))

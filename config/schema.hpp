@@ -315,6 +315,7 @@ struct grace_config {
   std::string log_dir; // absolute
   std::optional<endpoint> metrics;
   fsync_policy fsync = fsync_policy::always;
+  bool audit_configured = false; // an `audit:` section is present
   shutdown_spec default_shutdown;
   backoff_spec default_backoff;
   supervisor_spec root;

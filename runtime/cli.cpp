@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config/units.hpp"
+
 #ifndef GRACE_VERSION
 #  define GRACE_VERSION "0.0.0"
 #endif
@@ -29,6 +31,16 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
   check_cmd->add_option("CONFIG", check.config, "The YAML config file")
     ->required();
 
+  run_command run;
+  std::string run_for;
+  auto* run_cmd = app.add_subcommand(
+    "run", "Start the supervision tree of CONFIG and keep it running until "
+           "SIGTERM/SIGINT (exit 0), or until the root supervisor gives up "
+           "(exit 3); 2 if CONFIG is invalid");
+  run_cmd->add_option("CONFIG", run.config, "The YAML config file")->required();
+  run_cmd->add_option("--for", run_for,
+                      "Stop by itself after DURATION (e.g. 20s, 5m)");
+
   cli_outcome out;
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   if (!reversed.empty())
@@ -49,8 +61,21 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
     out.is_error = true;
     return out;
   }
-  if (check_cmd->parsed())
+  if (check_cmd->parsed()) {
     out.options = cli_options{check};
+  } else if (run_cmd->parsed()) {
+    if (!run_for.empty()) {
+      auto d = config::parse_duration(run_for, false);
+      if (auto* why = std::get_if<std::string>(&d)) {
+        out.text = "grace: --for: " + *why + " (see 'grace --help')\n";
+        out.exit_code = 2;
+        out.is_error = true;
+        return out;
+      }
+      run.run_for = std::get<config::duration>(d);
+    }
+    out.options = cli_options{run};
+  }
   return out;
 }
 

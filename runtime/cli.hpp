@@ -3,6 +3,7 @@
 // check usage errors and exit codes without running a process.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <variant>
@@ -15,9 +16,16 @@ struct check_command {
   std::string config;
 };
 
+/// `grace run CONFIG [--for DURATION]`: run the tree.
+struct run_command {
+  std::string config;
+  /// Stop by itself after this long (0 = until SIGTERM/SIGINT).
+  std::chrono::nanoseconds run_for{0};
+};
+
 /// What the user asked for.
 struct cli_options {
-  std::variant<check_command> command;
+  std::variant<check_command, run_command> command;
 };
 
 /// The result of parsing a command line.

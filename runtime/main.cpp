@@ -1,23 +1,34 @@
 // The `grace` executable: command line -> command -> exit code (SPEC.md
-// section 1: 0 success, 2 usage error or invalid config).
-#include <cstdio>
+// section 1: 0 success, 2 usage error or invalid config, 3 the root
+// supervisor gave up).
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "actors/node.hpp"
 #include "config/loader.hpp"
+#include "config/support.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/signals.hpp"
 
 namespace {
 
-int run_check(const grace::runtime::check_command& cmd) {
+using grace::config::config_error;
+
+void print_errors(const std::vector<config_error>& errors,
+                  const std::string& file) {
+  for (auto& e : errors)
+    std::cerr << to_string(e) << '\n';
+  std::cerr << "grace: " << errors.size()
+            << (errors.size() == 1 ? " error" : " errors") << " in " << file
+            << '\n';
+}
+
+int execute(const grace::runtime::check_command& cmd) {
   auto result = grace::config::load_file(cmd.config);
   if (!result.config) {
-    for (auto& e : result.errors)
-      std::cerr << to_string(e) << '\n';
-    std::cerr << "grace: " << result.errors.size()
-              << (result.errors.size() == 1 ? " error" : " errors") << " in "
-              << cmd.config << '\n';
+    print_errors(result.errors, cmd.config);
     return 2;
   }
   auto& cfg = *result.config;
@@ -25,6 +36,29 @@ int run_check(const grace::runtime::check_command& cmd) {
             << " processes, " << grace::config::count_supervisors(cfg.root)
             << " supervisors, " << cfg.playbooks.size() << " playbooks)\n";
   return 0;
+}
+
+int execute(const grace::runtime::run_command& cmd) {
+  // Before any thread exists, so that every thread inherits the mask.
+  grace::runtime::block_signals();
+  auto result = grace::config::load_file(cmd.config);
+  if (!result.config) {
+    print_errors(result.errors, cmd.config);
+    return 2;
+  }
+  auto& cfg = *result.config;
+  if (auto unsupported = grace::config::unsupported_for_run(cfg);
+      !unsupported.empty()) {
+    print_errors(unsupported, cmd.config);
+    return 2;
+  }
+  if (auto err = grace::runtime::setup_logging(cfg.log_dir); !err.empty())
+    std::cerr << "grace: cannot write " << cfg.log_dir << "/grace.log: " << err
+              << '\n';
+  grace::actors::run_options opts;
+  if (cmd.run_for.count() > 0)
+    opts.run_for = cmd.run_for;
+  return grace::actors::run_tree(cfg, opts);
 }
 
 } // namespace
@@ -36,6 +70,6 @@ int main(int argc, char** argv) {
     (outcome.is_error ? std::cerr : std::cout) << outcome.text << std::flush;
     return outcome.exit_code;
   }
-  return std::visit([](auto& cmd) { return run_check(cmd); },
+  return std::visit([](auto& cmd) { return execute(cmd); },
                     outcome.options->command);
 }

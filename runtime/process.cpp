@@ -4,6 +4,8 @@
 #include <csignal>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <grp.h>
@@ -28,6 +30,21 @@ namespace asio = boost::asio;
 namespace grace::runtime {
 
 namespace {
+
+// Children spawn() started and nobody has reaped yet; the orphan reaper
+// must not take their exit status from watch_exit().
+std::mutex tracked_mutex;
+std::unordered_set<int> tracked_pids;
+
+void track(int pid) {
+  std::lock_guard<std::mutex> guard{tracked_mutex};
+  tracked_pids.insert(pid);
+}
+
+void untrack(int pid) {
+  std::lock_guard<std::mutex> guard{tracked_mutex};
+  tracked_pids.erase(pid);
+}
 
 int pidfd_open(int pid) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -257,6 +274,7 @@ spawn_result spawn(const spawn_options& opts) {
                                             : "for '" + exe + "': ")
                                        + ec.message()};
   }
+  track(pid);
   child_process child;
   child.pid = pid;
   child.pidfd.reset(pidfd_open(child.pid));
@@ -265,6 +283,7 @@ spawn_result spawn(const spawn_options& opts) {
     ::kill(child.pid, SIGKILL);
     int status = 0;
     ::waitpid(child.pid, &status, 0);
+    untrack(child.pid);
     return spawn_failure{err, std::string{"pidfd_open: "} + std::strerror(err)};
   }
   return child;
@@ -277,6 +296,9 @@ void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
   desc->async_wait(
     asio::posix::stream_descriptor::wait_read,
     [desc, pid, cb = std::move(on_exit)](const boost::system::error_code&) {
+      // No orphans: take down what the child left in its process group,
+      // while the unreaped leader still holds the group id.
+      ::kill(-pid, SIGKILL);
       siginfo_t info{};
       int rc = 0;
       do {
@@ -294,8 +316,14 @@ void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
       }
       boost::system::error_code ignored;
       desc->close(ignored);
+      untrack(pid);
       cb(pid, status);
     });
+}
+
+bool is_tracked(int pid) {
+  std::lock_guard<std::mutex> guard{tracked_mutex};
+  return tracked_pids.count(pid) > 0;
 }
 
 bool signal_group(int pgid, int signal) noexcept {

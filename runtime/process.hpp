@@ -61,13 +61,18 @@ using spawn_result = std::variant<child_process, spawn_failure>;
 spawn_result spawn(const spawn_options& opts);
 
 /// Calls `on_exit` on the I/O thread once the process behind `pidfd` has
-/// exited, after reaping it. Call on the I/O thread.
+/// exited, after killing what is left of its process group and reaping it.
+/// Call on the I/O thread.
 void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
                 std::function<void(int pid, exit_status)> on_exit);
 
 /// Sends `signal` to the process group `pgid`. Returns false (errno set) if
 /// the group no longer exists.
 bool signal_group(int pgid, int signal) noexcept;
+
+/// Returns whether `pid` is a child spawn() started and watch_exit() has
+/// not reaped yet (the orphan reaper leaves those alone).
+bool is_tracked(int pid);
 
 /// Finds `name` in the PATH of `env` (or grace's PATH); returns the path, or
 /// "" if there is no such executable.

@@ -1,0 +1,300 @@
+#include "actors/child.hpp"
+
+#include <csignal>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+#include "runtime/io_loop.hpp"
+#include "runtime/output.hpp"
+#include "runtime/process.hpp"
+#include "runtime/readiness.hpp"
+
+extern char** environ;
+
+namespace grace::actors {
+
+namespace {
+
+//   stopped --start--> spawning --spawned--> starting --ready--> running
+//      ^                  |                     |                   |
+//      |            spawn failed          exited / ready timeout   exited
+//      +------------------+---------------------+-------------------+
+//   starting|running --stop--> stopping --exited--> stopped
+enum class phase { stopped, spawning, starting, running, stopping };
+
+using kill_timer = caf::atom_constant<caf::atom("kill")>;
+using ready_timer = caf::atom_constant<caf::atom("readyto")>;
+
+struct child_state {
+  static inline const char* name = "grace.child";
+  config::child_spec spec;
+  node_context_ptr ctx;
+  caf::actor supervisor;
+  phase now = phase::stopped;
+  std::uint64_t gen = 0; // incarnation; timers and I/O of older ones are stale
+  int pid = -1;
+  int attempt = 0;
+  bool stop_pending = false;    // stop arrived while spawning
+  bool killed_by_grace = false; // grace sent the fatal signal
+  bool ready_timed_out = false;
+  runtime::cancel_flag cancel_ready;
+};
+
+class process_actor : public caf::stateful_actor<child_state> {
+public:
+  process_actor(caf::actor_config& cfg, config::child_spec spec,
+                node_context_ptr ctx, caf::actor supervisor)
+      : caf::stateful_actor<child_state>(cfg) {
+    state.spec = std::move(spec);
+    state.ctx = std::move(ctx);
+    state.supervisor = std::move(supervisor);
+  }
+
+  caf::behavior make_behavior() override {
+    return {
+      [this](start_atom) { start(); },
+      [this](stop_atom) { stop(); },
+      [this](spawned_atom, std::uint64_t gen, int pid) {
+        if (gen == state.gen)
+          spawned(pid);
+      },
+      [this](spawned_atom, std::uint64_t gen, int error,
+             const std::string& why) {
+        if (gen == state.gen)
+          spawn_failed(error, why);
+      },
+      [this](exited_atom, std::uint64_t gen, int code, int signal) {
+        if (gen == state.gen)
+          exited(code, signal);
+      },
+      [this](ready_atom, std::uint64_t gen) {
+        if (gen == state.gen && state.now == phase::starting)
+          became_ready();
+      },
+      [this](ready_timer, std::uint64_t gen) {
+        if (gen == state.gen && state.now == phase::starting)
+          ready_timeout();
+      },
+      [this](kill_timer, std::uint64_t gen) {
+        if (gen == state.gen && state.now == phase::stopping) {
+          spdlog::warn("{}: did not stop within {}, sending SIGKILL",
+                       state.spec.path,
+                       config::format_duration(state.spec.shutdown.timeout));
+          runtime::signal_group(state.pid, SIGKILL);
+        }
+      },
+    };
+  }
+
+private:
+  child_report report(report_kind kind) const {
+    child_report r;
+    r.path = state.spec.path;
+    r.kind = kind;
+    r.pid = state.pid;
+    r.at_ns = steady_ns();
+    return r;
+  }
+
+  void send_report(child_report r) { send(state.supervisor, std::move(r)); }
+
+  runtime::spawn_options options() {
+    auto& spec = state.spec;
+    runtime::spawn_options o;
+    o.argv = spec.argv;
+    for (auto** e = environ; e && *e; ++e) {
+      std::string_view kv{*e};
+      // NOTIFY_SOCKET and LISTEN_* belong to grace's own supervisor.
+      if (kv.starts_with("NOTIFY_SOCKET=") || kv.starts_with("LISTEN_"))
+        continue;
+      o.env.emplace_back(kv);
+    }
+    for (auto& [k, v] : spec.env)
+      o.env.push_back(k + "=" + v);
+    o.env.push_back("GRACE_COMPONENT=" + spec.path);
+    o.env.push_back("GRACE_ATTEMPT=" + std::to_string(state.attempt));
+    o.cwd = spec.cwd;
+    o.user = spec.user;
+    for (auto& l : spec.limits)
+      o.limits.push_back({l.resource, l.value, l.unlimited});
+    return o;
+  }
+
+  void start() {
+    if (state.now != phase::stopped)
+      return; // already on its way up
+    ++state.gen;
+    ++state.attempt;
+    state.now = phase::spawning;
+    state.pid = -1;
+    state.stop_pending = false;
+    state.killed_by_grace = false;
+    state.ready_timed_out = false;
+    auto opts = options();
+    auto self = caf::actor_cast<caf::actor>(this);
+    auto gen = state.gen;
+    auto ctx = state.ctx;
+    auto base = ctx->log_dir + "/" + runtime::log_name(state.spec.path);
+    ctx->io->post([self, gen, ctx, base, opts = std::move(opts)]() mutable {
+      auto out = runtime::open_output(base + ".out", ctx->output_max_bytes,
+                                      ctx->output_keep);
+      auto err = runtime::open_output(base + ".err", ctx->output_max_bytes,
+                                      ctx->output_keep);
+      opts.stdout_fd = out.get();
+      opts.stderr_fd = err.get();
+      auto result = runtime::spawn(opts);
+      if (auto* f = std::get_if<runtime::spawn_failure>(&result)) {
+        caf::anon_send(self, spawned_atom::value, gen, f->error, f->message);
+        return;
+      }
+      auto& child = std::get<runtime::child_process>(result);
+      caf::anon_send(self, spawned_atom::value, gen, child.pid);
+      runtime::watch_exit(
+        *ctx->io, child.pid, std::move(child.pidfd),
+        [self, gen](int, runtime::exit_status s) {
+          caf::anon_send(
+            self, exited_atom::value, gen,
+            s.how == runtime::exit_status::kind::exited ? s.code : 0,
+            s.how == runtime::exit_status::kind::signaled ? s.signal : 0);
+        });
+    });
+  }
+
+  void spawned(int pid) {
+    state.pid = pid;
+    if (state.stop_pending) {
+      state.now = phase::starting;
+      stop();
+      return;
+    }
+    state.now = phase::starting;
+    spdlog::info("{}: started (pid {})", state.spec.path, pid);
+    send_report(report(report_kind::started));
+    arm_readiness();
+  }
+
+  void arm_readiness() {
+    auto& ready = state.spec.ready;
+    auto gen = state.gen;
+    switch (ready.how) {
+      case config::ready_spec::kind::running:
+        became_ready();
+        return;
+      case config::ready_spec::kind::delay:
+        delayed_send(this, ready.delay, ready_atom::value, gen);
+        return;
+      case config::ready_spec::kind::tcp: {
+        state.cancel_ready = std::make_shared<std::atomic<bool>>(false);
+        auto self = caf::actor_cast<caf::actor>(this);
+        runtime::wait_for_tcp(
+          *state.ctx->io, ready.host, ready.port, state.ctx->ready_poll,
+          state.cancel_ready,
+          [self, gen] { caf::anon_send(self, ready_atom::value, gen); });
+        delayed_send(this, ready.within, ready_timer::value, gen);
+        return;
+      }
+      case config::ready_spec::kind::notify:
+      case config::ready_spec::kind::exec:
+        // Refused by `grace run` until supported; count as running.
+        became_ready();
+        return;
+    }
+  }
+
+  void cancel_readiness() {
+    if (state.cancel_ready)
+      state.cancel_ready->store(true);
+    state.cancel_ready.reset();
+  }
+
+  void became_ready() {
+    cancel_readiness();
+    state.now = phase::running;
+    spdlog::info("{}: ready", state.spec.path);
+    send_report(report(report_kind::ready));
+  }
+
+  void ready_timeout() {
+    cancel_readiness();
+    spdlog::warn("{}: not ready within {}, killing it", state.spec.path,
+                 config::format_duration(state.spec.ready.within));
+    state.ready_timed_out = true;
+    state.killed_by_grace = true;
+    runtime::signal_group(state.pid, SIGKILL);
+  }
+
+  void spawn_failed(int error, const std::string& why) {
+    state.now = phase::stopped;
+    spdlog::error("{}: {}", state.spec.path, why);
+    auto r = report(state.stop_pending ? report_kind::stopped
+                                       : report_kind::spawn_failed);
+    r.code = error;
+    r.detail = why;
+    r.mode = "spawn_failed";
+    send_report(std::move(r));
+  }
+
+  void exited(int code, int signal) {
+    cancel_readiness();
+    auto was = state.now;
+    state.now = phase::stopped;
+    auto r = report(was == phase::stopping ? report_kind::stopped
+                                           : report_kind::exited);
+    r.code = code;
+    r.signal = signal;
+    r.detail = signal ? "killed by " + runtime::signal_name(signal)
+                      : "exited with code " + std::to_string(code);
+    if (state.ready_timed_out)
+      r.mode = "ready_timeout";
+    else
+      r.mode = signal ? "crashed" : "exited";
+    if (was == phase::stopping)
+      spdlog::info("{}: stopped ({})", state.spec.path, r.detail);
+    else if (signal || code != 0 || state.ready_timed_out)
+      spdlog::warn("{}: {}{}", state.spec.path, r.detail,
+                   state.ready_timed_out ? " (ready_timeout)" : "");
+    else
+      spdlog::info("{}: {}", state.spec.path, r.detail);
+    send_report(std::move(r));
+  }
+
+  void stop() {
+    switch (state.now) {
+      case phase::stopped:
+        send_report(report(report_kind::stopped));
+        return;
+      case phase::spawning:
+        state.stop_pending = true;
+        return;
+      case phase::stopping:
+        return;
+      case phase::starting:
+      case phase::running:
+        break;
+    }
+    cancel_readiness();
+    state.now = phase::stopping;
+    state.killed_by_grace = true;
+    auto& shutdown = state.spec.shutdown;
+    using k = config::shutdown_spec::kind;
+    if (shutdown.how == k::brutal_kill) {
+      runtime::signal_group(state.pid, SIGKILL);
+      return;
+    }
+    runtime::signal_group(state.pid, SIGTERM);
+    if (shutdown.how == k::timeout)
+      delayed_send(this, shutdown.timeout, kill_timer::value, state.gen);
+  }
+};
+
+} // namespace
+
+caf::actor spawn_process_actor(caf::event_based_actor* supervisor,
+                               const config::child_spec& spec,
+                               node_context_ptr ctx) {
+  return supervisor->spawn<process_actor, caf::monitored>(
+    spec, std::move(ctx), caf::actor_cast<caf::actor>(supervisor));
+}
+
+} // namespace grace::actors

@@ -1,0 +1,69 @@
+// Every atom and message shape the actors exchange (CAF 0.17: atom_constant
+// plus inspect() plus add_message_type). Included by actor .cpp files and
+// actor tests only, never by a header: it pulls in CAF.
+//
+// Protocol between a supervisor and each of its children (a process actor
+// or a nested supervisor, alike):
+//
+//   supervisor --start_atom--> child     start (spawn / start subtree)
+//   supervisor --stop_atom---> child     stop (SIGTERM, then SIGKILL)
+//   child --child_report--> supervisor   started, ready, exited,
+//                                        spawn_failed, stopped
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/all.hpp>
+
+namespace grace::actors {
+
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using spawned_atom = caf::atom_constant<caf::atom("spawned")>;
+using exited_atom = caf::atom_constant<caf::atom("exited")>;
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using signal_atom = caf::atom_constant<caf::atom("signal")>;
+
+/// What happened to a child.
+enum class report_kind : std::uint8_t {
+  started,      // the process runs (pid set); not ready yet
+  ready,        // its readiness rule passed
+  exited,       // it ended on its own (or a nested supervisor gave up)
+  spawn_failed, // it could not be started (detail says why)
+  stopped,      // it ended because its supervisor stopped it
+};
+
+std::string to_string(report_kind x);
+
+/// A child's report to its supervisor.
+struct child_report {
+  std::string path;
+  report_kind kind = report_kind::started;
+  std::int32_t pid = 0;
+  std::int32_t code = 0;   // exit code, if it exited
+  std::int32_t signal = 0; // the signal that killed it, or 0
+  /// Why, in words: "killed by SIGSEGV", "ready_timeout", "cannot execute".
+  std::string detail;
+  /// The failure mode, for exits and spawn failures: crashed, exited,
+  /// spawn_failed, ready_timeout, restart_intensity_exceeded.
+  std::string mode;
+  /// Steady-clock nanoseconds when grace observed it.
+  std::int64_t at_ns = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, child_report& x) {
+  return f(caf::meta::type_name("grace.child_report"), x.path, x.kind, x.pid,
+           x.code, x.signal, x.detail, x.mode, x.at_ns);
+}
+
+/// Registers the message types above with a CAF config.
+void register_messages(caf::actor_system_config& cfg);
+
+/// Returns steady-clock nanoseconds now.
+std::int64_t steady_ns();
+
+} // namespace grace::actors

@@ -1,0 +1,132 @@
+#include "actors/node.hpp"
+
+#include <csignal>
+#include <future>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+#include "actors/node_context.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/system.hpp"
+#include "runtime/io_loop.hpp"
+#include "runtime/signals.hpp"
+
+namespace grace::actors {
+
+namespace {
+
+struct node_state {
+  static inline const char* name = "grace.node";
+  std::shared_ptr<const config::supervisor_spec> root_spec;
+  node_context_ptr ctx;
+  std::promise<int>* done = nullptr;
+  std::optional<std::chrono::nanoseconds> run_for;
+  caf::actor root;
+  bool stopping = false;
+  bool finished = false;
+  int exit_code = 0;
+};
+
+class node_actor : public caf::stateful_actor<node_state> {
+public:
+  node_actor(caf::actor_config& cfg,
+             std::shared_ptr<const config::supervisor_spec> root,
+             node_context_ptr ctx, std::promise<int>* result,
+             std::optional<std::chrono::nanoseconds> run_for)
+      : caf::stateful_actor<node_state>(cfg) {
+    state.root_spec = std::move(root);
+    state.ctx = std::move(ctx);
+    state.done = result;
+    state.run_for = run_for;
+  }
+
+  caf::behavior make_behavior() override {
+    set_exit_handler([this](caf::exit_msg& em) {
+      if (state.root)
+        send_exit(state.root, em.reason);
+      quit(em.reason);
+    });
+    set_down_handler([this](caf::down_msg& dm) {
+      spdlog::critical("root supervisor died: {}", to_string(dm.reason));
+      finish(1);
+    });
+    state.root = spawn_supervisor(this, state.root_spec, state.ctx);
+    send(state.root, start_atom::value);
+    if (state.run_for)
+      delayed_send(this, *state.run_for, stop_atom::value);
+    return {
+      [this](stop_atom) {
+        if (state.stopping)
+          return;
+        state.stopping = true;
+        spdlog::info("stopping the tree");
+        send(state.root, stop_atom::value);
+      },
+      [this](const child_report& r) {
+        switch (r.kind) {
+          case report_kind::ready:
+            spdlog::info("supervision tree is up");
+            return;
+          case report_kind::exited:
+            spdlog::error("root supervisor gave up: {}", r.detail);
+            finish(3);
+            return;
+          case report_kind::stopped:
+            spdlog::info("tree stopped");
+            finish(state.exit_code);
+            return;
+          default:
+            return;
+        }
+      },
+    };
+  }
+
+private:
+  void finish(int code) {
+    if (state.finished)
+      return;
+    state.finished = true;
+    state.done->set_value(code);
+  }
+};
+
+} // namespace
+
+int run_tree(const config::grace_config& cfg, const run_options& opts) {
+  if (!runtime::become_subreaper())
+    spdlog::warn("cannot become a child subreaper: orphaned grandchildren "
+                 "will be reaped by init");
+  auto sys_cfg = make_config({});
+  caf::actor_system sys{*sys_cfg};
+  int code = 1;
+  {
+    runtime::io_loop io;
+    auto ctx = std::make_shared<node_context>();
+    ctx->io = &io;
+    ctx->log_dir = cfg.log_dir;
+    ctx->default_backoff = cfg.default_backoff;
+    std::promise<int> done;
+    auto finished = done.get_future();
+    auto root = std::make_shared<const config::supervisor_spec>(cfg.root);
+    auto node = sys.spawn<node_actor>(root, ctx, &done, opts.run_for);
+    runtime::signal_watcher signals{
+      io, [node](int sig) {
+        if (sig == SIGHUP) {
+          spdlog::info("SIGHUP ignored (reload "
+                       "is not supported yet)");
+          return;
+        }
+        spdlog::info("received {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        caf::anon_send(node, stop_atom::value);
+      }};
+    code = finished.get();
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    sys.await_all_actors_done();
+  } // the I/O thread ends here, before the actor system
+  return code;
+}
+
+} // namespace grace::actors

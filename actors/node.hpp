@@ -1,0 +1,24 @@
+// One grace node: the actor system, the I/O thread, signals, and the root
+// supervisor, run until SIGTERM/SIGINT (or --for) stops the tree in reverse
+// order, or the root supervisor gives up.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "config/schema.hpp"
+
+namespace grace::actors {
+
+/// How to run.
+struct run_options {
+  /// Stop by itself after this long.
+  std::optional<std::chrono::nanoseconds> run_for;
+};
+
+/// Runs the tree of `cfg`; returns 0 after a clean stop, 3 if the root
+/// supervisor gave up (restart intensity exceeded). Call from main, after
+/// runtime::block_signals().
+int run_tree(const config::grace_config& cfg, const run_options& opts);
+
+} // namespace grace::actors

@@ -1,0 +1,31 @@
+// What every actor of one grace node shares: the I/O thread and the
+// settings that are not part of any one component's spec.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/schema.hpp"
+
+namespace grace::runtime {
+class io_loop;
+} // namespace grace::runtime
+
+namespace grace::actors {
+
+/// Shared, immutable once the node runs.
+struct node_context {
+  runtime::io_loop* io = nullptr;
+  std::string log_dir;
+  config::backoff_spec default_backoff;
+  /// Child output files are rotated past this size, keeping `output_keep`.
+  std::uint64_t output_max_bytes = 16 * 1024 * 1024;
+  int output_keep = 3;
+  /// How often a `ready: {tcp}` rule tries to connect.
+  std::chrono::milliseconds ready_poll{10};
+};
+
+using node_context_ptr = std::shared_ptr<const node_context>;
+
+} // namespace grace::actors

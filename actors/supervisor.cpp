@@ -1,0 +1,455 @@
+#include "actors/supervisor.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/child.hpp"
+#include "actors/messages.hpp"
+#include "actors/restart_policy.hpp"
+
+namespace grace::actors {
+
+namespace {
+
+// A supervisor carries out one plan at a time: stop some children (one by
+// one, in reverse start order, each stopped before the next), then start
+// some (in start order, each ready before the next). Failures that arrive
+// meanwhile are turned into a new plan that includes what is left of the
+// old one, so nothing is started twice and nothing is forgotten.
+//
+//   idle --start--> starting --plan done--> running --failure--> restarting
+//                                             ^                     |
+//                                             +------plan done------+
+//   any --stop--> stopping --plan done--> idle
+//   restarting --intensity exceeded--> giving_up --plan done--> idle | held
+enum class mode {
+  idle,
+  starting,
+  running,
+  restarting,
+  stopping,
+  giving_up,
+  held
+};
+
+enum class slot_phase { stopped, starting, running, stopping };
+
+struct slot {
+  const config::component_spec* spec = nullptr;
+  std::string path;
+  caf::actor handle;
+  slot_phase phase = slot_phase::stopped;
+  bool removed = false; // a temporary child that ended: never started again
+  config::restart_type restart = config::restart_type::permanent;
+  config::backoff_spec backoff;
+  backoff_streak streak;
+};
+
+enum class purpose { start, restart, shutdown, give_up };
+
+struct plan {
+  purpose why = purpose::start;
+  std::vector<std::size_t> stops;  // in order
+  std::vector<std::size_t> starts; // in order
+  std::size_t next_stop = 0;
+  std::size_t next_start = 0;
+  std::optional<std::size_t> delayed; // this child's start waits `delay`
+  duration delay{};
+  bool delay_done = false;
+  std::optional<std::size_t> awaiting; // a child whose stop/ready we await
+  std::string reason;                  // for give_up: why
+};
+
+struct supervisor_state {
+  static inline const char* name = "grace.supervisor";
+  const config::supervisor_spec* spec = nullptr;
+  std::shared_ptr<const config::supervisor_spec> owned; // keeps spec alive
+  node_context_ptr ctx;
+  caf::actor parent;
+  std::vector<slot> children;
+  std::unordered_map<std::string, std::size_t> index; // path -> slot
+  std::optional<restart_intensity> intensity;
+  mode now = mode::idle;
+  std::optional<plan> current;
+  std::uint64_t plan_gen = 0;
+  bool ready_owed = false; // the parent awaits our ready
+  std::mt19937 rng{std::random_device{}()};
+};
+
+class supervisor_actor : public caf::stateful_actor<supervisor_state> {
+public:
+  supervisor_actor(caf::actor_config& cfg,
+                   std::shared_ptr<const config::supervisor_spec> spec,
+                   node_context_ptr ctx, caf::actor parent)
+      : caf::stateful_actor<supervisor_state>(cfg) {
+    state.owned = std::move(spec);
+    state.spec = state.owned.get();
+    state.ctx = std::move(ctx);
+    state.parent = std::move(parent);
+    state.intensity.emplace(state.spec->intensity, state.spec->period);
+  }
+
+  caf::behavior make_behavior() override {
+    create_children();
+    set_down_handler([this](caf::down_msg& dm) { child_actor_down(dm); });
+    set_exit_handler([this](caf::exit_msg& em) {
+      for (auto& c : state.children)
+        if (c.handle)
+          send_exit(c.handle, em.reason);
+      quit(em.reason);
+    });
+    return {
+      [this](start_atom) { start(); },
+      [this](stop_atom) { stop(); },
+      [this](const child_report& r) { on_report(r); },
+      [this](resume_atom, std::uint64_t gen) {
+        if (state.current && gen == state.plan_gen) {
+          state.current->delay_done = true;
+          state.current->awaiting.reset();
+          advance();
+        }
+      },
+    };
+  }
+
+private:
+  const std::string& path() const { return state.spec->path; }
+
+  // -- children -----------------------------------------------------------
+
+  void create_children() {
+    auto& spec = *state.spec;
+    for (auto& c : spec.children) {
+      slot s;
+      s.spec = &c;
+      s.path = c.path();
+      if (auto* child = std::get_if<config::child_spec>(&c.node)) {
+        s.restart = child->restart;
+        s.backoff = child->backoff;
+      } else {
+        s.restart = std::get<config::supervisor_spec>(c.node).restart;
+        s.backoff = state.ctx->default_backoff;
+      }
+      state.index[s.path] = state.children.size();
+      state.children.push_back(std::move(s));
+      spawn_slot_actor(state.children.size() - 1);
+    }
+  }
+
+  void spawn_slot_actor(std::size_t i) {
+    auto& s = state.children[i];
+    if (auto* child = std::get_if<config::child_spec>(&s.spec->node)) {
+      s.handle = spawn_process_actor(this, *child, state.ctx);
+    } else {
+      // The nested spec lives as long as the root's: share its owner.
+      auto& sub = std::get<config::supervisor_spec>(s.spec->node);
+      std::shared_ptr<const config::supervisor_spec> alias{state.owned, &sub};
+      s.handle = spawn<supervisor_actor, caf::monitored>(
+        alias, state.ctx, caf::actor_cast<caf::actor>(this));
+    }
+  }
+
+  void child_actor_down(const caf::down_msg& dm) {
+    for (std::size_t i = 0; i < state.children.size(); ++i) {
+      auto& s = state.children[i];
+      if (s.handle && s.handle.address() == dm.source) {
+        // Can't happen: actors catch their own errors. Log, replace the
+        // actor, and treat it as a crash of the child.
+        spdlog::critical("{}: actor of {} died ({}); replacing it", path(),
+                         s.path, to_string(dm.reason));
+        s.handle = nullptr;
+        spawn_slot_actor(i);
+        child_report r;
+        r.path = s.path;
+        r.kind = report_kind::exited;
+        r.signal = 9;
+        r.detail = "its actor died";
+        r.mode = "crashed";
+        on_report(r);
+        return;
+      }
+    }
+  }
+
+  // -- requests from the parent ---------------------------------------------
+
+  void start() {
+    if (state.now != mode::idle && state.now != mode::held)
+      return;
+    state.intensity->clear();
+    for (auto& c : state.children)
+      c.removed = false;
+    state.ready_owed = true;
+    state.now = mode::starting;
+    plan p;
+    p.why = purpose::start;
+    for (std::size_t i = 0; i < state.children.size(); ++i)
+      p.starts.push_back(i);
+    run(std::move(p));
+  }
+
+  void stop() {
+    state.ready_owed = false;
+    state.now = mode::stopping;
+    run(shutdown_plan(purpose::shutdown));
+  }
+
+  plan shutdown_plan(purpose why) {
+    plan p;
+    p.why = why;
+    for (std::size_t i = state.children.size(); i-- > 0;)
+      p.stops.push_back(i);
+    return p;
+  }
+
+  // -- reports from children ------------------------------------------------
+
+  void on_report(const child_report& r) {
+    auto it = state.index.find(r.path);
+    if (it == state.index.end())
+      return;
+    auto i = it->second;
+    auto& s = state.children[i];
+    auto awaited = state.current && state.current->awaiting == i;
+    switch (r.kind) {
+      case report_kind::started:
+        if (s.phase == slot_phase::stopped)
+          s.phase = slot_phase::starting;
+        return;
+      case report_kind::ready:
+        if (s.phase == slot_phase::stopping)
+          return;
+        s.phase = slot_phase::running;
+        s.streak.ready(now());
+        if (awaited) {
+          state.current->awaiting.reset();
+          ++state.current->next_start;
+          advance();
+        }
+        return;
+      case report_kind::stopped:
+        s.phase = slot_phase::stopped;
+        if (awaited) {
+          state.current->awaiting.reset();
+          ++state.current->next_stop;
+          advance();
+        }
+        return;
+      case report_kind::exited:
+      case report_kind::spawn_failed:
+        break;
+    }
+    // The child went down on its own.
+    auto was = s.phase;
+    s.phase = slot_phase::stopped;
+    if (state.now == mode::stopping || state.now == mode::giving_up
+        || was == slot_phase::stopping) {
+      // On its way down anyway.
+      if (awaited) {
+        state.current->awaiting.reset();
+        ++state.current->next_stop;
+        advance();
+      }
+      return;
+    }
+    failure(i, r);
+  }
+
+  void failure(std::size_t i, const child_report& r) {
+    auto& s = state.children[i];
+    auto kind = exit_kind::abnormal;
+    if (r.kind == report_kind::exited && r.signal == 0 && r.code == 0
+        && r.mode != "ready_timeout")
+      kind = exit_kind::normal;
+    if (!should_restart(s.restart, kind)) {
+      spdlog::info("{}: {} is {} and {}: not restarted", path(), s.path,
+                   to_string(s.restart), r.detail);
+      if (s.restart == config::restart_type::temporary)
+        s.removed = true;
+      if (state.current && state.current->awaiting == i) {
+        // We were waiting for it to become ready: move on without it.
+        state.current->awaiting.reset();
+        ++state.current->next_start;
+        advance();
+      }
+      return;
+    }
+    auto t = now();
+    if (!state.intensity->add_restart(t)) {
+      give_up(s.path + " " + r.detail);
+      return;
+    }
+    auto streak = s.streak.failed(t, s.backoff.max);
+    std::uniform_real_distribution<double> jitter{-1.0, 1.0};
+    auto delay = backoff_delay(s.backoff, streak, jitter(state.rng));
+    spdlog::warn(
+      "{}: restarting {} ({}){}", path(), s.path, r.detail,
+      delay > duration::zero()
+        ? " in "
+            + config::format_duration(
+              std::chrono::duration_cast<std::chrono::milliseconds>(delay))
+        : std::string{});
+    auto set = restart_set(state.spec->strategy, i, state.children.size());
+    std::set<std::size_t> starts;
+    for (auto j : set) {
+      auto& c = state.children[j];
+      if (c.removed)
+        continue;
+      if (j != i && c.restart == config::restart_type::temporary) {
+        // OTP: a temporary sibling the strategy terminates is not restarted.
+        c.removed = true;
+        continue;
+      }
+      starts.insert(j);
+    }
+    plan p;
+    p.why = purpose::restart;
+    std::set<std::size_t, std::greater<>> stops;
+    for (auto j : set)
+      if (j != i)
+        stops.insert(j);
+    // Whatever the interrupted plan still had to stop or start is done too.
+    if (state.current && state.current->why != purpose::shutdown) {
+      auto& old = *state.current;
+      for (auto k = old.next_stop; k < old.stops.size(); ++k)
+        if (old.stops[k] != i)
+          stops.insert(old.stops[k]);
+      for (auto k = old.next_start; k < old.starts.size(); ++k)
+        if (!state.children[old.starts[k]].removed)
+          starts.insert(old.starts[k]);
+    }
+    p.stops.assign(stops.begin(), stops.end());
+    p.starts.assign(starts.begin(), starts.end());
+    if (delay > duration::zero()) {
+      p.delayed = i;
+      p.delay = delay;
+    }
+    if (state.now == mode::running)
+      state.now = mode::restarting;
+    run(std::move(p));
+  }
+
+  void give_up(const std::string& why) {
+    auto& spec = *state.spec;
+    spdlog::error("{}: restart intensity exceeded (more than {} restarts in "
+                  "{}); last failure: {}; {}",
+                  path(), spec.intensity, config::format_duration(spec.period),
+                  why,
+                  spec.on_exhausted == config::exhausted_action::hold
+                    ? "holding the subtree stopped"
+                    : "giving up");
+    state.now = mode::giving_up;
+    auto p = shutdown_plan(purpose::give_up);
+    p.reason = why;
+    run(std::move(p));
+  }
+
+  // -- carrying out plans -----------------------------------------------------
+
+  void run(plan p) {
+    ++state.plan_gen;
+    state.current = std::move(p);
+    advance();
+  }
+
+  void advance() {
+    while (state.current) {
+      auto& p = *state.current;
+      if (p.awaiting)
+        return;
+      if (p.next_stop < p.stops.size()) {
+        auto j = p.stops[p.next_stop];
+        auto& c = state.children[j];
+        if (c.phase == slot_phase::stopped) {
+          ++p.next_stop;
+          continue;
+        }
+        c.phase = slot_phase::stopping;
+        p.awaiting = j;
+        send(c.handle, stop_atom::value);
+        return;
+      }
+      if (p.next_start < p.starts.size()) {
+        auto j = p.starts[p.next_start];
+        auto& c = state.children[j];
+        if (c.removed || c.phase == slot_phase::running) {
+          ++p.next_start;
+          continue;
+        }
+        if (p.delayed == j && !p.delay_done) {
+          p.awaiting = j;
+          delayed_send(this, p.delay, resume_atom::value, state.plan_gen);
+          return;
+        }
+        p.awaiting = j;
+        if (c.phase == slot_phase::stopped) {
+          c.phase = slot_phase::starting;
+          send(c.handle, start_atom::value);
+        }
+        return;
+      }
+      finish();
+    }
+  }
+
+  void finish() {
+    auto p = std::move(*state.current);
+    state.current.reset();
+    switch (p.why) {
+      case purpose::start:
+      case purpose::restart:
+        state.now = mode::running;
+        if (state.ready_owed) {
+          state.ready_owed = false;
+          spdlog::info("{}: all children ready", path());
+          report(report_kind::ready);
+        }
+        return;
+      case purpose::shutdown:
+        state.now = mode::idle;
+        report(report_kind::stopped);
+        return;
+      case purpose::give_up:
+        if (state.spec->on_exhausted == config::exhausted_action::hold) {
+          state.now = mode::held;
+          return;
+        }
+        state.now = mode::idle;
+        child_report r;
+        r.path = path();
+        r.kind = report_kind::exited;
+        r.code = 1;
+        r.detail = "restart intensity exceeded (" + p.reason + ")";
+        r.mode = "restart_intensity_exceeded";
+        r.at_ns = steady_ns();
+        send(state.parent, std::move(r));
+        return;
+    }
+  }
+
+  void report(report_kind kind) {
+    child_report r;
+    r.path = path();
+    r.kind = kind;
+    r.at_ns = steady_ns();
+    send(state.parent, std::move(r));
+  }
+
+  static time_point now() { return std::chrono::steady_clock::now(); }
+};
+
+} // namespace
+
+caf::actor spawn_supervisor(caf::event_based_actor* parent,
+                            std::shared_ptr<const config::supervisor_spec> spec,
+                            node_context_ptr ctx) {
+  return parent->spawn<supervisor_actor, caf::monitored>(
+    std::move(spec), std::move(ctx), caf::actor_cast<caf::actor>(parent));
+}
+
+} // namespace grace::actors

@@ -1,0 +1,57 @@
+#include "config/support.hpp"
+
+namespace grace::config {
+
+namespace {
+
+void check(const supervisor_spec& sup, std::vector<config_error>& out) {
+  auto refuse = [&](const source_pos& where, const std::string& path,
+                    const std::string& what) {
+    out.push_back(
+      {where, path + ": " + what + " is not supported yet by 'grace run'"});
+  };
+  if (!sup.depends_on.empty())
+    refuse(sup.where, sup.path, "depends_on");
+  for (auto& c : sup.children) {
+    if (auto* s = std::get_if<supervisor_spec>(&c.node)) {
+      check(*s, out);
+      continue;
+    }
+    auto& ch = std::get<child_spec>(c.node);
+    if (ch.replica.value_or(0) > 0)
+      continue; // one report per pool is enough
+    if (!ch.probes.empty())
+      refuse(ch.where, ch.path, "probes");
+    if (!ch.on.empty())
+      refuse(ch.where, ch.path, "on");
+    if (!ch.severity.empty())
+      refuse(ch.where, ch.path, "severity");
+    if (!ch.depends_on.empty())
+      refuse(ch.where, ch.path, "depends_on");
+    if (!ch.ports.empty())
+      refuse(ch.where, ch.path, "ports");
+    if (ch.ready.how == ready_spec::kind::notify)
+      refuse(ch.where, ch.path, "ready.notify");
+    if (ch.ready.how == ready_spec::kind::exec)
+      refuse(ch.where, ch.path, "ready.exec");
+  }
+}
+
+} // namespace
+
+std::vector<config_error> unsupported_for_run(const grace_config& cfg) {
+  std::vector<config_error> out;
+  if (cfg.metrics)
+    out.push_back(
+      {{cfg.file, 1, 1}, "metrics is not supported yet by 'grace run'"});
+  if (cfg.audit_configured)
+    out.push_back(
+      {{cfg.file, 1, 1}, "audit is not supported yet by 'grace run'"});
+  if (!cfg.playbooks.empty())
+    out.push_back({cfg.playbooks.begin()->second.where,
+                   "playbooks are not supported yet by 'grace run'"});
+  check(cfg.root, out);
+  return out;
+}
+
+} // namespace grace::config
