@@ -298,7 +298,8 @@ void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
     [desc, pid, cb = std::move(on_exit)](const boost::system::error_code&) {
       // No orphans: take down what the child left in its process group,
       // while the unreaped leader still holds the group id.
-      ::kill(-pid, SIGKILL);
+      if (pid > 1)
+        ::kill(-pid, SIGKILL);
       siginfo_t info{};
       int rc = 0;
       do {
@@ -327,7 +328,8 @@ bool is_tracked(int pid) {
 }
 
 bool signal_group(int pgid, int signal) noexcept {
-  if (pgid <= 0)
+  // kill(-1) would signal every process grace may signal: never.
+  if (pgid <= 1)
     return false;
   return ::kill(-pgid, signal) == 0;
 }

@@ -14,6 +14,9 @@
 //   --notify TEXT      send TEXT (e.g. READY=1) to $NOTIFY_SOCKET
 //   --sleep MS         sleep MS milliseconds
 //   --flood            write to stdout as fast as possible, forever
+//   --first-run FILE   if FILE exists, skip the remaining options and wait;
+//                      else create it and go on (misbehave only once)
+//   --fail-times FILE N  count starts in FILE; exit 1 during the first N
 //   --exit N           exit with code N
 //   --signal N         kill itself with signal N
 #include <cerrno>
@@ -151,6 +154,23 @@ int main(int argc, char** argv) {
       for (;;)
         if (::write(1, line, sizeof(line)) < 0 && errno != EINTR)
           return 3;
+    } else if (opt == "--first-run") {
+      auto* file = arg();
+      if (::access(file, F_OK) == 0)
+        break;
+      write_file(file, "1\n", false);
+    } else if (opt == "--fail-times") {
+      auto* file = arg();
+      auto limit = std::atoi(arg());
+      write_file(file, "x", true);
+      long runs = 0;
+      if (auto* f = std::fopen(file, "r")) {
+        while (std::fgetc(f) == 'x')
+          ++runs;
+        std::fclose(f);
+      }
+      if (runs <= limit)
+        return 1;
     } else if (opt == "--exit") {
       std::exit(std::atoi(arg()));
     } else if (opt == "--signal") {

@@ -31,7 +31,7 @@ inline std::string slurp(const std::string& path) {
 
 /// Kills `pid` with SIGKILL if it is still alive (cleanup in tests).
 inline void kill_if_alive(int pid) {
-  if (pid > 0 && alive(pid))
+  if (pid > 1 && alive(pid))
     ::kill(pid, SIGKILL);
 }
 

@@ -1,0 +1,225 @@
+// A real supervision tree in the test process: a threaded actor system, the
+// I/O thread, and real crashy_child processes. The tree is described in YAML
+// (CRASHY and DIR are replaced by the helper's path and a temporary
+// directory); the root reports to a recorder actor; children leave stamps
+// (one line per start) and pid files in DIR.
+#pragma once
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include "actors/messages.hpp"
+#include "actors/node_context.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/system.hpp"
+#include "config/loader.hpp"
+#include "runtime/io_loop.hpp"
+#include "tests/support/log_capture.hpp"
+#include "tests/support/proc.hpp"
+#include "tests/support/wait_until.hpp"
+
+namespace grace::test {
+
+/// Root reports, as the node would see them.
+struct report_log {
+  std::mutex mutex;
+  std::vector<actors::child_report> reports;
+
+  std::size_t count(actors::report_kind kind) {
+    std::lock_guard<std::mutex> guard{mutex};
+    std::size_t n = 0;
+    for (auto& r : reports)
+      if (r.kind == kind)
+        ++n;
+    return n;
+  }
+
+  std::vector<actors::child_report> all() {
+    std::lock_guard<std::mutex> guard{mutex};
+    return reports;
+  }
+};
+
+/// Stands in for the node: owns the root supervisor, records its reports.
+class recorder : public caf::event_based_actor {
+public:
+  recorder(caf::actor_config& cfg,
+           std::shared_ptr<const config::supervisor_spec> spec,
+           actors::node_context_ptr ctx, report_log* log)
+      : caf::event_based_actor(cfg), spec_(std::move(spec)),
+        ctx_(std::move(ctx)), log_(log) {}
+
+  caf::behavior make_behavior() override {
+    set_exit_handler([this](caf::exit_msg& em) {
+      if (root_)
+        send_exit(root_, em.reason);
+      quit(em.reason);
+    });
+    set_down_handler([](caf::down_msg&) {});
+    root_ = actors::spawn_supervisor(this, spec_, ctx_);
+    send(root_, actors::start_atom::value);
+    return {
+      [this](const actors::child_report& r) {
+        std::lock_guard<std::mutex> guard{log_->mutex};
+        log_->reports.push_back(r);
+      },
+      [this](actors::stop_atom) { send(root_, actors::stop_atom::value); },
+      [this](actors::start_atom) { send(root_, actors::start_atom::value); },
+    };
+  }
+
+private:
+  std::shared_ptr<const config::supervisor_spec> spec_;
+  actors::node_context_ptr ctx_;
+  report_log* log_;
+  caf::actor root_;
+};
+
+class Supervision : public ::testing::Test {
+protected:
+  Supervision() {
+    auto tmpl
+      = (std::filesystem::temp_directory_path() / "grace-sup-XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+    logs_ = log_capture::install();
+  }
+
+  ~Supervision() override {
+    if (tree_) {
+      // Stop the tree the way grace does, then kill whatever is left.
+      caf::anon_send(tree_, actors::stop_atom::value);
+      wait_until([&] { return reports_.count(actors::report_kind::stopped); },
+                 std::chrono::seconds{10});
+      caf::anon_send_exit(tree_, caf::exit_reason::user_shutdown);
+    }
+    for (auto pid : all_pids())
+      kill_if_alive(pid);
+    sys_.await_all_actors_done();
+    io_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  /// Substitutes CRASHY and DIR in `yaml`.
+  std::string expand(std::string yaml) const {
+    for (auto [from, to] :
+         {std::pair<std::string, std::string>{"CRASHY", GRACE_CRASHY_CHILD},
+          {"DIR", dir_}}) {
+      for (auto pos = yaml.find(from); pos != std::string::npos;
+           pos = yaml.find(from, pos + to.size()))
+        yaml.replace(pos, from.size(), to);
+    }
+    return yaml;
+  }
+
+  /// Loads `yaml` and starts its tree.
+  void start(const std::string& yaml) {
+    auto r = config::load_text(expand(yaml), "test.yaml", dir_);
+    ASSERT_TRUE(r.config) << to_string(r.errors.front());
+    cfg_ = *r.config;
+    auto ctx = std::make_shared<actors::node_context>();
+    ctx->io = io_.get();
+    ctx->log_dir = dir_ + "/logs";
+    ctx->default_backoff = cfg_.default_backoff;
+    ctx->ready_poll = std::chrono::milliseconds{5};
+    auto root = std::make_shared<const config::supervisor_spec>(cfg_.root);
+    tree_ = sys_.spawn<recorder>(root, ctx, &reports_);
+  }
+
+  /// Returns the pids `name` was started with, in order (from its stamps).
+  std::vector<int> starts(const std::string& name) const {
+    std::vector<int> pids;
+    std::ifstream in{dir_ + "/" + name + ".stamp"};
+    int pid = 0;
+    long long ns = 0;
+    while (in >> pid >> ns)
+      pids.push_back(pid);
+    return pids;
+  }
+
+  /// Returns the CLOCK_MONOTONIC start times of `name`, in nanoseconds.
+  std::vector<long long> start_times(const std::string& name) const {
+    std::vector<long long> times;
+    std::ifstream in{dir_ + "/" + name + ".stamp"};
+    int pid = 0;
+    long long ns = 0;
+    while (in >> pid >> ns)
+      times.push_back(ns);
+    return times;
+  }
+
+  /// Waits until `name` has been started `n` times.
+  bool wait_starts(const std::string& name, std::size_t n,
+                   std::chrono::milliseconds timeout
+                   = std::chrono::seconds{5}) {
+    return wait_until([&] { return starts(name).size() >= n; }, timeout);
+  }
+
+  /// Waits until every child in `names` has stamped its first start. A
+  /// child is "ready" (default rule: running) as soon as it is spawned,
+  /// which can be before it has run a line of its own code.
+  bool wait_up(std::initializer_list<const char*> names) {
+    for (auto n : names)
+      if (!wait_starts(n, 1))
+        return false;
+    return true;
+  }
+
+  /// Returns the current pid of `name` (its last start).
+  int pid_of(const std::string& name) const {
+    auto pids = starts(name);
+    return pids.empty() ? -1 : pids.back();
+  }
+
+  /// SIGKILLs the current process of `name`, once it has stamped its start.
+  /// Never signals a pid <= 1: kill(-1) would hit every process we may
+  /// signal.
+  void kill_child(const std::string& name) {
+    ASSERT_TRUE(wait_starts(name, 1));
+    auto pid = pid_of(name);
+    ASSERT_GT(pid, 1);
+    ASSERT_TRUE(alive(pid));
+    ::kill(pid, SIGKILL);
+  }
+
+  /// Waits until the root reported `kind` at least `n` times.
+  bool wait_report(actors::report_kind kind, std::size_t n = 1,
+                   std::chrono::milliseconds timeout
+                   = std::chrono::seconds{5}) {
+    return wait_until([&] { return reports_.count(kind) >= n; }, timeout);
+  }
+
+  /// Waits until a log message containing `text` appears `n` times.
+  bool wait_log(const std::string& text, std::size_t n = 1,
+                std::chrono::milliseconds timeout = std::chrono::seconds{5}) {
+    return wait_until([&] { return logs_->count(text) >= n; }, timeout);
+  }
+
+  std::vector<int> all_pids() const {
+    std::vector<int> pids;
+    for (auto& e : std::filesystem::directory_iterator{dir_})
+      if (e.path().extension() == ".stamp")
+        for (auto pid : starts(e.path().stem().string()))
+          pids.push_back(pid);
+    return pids;
+  }
+
+  std::string dir_;
+  std::shared_ptr<log_capture> logs_;
+  std::unique_ptr<caf::actor_system_config> sys_cfg_
+    = actors::make_config({false, 2});
+  caf::actor_system sys_{*sys_cfg_};
+  std::unique_ptr<runtime::io_loop> io_ = std::make_unique<runtime::io_loop>();
+  config::grace_config cfg_;
+  report_log reports_;
+  caf::actor tree_;
+};
+
+} // namespace grace::test

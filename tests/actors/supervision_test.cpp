@@ -1,0 +1,391 @@
+// The supervisor and process actors with real processes: OTP's strategies,
+// restart types, intensity, escalation, hold, pools, start order and
+// readiness gating, reverse stop order, shutdown escalation, orphans, spawn
+// failures and backoff.
+#include <csignal>
+
+#include "tests/actors/supervision_fixture.hpp"
+
+using namespace grace;
+using namespace std::chrono_literals;
+using actors::report_kind;
+using test::alive;
+using test::Supervision;
+using test::wait_until;
+
+namespace {
+
+/// A child entry that stamps each start in DIR/<name>.stamp, then runs
+/// `extra` crashy_child options.
+std::string child(const std::string& name, const std::string& extra = "",
+                  const std::string& keys = "") {
+  std::string args = "CRASHY, --stamp, DIR/" + name + ".stamp";
+  if (!extra.empty())
+    args += ", " + extra;
+  return "    - {name: " + name + ", command: [" + args + "]"
+         + (keys.empty() ? "" : ", " + keys) + "}\n";
+}
+
+std::string tree(const std::string& strategy, const std::string& children,
+                 const std::string& extra = "intensity: 10, period: 10s") {
+  std::string keys;
+  for (std::size_t pos = 0; pos < extra.size();) {
+    auto comma = extra.find(", ", pos);
+    auto item = extra.substr(pos, comma == std::string::npos ? std::string::npos
+                                                             : comma - pos);
+    keys += "  " + item + "\n";
+    pos = comma == std::string::npos ? extra.size() : comma + 2;
+  }
+  return "grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n  strategy: "
+         + strategy + "\n" + keys + "  children:\n" + children;
+}
+
+} // namespace
+
+TEST_F(Supervision, StartsChildrenInOrderEachReadyBeforeTheNext) {
+  start(tree("one_for_one", child("a", "", "ready: {delay: 150ms}")
+                              + child("b", "", "ready: {delay: 150ms}")
+                              + child("c")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a", "b", "c"}));
+  auto a = start_times("a");
+  auto b = start_times("b");
+  auto c = start_times("c");
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_GE(b[0] - a[0], 150'000'000LL);
+  EXPECT_GE(c[0] - b[0], 150'000'000LL);
+}
+
+TEST_F(Supervision, OneForOneRestartsOnlyTheFailedChild) {
+  start(tree("one_for_one", child("a") + child("b") + child("c")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a", "b", "c"}));
+  auto a = pid_of("a");
+  auto c = pid_of("c");
+  kill_child("b");
+  ASSERT_TRUE(wait_starts("b", 2));
+  EXPECT_EQ(starts("a"), std::vector<int>{a});
+  EXPECT_EQ(starts("c"), std::vector<int>{c});
+  EXPECT_TRUE(alive(pid_of("b")));
+}
+
+TEST_F(Supervision, OneForAllRestartsEveryChild) {
+  start(tree("one_for_all", child("a") + child("b") + child("c")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a", "b", "c"}));
+  auto old_a = pid_of("a");
+  kill_child("b");
+  for (auto n : {"a", "b", "c"})
+    ASSERT_TRUE(wait_starts(n, 2)) << n;
+  EXPECT_FALSE(alive(old_a));
+  // Siblings stop in reverse order, then all start in order.
+  EXPECT_LT(logs_->index_of("root/c: stopped"),
+            logs_->index_of("root/a: stopped"));
+  // (Spawn order, from the log: with the default readiness a child counts
+  // as ready once spawned, so its own first instruction may come later.)
+  EXPECT_LT(logs_->last_index_of("root/a: started"),
+            logs_->last_index_of("root/b: started"));
+  EXPECT_LT(logs_->last_index_of("root/b: started"),
+            logs_->last_index_of("root/c: started"));
+}
+
+TEST_F(Supervision, RestForOneRestartsTheFailedAndLaterChildren) {
+  start(tree("rest_for_one", child("a") + child("b") + child("c")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a", "b", "c"}));
+  auto a = pid_of("a");
+  kill_child("b");
+  ASSERT_TRUE(wait_starts("b", 2));
+  ASSERT_TRUE(wait_starts("c", 2));
+  EXPECT_EQ(starts("a"), std::vector<int>{a});
+}
+
+// -- strategy x restart type x exit kind, as OTP's supervisor_SUITE ----------
+
+struct matrix_cell {
+  std::string strategy;
+  std::string restart;
+  std::string exit; // code0, code3, signal
+};
+
+class SupervisionMatrix : public Supervision,
+                          public ::testing::WithParamInterface<matrix_cell> {};
+
+TEST_P(SupervisionMatrix, RestartsExactlyWhatOtpWould) {
+  auto [strategy, restart, exit] = GetParam();
+  std::string action = exit == "code0"   ? "--exit, \"0\""
+                       : exit == "code3" ? "--exit, \"3\""
+                                         : "--signal, \"9\"";
+  auto subject
+    = child("b", "--sleep, \"20\", --first-run, DIR/b.once, " + action,
+            "restart: " + restart);
+  start(tree(strategy, child("a") + subject + child("c")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a", "b", "c"}));
+  bool restarts
+    = restart == "permanent" || (restart == "transient" && exit != "code0");
+  if (!restarts) {
+    ASSERT_TRUE(wait_log("not restarted"));
+    EXPECT_EQ(starts("a").size(), 1u);
+    EXPECT_EQ(starts("b").size(), 1u);
+    EXPECT_EQ(starts("c").size(), 1u);
+    return;
+  }
+  std::size_t a = strategy == "one_for_all" ? 2 : 1;
+  std::size_t c = strategy == "one_for_one" ? 1 : 2;
+  ASSERT_TRUE(wait_starts("b", 2));
+  ASSERT_TRUE(wait_starts("a", a));
+  ASSERT_TRUE(wait_starts("c", c));
+  // The restart plan is complete once b's replacement and the siblings the
+  // strategy covers are up; nothing else may have been restarted.
+  ASSERT_TRUE(wait_log("root: restarting root/b"));
+  ASSERT_TRUE(wait_until([&] { return alive(pid_of("c")); }));
+  EXPECT_EQ(starts("a").size(), a);
+  EXPECT_EQ(starts("b").size(), 2u);
+  EXPECT_EQ(starts("c").size(), c);
+}
+
+namespace {
+
+std::vector<matrix_cell> matrix() {
+  std::vector<matrix_cell> cells;
+  for (auto s : {"one_for_one", "one_for_all", "rest_for_one"})
+    for (auto r : {"permanent", "transient", "temporary"})
+      for (auto e : {"code0", "code3", "signal"})
+        cells.push_back({s, r, e});
+  return cells;
+}
+
+std::string cell_name(const ::testing::TestParamInfo<matrix_cell>& cell) {
+  auto name
+    = cell.param.strategy + "_" + cell.param.restart + "_" + cell.param.exit;
+  std::string out;
+  for (auto ch : name)
+    out += ch == '_' ? 'X' : ch;
+  return out;
+}
+
+} // namespace
+
+INSTANTIATE_TEST_SUITE_P(AllCells, SupervisionMatrix,
+                         ::testing::ValuesIn(matrix()), cell_name);
+
+// -- intensity ---------------------------------------------------------------
+
+TEST_F(Supervision, IntensityExactlyAtTheLimitIsTolerated) {
+  // Fails three times, then stays up: three restarts with intensity 3.
+  start(tree("one_for_one", child("a", "--fail-times, DIR/a.count, \"3\""),
+             "intensity: 3, period: 10s"));
+  ASSERT_TRUE(wait_starts("a", 4));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  EXPECT_EQ(reports_.count(report_kind::exited), 0u);
+  EXPECT_TRUE(alive(pid_of("a")));
+}
+
+TEST_F(Supervision, IntensityOneAboveTheLimitGivesUp) {
+  start(tree("one_for_one", child("a", "--fail-times, DIR/a.count, \"4\""),
+             "intensity: 3, period: 10s"));
+  ASSERT_TRUE(wait_report(report_kind::exited));
+  EXPECT_EQ(starts("a").size(), 4u);
+  auto r = reports_.all().back();
+  EXPECT_EQ(r.mode, "restart_intensity_exceeded");
+  EXPECT_EQ(r.path, "root");
+}
+
+TEST_F(Supervision, EscalatesThroughTwoLevels) {
+  start(R"(grace: 1
+defaults: {backoff: {min: 0s}}
+supervisor:
+  intensity: 1
+  period: 10s
+  children:
+    - supervisor:
+        name: mid
+        intensity: 1
+        period: 10s
+        children:
+)" + std::string{"          "}
+        + child("leaf", "--exit, \"1\"").substr(4));
+  ASSERT_TRUE(wait_report(report_kind::exited, 1, 10s));
+  // mid gives up after 2 starts of leaf; root restarts mid once (2 more);
+  // mid gives up again and root exceeds its intensity.
+  EXPECT_EQ(starts("leaf").size(), 4u);
+  EXPECT_EQ(logs_->count("root/mid: restart intensity exceeded"), 2u);
+  EXPECT_EQ(logs_->count("root: restart intensity exceeded"), 1u);
+  EXPECT_EQ(reports_.all().back().mode, "restart_intensity_exceeded");
+}
+
+TEST_F(Supervision, HoldKeepsTheSubtreeStoppedWithoutEscalating) {
+  start(R"(grace: 1
+defaults: {backoff: {min: 0s}}
+supervisor:
+  intensity: 5
+  children:
+    - supervisor:
+        name: held
+        intensity: 1
+        on_exhausted: hold
+        children:
+)" + std::string{"          "}
+        + child("x", "--exit, \"1\"").substr(4) + std::string{"          "}
+        + child("y").substr(4));
+  ASSERT_TRUE(wait_log("holding the subtree stopped"));
+  ASSERT_TRUE(wait_log("root/held/y: stopped"));
+  EXPECT_EQ(starts("x").size(), 2u);
+  EXPECT_FALSE(alive(pid_of("y")));
+  EXPECT_EQ(reports_.count(report_kind::exited), 0u);
+  EXPECT_EQ(logs_->count("root: restarting"), 0u);
+}
+
+// -- pools, readiness, stopping ----------------------------------------------
+
+TEST_F(Supervision, ReplicasFormAPool) {
+  start(R"(grace: 1
+supervisor:
+  children:
+    - {name: w, command: [CRASHY, --stamp, DIR/w.stamp], replicas: 3}
+)");
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  // "ready" (the default rule: running) can come before a child has run a
+  // line of its own code; the stamps follow.
+  ASSERT_TRUE(wait_starts("w", 3));
+  EXPECT_EQ(starts("w").size(), 3u);
+  for (auto n : {"root/w-0: ready", "root/w-1: ready", "root/w-2: ready"})
+    EXPECT_EQ(logs_->count(n), 1u) << n;
+}
+
+TEST_F(Supervision, StopsInReverseStartOrder) {
+  start(tree("one_for_one", child("a") + child("b") + child("c")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a", "b", "c"}));
+  caf::anon_send(tree_, actors::stop_atom::value);
+  ASSERT_TRUE(wait_report(report_kind::stopped));
+  auto c = logs_->index_of("root/c: stopped");
+  auto b = logs_->index_of("root/b: stopped");
+  auto a = logs_->index_of("root/a: stopped");
+  ASSERT_GE(c, 0);
+  EXPECT_LT(c, b);
+  EXPECT_LT(b, a);
+  for (auto n : {"a", "b", "c"})
+    EXPECT_FALSE(alive(pid_of(n))) << n;
+}
+
+TEST_F(Supervision, ReadyGatesTheNextChildAndTimesOut) {
+  // a never listens on its port: not ready within 200ms, killed, restarted;
+  // b waits for a.
+  start(tree("one_for_one",
+             child("a", "", "ready: {tcp: 1, within: 200ms}") + child("b"),
+             "intensity: 1, period: 10s"));
+  ASSERT_TRUE(wait_log("root/a: not ready within 200ms"));
+  ASSERT_TRUE(wait_report(report_kind::exited));
+  EXPECT_EQ(starts("a").size(), 2u);
+  EXPECT_TRUE(starts("b").empty());
+  EXPECT_EQ(reports_.all().back().mode, "restart_intensity_exceeded");
+}
+
+TEST_F(Supervision, TcpReadinessPassesWhenThePortListens) {
+  start(tree("one_for_one", child("a", "--sleep, \"100\", --listen, \"47321\"",
+                                  "ready: {tcp: 47321, within: 5s}")
+                              + child("b")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_starts("b", 1));
+  auto a = start_times("a");
+  auto b = start_times("b");
+  EXPECT_GE(b[0] - a[0], 100'000'000LL);
+}
+
+TEST_F(Supervision, ShutdownEscalatesToSigkill) {
+  start(tree("one_for_one", child("a", "--ignore-term, --pid-file, DIR/a.pid",
+                                  "shutdown: 200ms")));
+  // The pid file says the child ignores SIGTERM by now.
+  ASSERT_TRUE(
+    wait_until([&] { return !test::slurp(dir_ + "/a.pid").empty(); }));
+  auto pid = pid_of("a");
+  auto t0 = std::chrono::steady_clock::now();
+  caf::anon_send(tree_, actors::stop_atom::value);
+  ASSERT_TRUE(wait_report(report_kind::stopped));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 200ms);
+  EXPECT_EQ(logs_->count("root/a: did not stop within 200ms, sending SIGKILL"),
+            1u);
+  EXPECT_EQ(logs_->count("root/a: stopped (killed by SIGKILL)"), 1u);
+  EXPECT_FALSE(alive(pid));
+}
+
+TEST_F(Supervision, BrutalKillDoesNotWait) {
+  start(tree("one_for_one", child("a", "--ignore-term, --pid-file, DIR/a.pid",
+                                  "shutdown: brutal_kill")));
+  ASSERT_TRUE(
+    wait_until([&] { return !test::slurp(dir_ + "/a.pid").empty(); }));
+  caf::anon_send(tree_, actors::stop_atom::value);
+  ASSERT_TRUE(wait_report(report_kind::stopped, 1, 1s));
+  EXPECT_EQ(logs_->count("root/a: stopped (killed by SIGKILL)"), 1u);
+  EXPECT_EQ(logs_->count("did not stop within"), 0u);
+}
+
+TEST_F(Supervision, GrandchildrenDoNotOutliveARestartOrAStop) {
+  start(tree("one_for_one", child("a", "--grandchild, DIR/grandchild")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a"}));
+  auto read_pid = [&] {
+    std::ifstream in{dir_ + "/grandchild"};
+    int pid = 0;
+    in >> pid;
+    return pid;
+  };
+  ASSERT_TRUE(wait_until([&] { return read_pid() > 0; }));
+  auto first = read_pid();
+  kill_child("a");
+  ASSERT_TRUE(wait_starts("a", 2));
+  EXPECT_TRUE(wait_until([&] { return !alive(first); }));
+  ASSERT_TRUE(
+    wait_until([&] { return read_pid() != first && read_pid() > 0; }));
+  auto second = read_pid();
+  caf::anon_send(tree_, actors::stop_atom::value);
+  ASSERT_TRUE(wait_report(report_kind::stopped));
+  EXPECT_TRUE(wait_until([&] { return !alive(second); }));
+}
+
+TEST_F(Supervision, SpawnFailuresCountTowardIntensity) {
+  start(tree("one_for_one",
+             "    - {name: ghost, command: [/nonexistent/ghost]}\n",
+             "intensity: 2, period: 10s"));
+  ASSERT_TRUE(wait_report(report_kind::exited));
+  EXPECT_EQ(logs_->count("root/ghost: cannot execute '/nonexistent/ghost': "
+                         "No such file or directory"),
+            3u);
+  EXPECT_EQ(reports_.all().back().mode, "restart_intensity_exceeded");
+}
+
+TEST_F(Supervision, CrashLoopIsBackedOff) {
+  start(R"(grace: 1
+defaults: {backoff: {min: 50ms, max: 10s, factor: 2, jitter: 0}}
+supervisor:
+  intensity: 100
+  children:
+    - {name: a, command: [CRASHY, --stamp, DIR/a.stamp, --exit, "1"]}
+)");
+  ASSERT_TRUE(wait_starts("a", 5, 10s));
+  auto t = start_times("a");
+  // Immediate first restart, then 50, 100, 200 ms.
+  EXPECT_LT(t[1] - t[0], 50'000'000LL);
+  EXPECT_GE(t[2] - t[1], 50'000'000LL);
+  EXPECT_GE(t[3] - t[2], 100'000'000LL);
+  EXPECT_GE(t[4] - t[3], 200'000'000LL);
+}
+
+TEST_F(Supervision, ChildGetsItsIdentityInTheEnvironment) {
+  start(tree("one_for_one",
+             child("a",
+                   "--env, GRACE_COMPONENT, --env, GRACE_ATTEMPT, --env, "
+                   "MODE",
+                   "env: {MODE: fast}")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  auto out = dir_ + "/logs/root.a.out";
+  ASSERT_TRUE(wait_until(
+    [&] { return test::slurp(out).find("MODE=") != std::string::npos; }));
+  EXPECT_EQ(test::slurp(out),
+            "GRACE_COMPONENT=root/a\nGRACE_ATTEMPT=1\nMODE=fast\n");
+}
