@@ -10,6 +10,8 @@
 //   --pgid             print "pgid=<n> pid=<n>" on stdout
 //   --ignore-term      ignore SIGTERM
 //   --grandchild FILE  fork a child that sleeps forever; write its pid to FILE
+//   --orphan FILE MS   fork a child that leaves the process group (setsid),
+//                      writes its pid to FILE and exits after MS ms
 //   --listen PORT      listen on 127.0.0.1:PORT
 //   --notify TEXT      send TEXT (e.g. READY=1) to $NOTIFY_SOCKET
 //   --sleep MS         sleep MS milliseconds
@@ -130,6 +132,16 @@ int main(int argc, char** argv) {
           ::pause();
       }
       write_file(file, std::to_string(pid) + "\n", false);
+    } else if (opt == "--orphan") {
+      auto* file = arg();
+      auto ms = std::atol(arg());
+      auto pid = ::fork();
+      if (pid == 0) {
+        ::setsid();
+        write_file(file, std::to_string(::getpid()) + "\n", false);
+        sleep_ms(ms);
+        ::_exit(0);
+      }
     } else if (opt == "--listen") {
       int fd = ::socket(AF_INET, SOCK_STREAM, 0);
       int one = 1;

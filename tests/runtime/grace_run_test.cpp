@@ -1,0 +1,172 @@
+// `grace run` end to end: the real executable, real children, signals.
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/background.hpp"
+#include "tests/support/proc.hpp"
+#include "tests/support/run_process.hpp"
+#include "tests/support/wait_until.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using grace::test::alive;
+using grace::test::background;
+using grace::test::slurp;
+using grace::test::wait_until;
+
+namespace {
+
+const std::string grace_bin = GRACE_BINARY;
+const std::string crashy = GRACE_CRASHY_CHILD;
+
+class GraceRun : public ::testing::Test {
+protected:
+  GraceRun() {
+    auto tmpl = (fs::temp_directory_path() / "grace-run-XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+  }
+
+  ~GraceRun() override {
+    for (auto pid : pids())
+      grace::test::kill_if_alive(pid);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string write_config(const std::string& children,
+                           const std::string& sup = "") {
+    auto file = dir_ + "/grace.yaml";
+    std::ofstream{file} << "grace: 1\nlog_dir: logs\n"
+                           "defaults: {backoff: {min: 0s}}\nsupervisor:\n"
+                        << sup << "  children:\n"
+                        << children;
+    return file;
+  }
+
+  std::string child(const std::string& name, const std::string& extra = "") {
+    return "    - {name: " + name + ", command: [" + crashy + ", --stamp, "
+           + dir_ + "/" + name + ".stamp" + (extra.empty() ? "" : ", " + extra)
+           + "]}\n";
+  }
+
+  std::vector<int> pids() const {
+    std::vector<int> result;
+    for (auto& e : fs::directory_iterator{dir_}) {
+      if (e.path().extension() != ".stamp" && e.path().extension() != ".pid")
+        continue;
+      std::ifstream in{e.path()};
+      int pid = 0;
+      long long ns = 0;
+      if (e.path().extension() == ".pid") {
+        while (in >> pid)
+          result.push_back(pid);
+      } else {
+        while (in >> pid >> ns)
+          result.push_back(pid);
+      }
+    }
+    return result;
+  }
+
+  int first_pid(const std::string& stamp) const {
+    std::ifstream in{dir_ + "/" + stamp};
+    int pid = -1;
+    in >> pid;
+    return pid;
+  }
+
+  std::unique_ptr<background> run(const std::string& config,
+                                  std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{grace_bin, "run", config};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<background>(argv, dir_ + "/out", dir_ + "/err");
+  }
+
+  std::string err() const { return slurp(dir_ + "/err"); }
+
+  std::string dir_;
+};
+
+} // namespace
+
+TEST_F(GraceRun, SigtermStopsTheTreeAndExitsZero) {
+  auto g = run(write_config(child("a") + child("b")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }, 5s));
+  auto a = first_pid("a.stamp");
+  auto b = first_pid("b.stamp");
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+  EXPECT_FALSE(alive(a));
+  EXPECT_FALSE(alive(b));
+  auto log = err();
+  EXPECT_NE(log.find("received SIGTERM"), std::string::npos) << log;
+  EXPECT_LT(log.find("root/b: stopped"), log.find("root/a: stopped")) << log;
+  EXPECT_NE(slurp(dir_ + "/logs/grace.log").find("tree stopped"),
+            std::string::npos);
+}
+
+TEST_F(GraceRun, ForStopsByItself) {
+  auto g = run(write_config(child("a")), {"--for", "300ms"});
+  EXPECT_EQ(g->wait(10s), 0) << err();
+  EXPECT_NE(err().find("tree stopped"), std::string::npos);
+}
+
+TEST_F(GraceRun, RootGivingUpExitsThree) {
+  auto g = run(write_config(child("a", "--exit, \"1\""),
+                            "  intensity: 2\n  period: 10s\n"));
+  EXPECT_EQ(g->wait(10s), 3) << err();
+  EXPECT_NE(err().find("root supervisor gave up"), std::string::npos);
+}
+
+TEST_F(GraceRun, SigkilledGraceLeavesNoChildren) {
+  auto g = run(write_config(child("a") + child("b")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }, 5s));
+  auto a = first_pid("a.stamp");
+  auto b = first_pid("b.stamp");
+  g->signal(SIGKILL);
+  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
+  EXPECT_TRUE(wait_until([&] { return !alive(a) && !alive(b); }, 5s));
+}
+
+TEST_F(GraceRun, OrphanedGrandchildrenAreReaped) {
+  // The grandchild leaves the process group, outlives its parent (grace
+  // restarts the parent), is re-parented to grace and must be reaped when
+  // it exits, not left a zombie.
+  auto g = run(write_config(
+    child("a", "--first-run, " + dir_ + "/once, --orphan, " + dir_
+                 + "/orphan.pid, \"300\", --sleep, \"50\", --exit, \"1\"")));
+  ASSERT_TRUE(
+    wait_until([&] { return !slurp(dir_ + "/orphan.pid").empty(); }, 5s));
+  auto orphan = std::stoi(slurp(dir_ + "/orphan.pid"));
+  ASSERT_GT(orphan, 1);
+  // Gone entirely (not even a zombie): reaped by grace, its new parent.
+  EXPECT_TRUE(wait_until(
+    [&] { return !fs::exists("/proc/" + std::to_string(orphan)); }, 5s));
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+}
+
+TEST_F(GraceRun, RefusesKeysItCannotCarryOutYet) {
+  auto file = dir_ + "/grace.yaml";
+  std::ofstream{file} << "grace: 1\nsupervisor:\n  children:\n"
+                         "    - name: api\n      command: [x]\n"
+                         "      probes: [{kind: tcp, port: 80}]\n";
+  auto r = grace::test::run_process({grace_bin, "run", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, file
+                     + ":4:7: error: root/api: probes is not supported "
+                       "yet by 'grace run'\ngrace: 1 error in "
+                     + file + "\n");
+}
+
+TEST_F(GraceRun, InvalidConfigExitsTwo) {
+  auto file = dir_ + "/grace.yaml";
+  std::ofstream{file} << "grace: 1\n";
+  auto r = grace::test::run_process({grace_bin, "run", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("missing required key 'supervisor'"), std::string::npos);
+}
