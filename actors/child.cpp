@@ -39,6 +39,8 @@ struct child_state {
   bool killed_by_grace = false; // grace sent the fatal signal
   bool ready_timed_out = false;
   runtime::cancel_flag cancel_ready;
+  std::shared_ptr<runtime::output_sink> out; // used on the I/O thread only
+  std::shared_ptr<runtime::output_sink> err;
 };
 
 class process_actor : public caf::stateful_actor<child_state> {
@@ -49,6 +51,13 @@ public:
     state.spec = std::move(spec);
     state.ctx = std::move(ctx);
     state.supervisor = std::move(supervisor);
+    auto base = state.ctx->log_dir + "/" + runtime::log_name(state.spec.path);
+    state.out = runtime::output_sink::make(*state.ctx->io, base + ".out",
+                                           state.ctx->output_max_bytes,
+                                           state.ctx->output_keep);
+    state.err = runtime::output_sink::make(*state.ctx->io, base + ".err",
+                                           state.ctx->output_max_bytes,
+                                           state.ctx->output_keep);
   }
 
   caf::behavior make_behavior() override {
@@ -135,12 +144,10 @@ private:
     auto self = caf::actor_cast<caf::actor>(this);
     auto gen = state.gen;
     auto ctx = state.ctx;
-    auto base = ctx->log_dir + "/" + runtime::log_name(state.spec.path);
-    ctx->io->post([self, gen, ctx, base, opts = std::move(opts)]() mutable {
-      auto out = runtime::open_output(base + ".out", ctx->output_max_bytes,
-                                      ctx->output_keep);
-      auto err = runtime::open_output(base + ".err", ctx->output_max_bytes,
-                                      ctx->output_keep);
+    ctx->io->post([self, gen, ctx, out_sink = state.out, err_sink = state.err,
+                   opts = std::move(opts)]() mutable {
+      auto out = out_sink->attach();
+      auto err = err_sink->attach();
       opts.stdout_fd = out.get();
       opts.stderr_fd = err.get();
       auto result = runtime::spawn(opts);

@@ -5,10 +5,23 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "runtime/io_loop.hpp"
 
 namespace fs = std::filesystem;
 
 namespace grace::runtime {
+
+namespace {
+
+/// Pipe buffer for child output: a burst this large never waits for grace.
+constexpr int pipe_buffer = 1024 * 1024;
+
+} // namespace
 
 std::string log_name(const std::string& path) {
   auto name = path;
@@ -18,21 +31,117 @@ std::string log_name(const std::string& path) {
   return name;
 }
 
-unique_fd open_output(const std::string& file, std::uint64_t max_bytes,
-                      int keep) {
-  std::error_code ec;
-  fs::create_directories(fs::path{file}.parent_path(), ec);
-  struct stat st {};
-  if (::stat(file.c_str(), &st) == 0
-      && static_cast<std::uint64_t>(st.st_size) >= max_bytes) {
-    for (int i = keep; i >= 1; --i) {
-      auto from = i == 1 ? file : file + "." + std::to_string(i - 1);
-      auto to = file + "." + std::to_string(i);
-      fs::rename(from, to, ec); // a missing older copy is fine
-    }
+struct output_sink::reader : std::enable_shared_from_this<reader> {
+  reader(std::shared_ptr<output_sink> s, int fd)
+      : sink(std::move(s)), desc(sink->loop_.context(), fd) {}
+
+  void wait() {
+    desc.async_wait(
+      boost::asio::posix::stream_descriptor::wait_read,
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec)
+          self->drain();
+      });
   }
-  return unique_fd{
-    ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)};
+
+  void drain() {
+    // Bounded work per wake-up so one flooding child cannot starve the
+    // other work of the I/O thread; the rest comes on the next wake-up.
+    for (int i = 0; i < 16; ++i) {
+      auto n = ::read(desc.native_handle(), buf, sizeof(buf));
+      if (n > 0) {
+        sink->write(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        boost::system::error_code ignored;
+        desc.close(ignored);
+        return; // end of file: every writer is gone
+      }
+      if (errno == EAGAIN)
+        break;
+    }
+    wait();
+  }
+
+  std::shared_ptr<output_sink> sink;
+  boost::asio::posix::stream_descriptor desc;
+  char buf[64 * 1024];
+};
+
+std::shared_ptr<output_sink> output_sink::make(io_loop& loop, std::string file,
+                                               std::uint64_t max_bytes,
+                                               int keep) {
+  return std::shared_ptr<output_sink>{
+    new output_sink(loop, std::move(file), max_bytes, keep)};
+}
+
+output_sink::output_sink(io_loop& loop, std::string file,
+                         std::uint64_t max_bytes, int keep)
+    : loop_(loop), file_(std::move(file)), max_bytes_(max_bytes), keep_(keep) {}
+
+output_sink::~output_sink() = default;
+
+unique_fd output_sink::attach() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    return {};
+  ::fcntl(fds[0], F_SETPIPE_SZ, pipe_buffer); // best effort
+  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  auto r = std::make_shared<reader>(shared_from_this(), fds[0]);
+  r->wait();
+  return unique_fd{fds[1]};
+}
+
+bool output_sink::open_file() {
+  std::error_code ec;
+  fs::create_directories(fs::path{file_}.parent_path(), ec);
+  fd_.reset(
+    ::open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd_) {
+    spdlog::error("cannot open {}: {}", file_, std::strerror(errno));
+    return false;
+  }
+  struct stat st {};
+  size_
+    = ::fstat(fd_.get(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  return true;
+}
+
+void output_sink::rotate() {
+  fd_.reset();
+  std::error_code ec;
+  for (int i = keep_; i >= 1; --i) {
+    auto from = i == 1 ? file_ : file_ + "." + std::to_string(i - 1);
+    fs::rename(from, file_ + "." + std::to_string(i), ec); // gaps are fine
+  }
+  if (keep_ <= 0)
+    fs::remove(file_, ec);
+}
+
+void output_sink::write(const char* data, std::size_t size) {
+  while (size > 0) {
+    if (!fd_ && !open_file())
+      return; // reported; the output is dropped rather than block the child
+    if (size_ >= max_bytes_) {
+      rotate();
+      continue;
+    }
+    auto room = static_cast<std::size_t>(max_bytes_ - size_);
+    auto chunk = std::min(size, room);
+    auto n = ::write(fd_.get(), data, chunk);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      spdlog::error("cannot write {}: {}", file_, std::strerror(errno));
+      fd_.reset(); // retried (reopened) with the next output
+      return;
+    }
+    size_ += static_cast<std::uint64_t>(n);
+    total_ += static_cast<std::uint64_t>(n);
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
 }
 
 } // namespace grace::runtime

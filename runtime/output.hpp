@@ -1,23 +1,56 @@
-// Where a child's stdout and stderr go: `<log_dir>/<path>.out|.err`, opened
-// for appending and handed to the child as its own descriptors, so a child
-// that writes fast never waits for grace. Files are rotated by size before
-// each start (`.1`, `.2`, ... oldest dropped).
+// Where a child's stdout and stderr go: `<log_dir>/<path>.out|.err`. The
+// child writes into a pipe with a large buffer; the I/O thread copies it
+// into the file and rotates the file by size (`.1`, `.2`, ... oldest
+// dropped) while the child runs. One sink per stream lives as long as the
+// component: every incarnation of the child appends to the same file.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "runtime/unique_fd.hpp"
 
 namespace grace::runtime {
 
+class io_loop;
+
 /// Returns the log file name of component `path` (`root/db` -> `root.db`).
 std::string log_name(const std::string& path);
 
-/// Rotates `file` if it is at least `max_bytes` long, keeping `keep` old
-/// copies; then opens it for appending (creating it and its directory).
-/// Returns an empty fd (errno set) if it cannot be opened.
-unique_fd open_output(const std::string& file, std::uint64_t max_bytes,
-                      int keep);
+/// Copies what a child writes to a pipe into a size-rotated file.
+class output_sink : public std::enable_shared_from_this<output_sink> {
+public:
+  /// Creates a sink for `file`; nothing is opened until attach().
+  static std::shared_ptr<output_sink> make(io_loop& loop, std::string file,
+                                           std::uint64_t max_bytes, int keep);
+
+  ~output_sink();
+
+  /// Creates a pipe, starts copying from its read end, and returns its
+  /// write end for the child. Call on the I/O thread. Returns an empty fd
+  /// (errno set) if the pipe cannot be created.
+  unique_fd attach();
+
+  /// Returns the bytes copied into files so far (all generations).
+  std::uint64_t bytes_written() const noexcept { return total_; }
+
+private:
+  output_sink(io_loop& loop, std::string file, std::uint64_t max_bytes,
+              int keep);
+
+  struct reader;
+  void write(const char* data, std::size_t size);
+  void rotate();
+  bool open_file();
+
+  io_loop& loop_;
+  std::string file_;
+  std::uint64_t max_bytes_;
+  int keep_;
+  unique_fd fd_;
+  std::uint64_t size_ = 0;  // of the current file
+  std::uint64_t total_ = 0; // copied overall
+};
 
 } // namespace grace::runtime

@@ -129,6 +129,8 @@ protected:
     ctx->log_dir = dir_ + "/logs";
     ctx->default_backoff = cfg_.default_backoff;
     ctx->ready_poll = std::chrono::milliseconds{5};
+    ctx->output_max_bytes = output_max_bytes_;
+    ctx->output_keep = 2;
     auto root = std::make_shared<const config::supervisor_spec>(cfg_.root);
     tree_ = sys_.spawn<recorder>(root, ctx, &reports_);
   }
@@ -212,6 +214,7 @@ protected:
   }
 
   std::string dir_;
+  std::uint64_t output_max_bytes_ = 16 * 1024 * 1024;
   std::shared_ptr<log_capture> logs_;
   std::unique_ptr<caf::actor_system_config> sys_cfg_
     = actors::make_config({false, 2});

@@ -389,3 +389,31 @@ TEST_F(Supervision, ChildGetsItsIdentityInTheEnvironment) {
   EXPECT_EQ(test::slurp(out),
             "GRACE_COMPONENT=root/a\nGRACE_ATTEMPT=1\nMODE=fast\n");
 }
+
+TEST_F(Supervision, AFloodingChildIsRotatedAndStallsNobody) {
+  output_max_bytes_ = 1024 * 1024;
+  start(R"(grace: 1
+defaults: {backoff: {min: 0s}}
+supervisor:
+  intensity: 100000
+  children:
+    - {name: flood, command: [CRASHY, --stamp, DIR/flood.stamp, --flood]}
+    - {name: loop, command: [CRASHY, --stamp, DIR/loop.stamp, --exit, "1"]}
+)");
+  auto out = dir_ + "/logs/root.flood.out";
+  // The crash loop keeps being healed while the other child writes as fast
+  // as it can, and the flood is rotated while it runs.
+  ASSERT_TRUE(wait_starts("loop", 50, 10s));
+  ASSERT_TRUE(
+    wait_until([&] { return std::filesystem::exists(out + ".2"); }, 10s));
+  EXPECT_EQ(starts("flood").size(), 1u);
+  // (Rotation goes on while we look: a file may be between two names.)
+  for (auto f : {out, out + ".1", out + ".2"}) {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(f, ec);
+    if (!ec) {
+      EXPECT_LE(size, 1024u * 1024u) << f;
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(out + ".3"));
+}
