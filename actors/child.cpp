@@ -1,6 +1,7 @@
 #include "actors/child.hpp"
 
 #include <csignal>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -9,6 +10,7 @@
 #include "runtime/output.hpp"
 #include "runtime/process.hpp"
 #include "runtime/readiness.hpp"
+#include "runtime/sd_notify.hpp"
 
 extern char** environ;
 
@@ -25,6 +27,13 @@ enum class phase { stopped, spawning, starting, running, stopping };
 
 using kill_timer = caf::atom_constant<caf::atom("kill")>;
 using ready_timer = caf::atom_constant<caf::atom("readyto")>;
+using notify_atom = caf::atom_constant<caf::atom("notify")>;
+
+/// The child's $NOTIFY_SOCKET, created on the I/O thread at its first start
+/// and used there only.
+struct notify_holder {
+  std::shared_ptr<runtime::notify_socket> socket;
+};
 
 struct child_state {
   static inline const char* name = "grace.child";
@@ -41,6 +50,8 @@ struct child_state {
   runtime::cancel_flag cancel_ready;
   std::shared_ptr<runtime::output_sink> out; // used on the I/O thread only
   std::shared_ptr<runtime::output_sink> err;
+  std::shared_ptr<notify_holder> notify;
+  std::string status; // the child's last STATUS= text
 };
 
 class process_actor : public caf::stateful_actor<child_state> {
@@ -58,6 +69,17 @@ public:
     state.err = runtime::output_sink::make(*state.ctx->io, base + ".err",
                                            state.ctx->output_max_bytes,
                                            state.ctx->output_keep);
+    if (state.spec.ready.how == config::ready_spec::kind::notify) {
+      state.notify = std::make_shared<notify_holder>();
+      // The socket lives on the I/O thread: close it there when we go.
+      attach_functor([holder = state.notify, io = state.ctx->io] {
+        io->post([holder] {
+          if (holder->socket)
+            holder->socket->close();
+          holder->socket.reset();
+        });
+      });
+    }
   }
 
   caf::behavior make_behavior() override {
@@ -84,6 +106,16 @@ public:
       [this](ready_timer, std::uint64_t gen) {
         if (gen == state.gen && state.now == phase::starting)
           ready_timeout();
+      },
+      [this](notify_atom, int pid, int pgid, bool ready,
+             const std::string& status) {
+        // Only the current process (or one in its group) speaks for it.
+        if (state.pid <= 0 || (pid != state.pid && pgid != state.pid))
+          return;
+        if (!status.empty())
+          state.status = status;
+        if (ready && state.now == phase::starting)
+          became_ready();
       },
       [this](kill_timer, std::uint64_t gen) {
         if (gen == state.gen && state.now == phase::stopping) {
@@ -145,7 +177,22 @@ private:
     auto gen = state.gen;
     auto ctx = state.ctx;
     ctx->io->post([self, gen, ctx, out_sink = state.out, err_sink = state.err,
-                   opts = std::move(opts)]() mutable {
+                   notify = state.notify, opts = std::move(opts)]() mutable {
+      if (notify) {
+        if (!notify->socket)
+          notify->socket = runtime::notify_socket::open(
+            *ctx->io, [self](int pid, int pgid, runtime::notify_message m) {
+              caf::anon_send(self, notify_atom::value, pid, pgid, m.ready,
+                             m.status.value_or(std::string{}));
+            });
+        if (!notify->socket) {
+          caf::anon_send(self, spawned_atom::value, gen, errno,
+                         std::string{"cannot create NOTIFY_SOCKET: "}
+                           + std::strerror(errno));
+          return;
+        }
+        opts.env.push_back("NOTIFY_SOCKET=" + notify->socket->address());
+      }
       auto out = out_sink->attach();
       auto err = err_sink->attach();
       opts.stdout_fd = out.get();
@@ -202,10 +249,22 @@ private:
         return;
       }
       case config::ready_spec::kind::notify:
-      case config::ready_spec::kind::exec:
-        // Refused by `grace run` until supported; count as running.
-        became_ready();
+        // READY=1 arrives on the notify socket (notify_atom).
+        delayed_send(this, ready.within, ready_timer::value, gen);
         return;
+      case config::ready_spec::kind::exec: {
+        state.cancel_ready = std::make_shared<std::atomic<bool>>(false);
+        auto self = caf::actor_cast<caf::actor>(this);
+        auto check = options();
+        check.argv = ready.argv;
+        runtime::wait_for_exec(
+          *state.ctx->io, std::move(check),
+          std::max(state.ctx->ready_poll, std::chrono::milliseconds{50}),
+          state.cancel_ready,
+          [self, gen] { caf::anon_send(self, ready_atom::value, gen); });
+        delayed_send(this, ready.within, ready_timer::value, gen);
+        return;
+      }
     }
   }
 

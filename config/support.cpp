@@ -30,10 +30,6 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
       refuse(ch.where, ch.path, "depends_on");
     if (!ch.ports.empty())
       refuse(ch.where, ch.path, "ports");
-    if (ch.ready.how == ready_spec::kind::notify)
-      refuse(ch.where, ch.path, "ready.notify");
-    if (ch.ready.how == ready_spec::kind::exec)
-      refuse(ch.where, ch.path, "ready.exec");
   }
 }
 

@@ -66,6 +66,55 @@ struct tcp_attempt : std::enable_shared_from_this<tcp_attempt> {
 
 } // namespace
 
+namespace {
+
+struct exec_attempt : std::enable_shared_from_this<exec_attempt> {
+  exec_attempt(io_loop& l, spawn_options c, std::chrono::milliseconds i,
+               cancel_flag f, std::function<void()> r)
+      : loop(l), check(std::move(c)), interval(i), cancel(std::move(f)),
+        on_ready(std::move(r)), timer(l.context()) {}
+
+  void try_once() {
+    if (cancel->load())
+      return;
+    auto result = spawn(check);
+    auto* child = std::get_if<child_process>(&result);
+    if (!child)
+      return retry(); // e.g. the check's binary is missing: keep trying
+    watch_exit(loop, child->pid, std::move(child->pidfd),
+               [self = shared_from_this()](int, exit_status s) {
+                 if (self->cancel->load())
+                   return;
+                 if (s.clean())
+                   return self->on_ready();
+                 self->retry();
+               });
+  }
+
+  void retry() {
+    timer.expires_after(interval);
+    timer.async_wait([self = shared_from_this()](
+                       const boost::system::error_code&) { self->try_once(); });
+  }
+
+  io_loop& loop;
+  spawn_options check;
+  std::chrono::milliseconds interval;
+  cancel_flag cancel;
+  std::function<void()> on_ready;
+  asio::steady_timer timer;
+};
+
+} // namespace
+
+void wait_for_exec(io_loop& loop, spawn_options check,
+                   std::chrono::milliseconds interval, cancel_flag cancel,
+                   std::function<void()> on_ready) {
+  auto attempt = std::make_shared<exec_attempt>(
+    loop, std::move(check), interval, std::move(cancel), std::move(on_ready));
+  loop.post([attempt] { attempt->try_once(); });
+}
+
 void wait_for_tcp(io_loop& loop, std::string host, std::uint16_t port,
                   std::chrono::milliseconds interval, cancel_flag cancel,
                   std::function<void()> on_ready) {

@@ -1,6 +1,7 @@
 // Readiness checks that poll the outside world from the I/O thread: a TCP
-// port accepting connections. The check retries every `interval` until it
-// succeeds or is cancelled; it never blocks a thread.
+// port accepting connections, or a command exiting with code 0. The check
+// retries every `interval` until it succeeds or is cancelled; it never blocks a
+// thread.
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+
+#include "runtime/process.hpp"
 
 namespace grace::runtime {
 
@@ -22,5 +25,11 @@ using cancel_flag = std::shared_ptr<std::atomic<bool>>;
 void wait_for_tcp(io_loop& loop, std::string host, std::uint16_t port,
                   std::chrono::milliseconds interval, cancel_flag cancel,
                   std::function<void()> on_ready);
+
+/// Calls `on_ready` on the I/O thread once `check` exits with code 0; runs
+/// it again `interval` after each failed attempt, until `cancel` is set.
+void wait_for_exec(io_loop& loop, spawn_options check,
+                   std::chrono::milliseconds interval, cancel_flag cancel,
+                   std::function<void()> on_ready);
 
 } // namespace grace::runtime

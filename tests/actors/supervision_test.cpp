@@ -417,3 +417,34 @@ supervisor:
   }
   EXPECT_FALSE(std::filesystem::exists(out + ".3"));
 }
+
+TEST_F(Supervision, NotifyReadinessWaitsForReadyOnNotifySocket) {
+  start(tree("one_for_one",
+             child("a",
+                   "--sleep, \"150\", --notify, \"STATUS=warming up\", "
+                   "--notify, READY=1",
+                   "ready: {notify: true, within: 5s}")
+               + child("b")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a", "b"}));
+  EXPECT_GE(start_times("b")[0] - start_times("a")[0], 150'000'000LL);
+}
+
+TEST_F(Supervision, NotifyReadinessTimesOutWithoutReady) {
+  start(tree("one_for_one",
+             child("a", "", "ready: {notify: true, within: 150ms}"),
+             "intensity: 0, period: 10s"));
+  ASSERT_TRUE(wait_log("root/a: not ready within 150ms"));
+  ASSERT_TRUE(wait_report(report_kind::exited));
+}
+
+TEST_F(Supervision, ExecReadinessRunsTheCheckUntilItPasses) {
+  start(tree("one_for_one",
+             child("a", "--sleep, \"150\", --pid-file, DIR/a.ready",
+                   "ready: {exec: [/bin/sh, -c, \"test -s DIR/a.ready\"], "
+                   "within: 5s}")
+               + child("b")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a", "b"}));
+  EXPECT_GE(start_times("b")[0] - start_times("a")[0], 150'000'000LL);
+}

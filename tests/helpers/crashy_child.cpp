@@ -21,7 +21,9 @@
 //   --fail-times FILE N  count starts in FILE; exit 1 during the first N
 //   --exit N           exit with code N
 //   --signal N         kill itself with signal N
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -69,11 +71,16 @@ void notify(const char* text) {
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+  auto len = std::min(std::strlen(path), sizeof(addr.sun_path) - 1);
+  std::memcpy(addr.sun_path, path, len);
+  // As sd_notify(3) does: '@' is the abstract namespace, whose names are
+  // exactly `len` bytes long (no terminating NUL).
   if (addr.sun_path[0] == '@')
     addr.sun_path[0] = '\0';
+  auto addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len
+                                         + (path[0] == '@' ? 0 : 1));
   if (::sendto(fd, text, std::strlen(text), 0,
-               reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
+               reinterpret_cast<sockaddr*>(&addr), addr_len)
       < 0) {
     std::perror("sendto NOTIFY_SOCKET");
     std::exit(102);
