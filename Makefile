@@ -34,7 +34,7 @@ build-asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 demo: build
-	./$(BUILD)/grace check config/examples/demo.yaml
+	./$(BUILD)/grace run config/examples/demo.yaml --for 20s
 
 test-normal: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -311,15 +311,16 @@ private:
     r.signal = signal;
     r.detail = signal ? "killed by " + runtime::signal_name(signal)
                       : "exited with code " + std::to_string(code);
-    if (state.ready_timed_out)
+    if (state.ready_timed_out) {
       r.mode = "ready_timeout";
-    else
+      r.detail = "not ready within "
+                 + config::format_duration(state.spec.ready.within);
+    } else
       r.mode = signal ? "crashed" : "exited";
     if (was == phase::stopping)
       spdlog::info("{}: stopped ({})", state.spec.path, r.detail);
     else if (signal || code != 0 || state.ready_timed_out)
-      spdlog::warn("{}: {}{}", state.spec.path, r.detail,
-                   state.ready_timed_out ? " (ready_timeout)" : "");
+      spdlog::warn("{}: {}", state.spec.path, r.detail);
     else
       spdlog::info("{}: {}", state.spec.path, r.detail);
     send_report(std::move(r));

@@ -8,7 +8,7 @@
 //   supervisor --start_atom--> child     start (spawn / start subtree)
 //   supervisor --stop_atom---> child     stop (SIGTERM, then SIGKILL)
 //   child --child_report--> supervisor   started, ready, exited,
-//                                        spawn_failed, stopped
+//                                        spawn_failed, stopped, held
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,7 @@ enum class report_kind : std::uint8_t {
   exited,       // it ended on its own (or a nested supervisor gave up)
   spawn_failed, // it could not be started (detail says why)
   stopped,      // it ended because its supervisor stopped it
+  held,         // a nested supervisor gave up and holds its subtree stopped
 };
 
 std::string to_string(report_kind x);

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <future>
+#include <iostream>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -77,6 +78,10 @@ public:
             spdlog::info("tree stopped");
             finish(state.exit_code);
             return;
+          case report_kind::held:
+            spdlog::error("root supervisor holds the tree stopped; grace "
+                          "keeps running until stopped");
+            return;
           default:
             return;
         }
@@ -99,6 +104,8 @@ int run_tree(const config::grace_config& cfg, const run_options& opts) {
   if (!runtime::become_subreaper())
     spdlog::warn("cannot become a child subreaper: orphaned grandchildren "
                  "will be reaped by init");
+  auto started = std::chrono::steady_clock::now();
+  std::shared_ptr<run_ledger> ledger;
   auto sys_cfg = make_config({});
   caf::actor_system sys{*sys_cfg};
   int code = 1;
@@ -108,6 +115,7 @@ int run_tree(const config::grace_config& cfg, const run_options& opts) {
     ctx->io = &io;
     ctx->log_dir = cfg.log_dir;
     ctx->default_backoff = cfg.default_backoff;
+    ledger = ctx->ledger;
     std::promise<int> done;
     auto finished = done.get_future();
     auto root = std::make_shared<const config::supervisor_spec>(cfg.root);
@@ -126,6 +134,10 @@ int run_tree(const config::grace_config& cfg, const run_options& opts) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     sys.await_all_actors_done();
   } // the I/O thread ends here, before the actor system
+  if (opts.summary)
+    ledger->print(std::cout,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started));
   return code;
 }
 

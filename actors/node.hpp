@@ -14,6 +14,8 @@ namespace grace::actors {
 struct run_options {
   /// Stop by itself after this long.
   std::optional<std::chrono::nanoseconds> run_for;
+  /// Print what happened (failures, restarts, recoveries) when stopping.
+  bool summary = true;
 };
 
 /// Runs the tree of `cfg`; returns 0 after a clean stop, 3 if the root

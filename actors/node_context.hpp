@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/run_ledger.hpp"
 #include "config/schema.hpp"
 
 namespace grace::runtime {
@@ -24,6 +25,8 @@ struct node_context {
   int output_keep = 3;
   /// How often a `ready: {tcp}` rule tries to connect.
   std::chrono::milliseconds ready_poll{10};
+  /// What happened, for the report at the end of a run.
+  std::shared_ptr<run_ledger> ledger = std::make_shared<run_ledger>();
 };
 
 using node_context_ptr = std::shared_ptr<const node_context>;

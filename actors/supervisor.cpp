@@ -45,6 +45,7 @@ struct slot {
   caf::actor handle;
   slot_phase phase = slot_phase::stopped;
   bool removed = false; // a temporary child that ended: never started again
+  bool held = false;    // a nested supervisor holding its subtree stopped
   config::restart_type restart = config::restart_type::permanent;
   config::backoff_spec backoff;
   backoff_streak streak;
@@ -183,7 +184,7 @@ private:
       return;
     state.intensity->clear();
     for (auto& c : state.children)
-      c.removed = false;
+      c.removed = c.held = false;
     state.ready_owed = true;
     state.now = mode::starting;
     plan p;
@@ -207,6 +208,17 @@ private:
     return p;
   }
 
+  // The awaited step of the current plan is done.
+  void step_done() {
+    auto& p = *state.current;
+    p.awaiting.reset();
+    if (p.next_stop < p.stops.size())
+      ++p.next_stop;
+    else
+      ++p.next_start;
+    advance();
+  }
+
   // -- reports from children ------------------------------------------------
 
   void on_report(const child_report& r) {
@@ -226,19 +238,22 @@ private:
           return;
         s.phase = slot_phase::running;
         s.streak.ready(now());
-        if (awaited) {
-          state.current->awaiting.reset();
-          ++state.current->next_start;
-          advance();
-        }
+        state.ctx->ledger->ready(s.path, r.at_ns ? r.at_ns : steady_ns());
+        if (awaited)
+          step_done();
         return;
       case report_kind::stopped:
         s.phase = slot_phase::stopped;
-        if (awaited) {
-          state.current->awaiting.reset();
-          ++state.current->next_stop;
-          advance();
-        }
+        if (awaited)
+          step_done();
+        return;
+      case report_kind::held:
+        // Not restarted behind the operator's back: only a fresh start of
+        // this supervisor (or, later, `grace start`) releases it.
+        s.phase = slot_phase::stopped;
+        s.held = true;
+        if (awaited)
+          step_done();
         return;
       case report_kind::exited:
       case report_kind::spawn_failed:
@@ -250,11 +265,8 @@ private:
     if (state.now == mode::stopping || state.now == mode::giving_up
         || was == slot_phase::stopping) {
       // On its way down anyway.
-      if (awaited) {
-        state.current->awaiting.reset();
-        ++state.current->next_stop;
-        advance();
-      }
+      if (awaited)
+        step_done();
       return;
     }
     failure(i, r);
@@ -262,6 +274,8 @@ private:
 
   void failure(std::size_t i, const child_report& r) {
     auto& s = state.children[i];
+    state.ctx->ledger->failure(s.path, r.mode, r.detail,
+                               r.at_ns ? r.at_ns : steady_ns());
     auto kind = exit_kind::abnormal;
     if (r.kind == report_kind::exited && r.signal == 0 && r.code == 0
         && r.mode != "ready_timeout")
@@ -271,12 +285,8 @@ private:
                    to_string(s.restart), r.detail);
       if (s.restart == config::restart_type::temporary)
         s.removed = true;
-      if (state.current && state.current->awaiting == i) {
-        // We were waiting for it to become ready: move on without it.
-        state.current->awaiting.reset();
-        ++state.current->next_start;
-        advance();
-      }
+      if (state.current && state.current->awaiting == i)
+        step_done(); // we were waiting for it: move on without it
       return;
     }
     auto t = now();
@@ -284,6 +294,7 @@ private:
       give_up(s.path + " " + r.detail);
       return;
     }
+    state.ctx->ledger->restart(s.path);
     auto streak = s.streak.failed(t, s.backoff.max);
     std::uniform_real_distribution<double> jitter{-1.0, 1.0};
     auto delay = backoff_delay(s.backoff, streak, jitter(state.rng));
@@ -298,7 +309,7 @@ private:
     std::set<std::size_t> starts;
     for (auto j : set) {
       auto& c = state.children[j];
-      if (c.removed)
+      if (c.removed || c.held)
         continue;
       if (j != i && c.restart == config::restart_type::temporary) {
         // OTP: a temporary sibling the strategy terminates is not restarted.
@@ -344,6 +355,8 @@ private:
                     ? "holding the subtree stopped"
                     : "giving up");
     state.now = mode::giving_up;
+    state.ctx->ledger->gave_up(path(), spec.on_exhausted
+                                         == config::exhausted_action::hold);
     auto p = shutdown_plan(purpose::give_up);
     p.reason = why;
     run(std::move(p));
@@ -377,7 +390,7 @@ private:
       if (p.next_start < p.starts.size()) {
         auto j = p.starts[p.next_start];
         auto& c = state.children[j];
-        if (c.removed || c.phase == slot_phase::running) {
+        if (c.removed || c.held || c.phase == slot_phase::running) {
           ++p.next_start;
           continue;
         }
@@ -417,6 +430,8 @@ private:
       case purpose::give_up:
         if (state.spec->on_exhausted == config::exhausted_action::hold) {
           state.now = mode::held;
+          state.ready_owed = false;
+          report(report_kind::held);
           return;
         }
         state.now = mode::idle;

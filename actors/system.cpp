@@ -44,6 +44,8 @@ std::string to_string(report_kind x) {
       return "spawn_failed";
     case report_kind::stopped:
       return "stopped";
+    case report_kind::held:
+      return "held";
   }
   return "?";
 }

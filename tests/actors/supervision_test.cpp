@@ -448,3 +448,26 @@ TEST_F(Supervision, ExecReadinessRunsTheCheckUntilItPasses) {
   ASSERT_TRUE(wait_up({"a", "b"}));
   EXPECT_GE(start_times("b")[0] - start_times("a")[0], 150'000'000LL);
 }
+
+TEST_F(Supervision, AHeldSubtreeDoesNotBlockItsSiblings) {
+  // `stalls` gives up during its own start and holds; the root goes on with
+  // the next child instead of waiting forever for stalls to be ready.
+  start(R"(grace: 1
+defaults: {backoff: {min: 0s}}
+supervisor:
+  children:
+    - supervisor:
+        name: stalls
+        intensity: 1
+        on_exhausted: hold
+        children:
+          - {name: s, command: [CRASHY, --stamp, DIR/s.stamp],
+             ready: {tcp: 1, within: 100ms}}
+    - {name: after, command: [CRASHY, --stamp, DIR/after.stamp]}
+)");
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_starts("after", 1));
+  EXPECT_EQ(starts("s").size(), 2u);
+  EXPECT_EQ(logs_->count("root/stalls: restart intensity exceeded"), 1u);
+  EXPECT_EQ(logs_->count("root: restarting"), 0u);
+}
