@@ -60,6 +60,10 @@ $(BENCH_BUILD)/build.ninja: CMakeLists.txt | deps
 bench: deps $(BENCH_BUILD)/build.ninja
 	cmake --build $(BENCH_BUILD) -j $(JOBS)
 	./$(BENCH_BUILD)/bench/config_load_bench --json $(BENCH_BUILD)/config_load.json
+	./$(BENCH_BUILD)/bench/restart_latency_bench --grace $(BENCH_BUILD)/grace \
+	  --floor $(BENCH_BUILD)/bench/floor_supervisor \
+	  --child $(BENCH_BUILD)/bench/bench_child \
+	  --json $(BENCH_BUILD)/restart_latency.json
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

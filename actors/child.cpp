@@ -317,13 +317,17 @@ private:
                  + config::format_duration(state.spec.ready.within);
     } else
       r.mode = signal ? "crashed" : "exited";
-    if (was == phase::stopping)
-      spdlog::info("{}: stopped ({})", state.spec.path, r.detail);
-    else if (signal || code != 0 || state.ready_timed_out)
-      spdlog::warn("{}: {}", state.spec.path, r.detail);
-    else
-      spdlog::info("{}: {}", state.spec.path, r.detail);
+    // Report first: the restart must not wait for the log line.
+    auto path = state.spec.path;
+    auto detail = r.detail;
+    auto failed = signal || code != 0 || state.ready_timed_out;
     send_report(std::move(r));
+    if (was == phase::stopping)
+      spdlog::info("{}: stopped ({})", path, detail);
+    else if (failed)
+      spdlog::warn("{}: {}", path, detail);
+    else
+      spdlog::info("{}: {}", path, detail);
   }
 
   void stop() {

@@ -2,7 +2,6 @@
 
 #include <csignal>
 #include <future>
-#include <iostream>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -100,12 +99,11 @@ private:
 
 } // namespace
 
-int run_tree(const config::grace_config& cfg, const run_options& opts) {
+int run_tree(const config::grace_config& cfg, const run_options& opts,
+             std::shared_ptr<run_ledger>* ledger) {
   if (!runtime::become_subreaper())
     spdlog::warn("cannot become a child subreaper: orphaned grandchildren "
                  "will be reaped by init");
-  auto started = std::chrono::steady_clock::now();
-  std::shared_ptr<run_ledger> ledger;
   auto sys_cfg = make_config({});
   caf::actor_system sys{*sys_cfg};
   int code = 1;
@@ -115,7 +113,8 @@ int run_tree(const config::grace_config& cfg, const run_options& opts) {
     ctx->io = &io;
     ctx->log_dir = cfg.log_dir;
     ctx->default_backoff = cfg.default_backoff;
-    ledger = ctx->ledger;
+    if (ledger)
+      *ledger = ctx->ledger;
     std::promise<int> done;
     auto finished = done.get_future();
     auto root = std::make_shared<const config::supervisor_spec>(cfg.root);
@@ -134,10 +133,6 @@ int run_tree(const config::grace_config& cfg, const run_options& opts) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     sys.await_all_actors_done();
   } // the I/O thread ends here, before the actor system
-  if (opts.summary)
-    ledger->print(std::cout,
-                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - started));
   return code;
 }
 

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 
+#include "actors/run_ledger.hpp"
 #include "config/schema.hpp"
 
 namespace grace::actors {
@@ -14,13 +16,14 @@ namespace grace::actors {
 struct run_options {
   /// Stop by itself after this long.
   std::optional<std::chrono::nanoseconds> run_for;
-  /// Print what happened (failures, restarts, recoveries) when stopping.
-  bool summary = true;
 };
 
 /// Runs the tree of `cfg`; returns 0 after a clean stop, 3 if the root
 /// supervisor gave up (restart intensity exceeded). Call from main, after
 /// runtime::block_signals().
-int run_tree(const config::grace_config& cfg, const run_options& opts);
+/// `ledger`, if given, receives what happened (failures, restarts,
+/// recoveries) for the report at the end.
+int run_tree(const config::grace_config& cfg, const run_options& opts,
+             std::shared_ptr<run_ledger>* ledger = nullptr);
 
 } // namespace grace::actors

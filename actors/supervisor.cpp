@@ -298,13 +298,6 @@ private:
     auto streak = s.streak.failed(t, s.backoff.max);
     std::uniform_real_distribution<double> jitter{-1.0, 1.0};
     auto delay = backoff_delay(s.backoff, streak, jitter(state.rng));
-    spdlog::warn(
-      "{}: restarting {} ({}){}", path(), s.path, r.detail,
-      delay > duration::zero()
-        ? " in "
-            + config::format_duration(
-              std::chrono::duration_cast<std::chrono::milliseconds>(delay))
-        : std::string{});
     auto set = restart_set(state.spec->strategy, i, state.children.size());
     std::set<std::size_t> starts;
     for (auto j : set) {
@@ -342,7 +335,17 @@ private:
     }
     if (state.now == mode::running)
       state.now = mode::restarting;
+    auto detail = r.detail;
+    auto failed_path = s.path;
     run(std::move(p));
+    // Logged once the restart is under way, not before.
+    spdlog::warn(
+      "{}: restarting {} ({}){}", path(), failed_path, detail,
+      delay > duration::zero()
+        ? " in "
+            + config::format_duration(
+              std::chrono::duration_cast<std::chrono::milliseconds>(delay))
+        : std::string{});
   }
 
   void give_up(const std::string& why) {

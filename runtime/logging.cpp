@@ -30,4 +30,8 @@ std::string setup_logging(const std::string& log_dir) {
   return error;
 }
 
+void shutdown_logging() {
+  spdlog::shutdown();
+}
+
 } // namespace grace::runtime

@@ -12,4 +12,7 @@ namespace grace::runtime {
 /// stderr logging works either way.
 std::string setup_logging(const std::string& log_dir);
 
+/// Writes out what is still queued and stops the logging thread.
+void shutdown_logging();
+
 } // namespace grace::runtime

@@ -1,6 +1,7 @@
 // The `grace` executable: command line -> command -> exit code (SPEC.md
 // section 1: 0 success, 2 usage error or invalid config, 3 the root
 // supervisor gave up).
+#include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -58,7 +59,15 @@ int execute(const grace::runtime::run_command& cmd) {
   grace::actors::run_options opts;
   if (cmd.run_for.count() > 0)
     opts.run_for = cmd.run_for;
-  return grace::actors::run_tree(cfg, opts);
+  auto started = std::chrono::steady_clock::now();
+  std::shared_ptr<grace::actors::run_ledger> ledger;
+  auto code = grace::actors::run_tree(cfg, opts, &ledger);
+  grace::runtime::shutdown_logging(); // every log line out before the report
+  if (ledger)
+    ledger->print(std::cout,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started));
+  return code;
 }
 
 } // namespace

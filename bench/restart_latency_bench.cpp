@@ -1,0 +1,266 @@
+// Crash -> running latency, measured from outside the supervisor: the child
+// (bench_child) stamps CLOCK_MONOTONIC as the first statement of main() and
+// reports it on a FIFO; this driver SIGKILLs it and takes the time to the
+// replacement's stamp. The same method, in the same run, for Grace and for
+// the floor (floor_supervisor: posix_spawn + pidfd, nothing else).
+//
+//   restart_latency_bench --grace BIN --floor BIN --child BIN
+//                         [-n 500] [--warmup 5] [--settle-ms 100]
+//                         [--modes isolated,crashloop] [--json FILE]
+//
+// isolated: the child has been up for --settle-ms before each kill (one
+// crash). crashloop: killed as soon as it reports (the first restarts of a
+// crash loop; Grace's backoff min is 0s here, as the user's explicit opt-out).
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/stats.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+long long now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
+}
+
+struct options {
+  std::string grace;
+  std::string floor;
+  std::string child;
+  int n = 500;
+  int warmup = 5;
+  int settle_ms = 100;
+  std::vector<std::string> modes{"isolated", "crashloop"};
+  std::string json;
+};
+
+/// Reads "pid start_ns" lines from the FIFO, with a deadline.
+class fifo_reader {
+public:
+  explicit fifo_reader(const std::string& path)
+      : fd_(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC)) {}
+  ~fifo_reader() { ::close(fd_); }
+
+  std::optional<std::pair<int, long long>> next(int timeout_ms) {
+    auto deadline = now_ns() + timeout_ms * 1'000'000LL;
+    for (;;) {
+      auto nl = buf_.find('\n');
+      if (nl != std::string::npos) {
+        std::istringstream line{buf_.substr(0, nl)};
+        buf_.erase(0, nl + 1);
+        int pid = 0;
+        long long ns = 0;
+        if (line >> pid >> ns)
+          return std::make_pair(pid, ns);
+        continue;
+      }
+      auto left = static_cast<int>((deadline - now_ns()) / 1'000'000LL);
+      if (left <= 0)
+        return std::nullopt;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, left) <= 0)
+        continue;
+      char tmp[4096];
+      auto n = ::read(fd_, tmp, sizeof(tmp));
+      if (n > 0)
+        buf_.append(tmp, static_cast<size_t>(n));
+    }
+  }
+
+private:
+  int fd_;
+  std::string buf_;
+};
+
+/// A supervisor under test, in its own session; killed by pid at the end.
+class supervisor_process {
+public:
+  supervisor_process(const std::vector<std::string>& argv,
+                     const std::string& fifo, const std::string& log) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setsid();
+      ::setenv("BENCH_FIFO", fifo.c_str(), 1);
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> args;
+      for (auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+
+  ~supervisor_process() {
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 500; ++i) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+  }
+
+private:
+  int pid_ = -1;
+};
+
+/// Measures one supervisor in one mode; returns samples in seconds.
+std::vector<double> measure(const std::string& name,
+                            const std::vector<std::string>& argv,
+                            const fs::path& dir, const options& opts,
+                            bool crashloop) {
+  auto fifo = (dir / (name + ".fifo")).string();
+  ::mkfifo(fifo.c_str(), 0600);
+  fifo_reader reader{fifo};
+  supervisor_process sup{argv, fifo, (dir / (name + ".log")).string()};
+  std::vector<double> samples;
+  auto first = reader.next(30'000);
+  if (!first) {
+    std::fprintf(stderr, "%s: the child never started (see %s)\n", name.c_str(),
+                 (dir / (name + ".log")).c_str());
+    return samples;
+  }
+  auto pid = first->first;
+  auto settle = std::chrono::milliseconds{crashloop ? 0 : opts.settle_ms};
+  for (int i = 0; i < opts.warmup + opts.n; ++i) {
+    if (settle.count() > 0)
+      std::this_thread::sleep_for(settle);
+    auto t_kill = now_ns();
+    if (pid <= 1 || ::kill(pid, SIGKILL) != 0) {
+      std::fprintf(stderr, "%s: cannot kill %d\n", name.c_str(), pid);
+      break;
+    }
+    std::optional<std::pair<int, long long>> next;
+    do {
+      next = reader.next(10'000);
+    } while (next && next->first == pid);
+    if (!next) {
+      std::fprintf(stderr, "%s: no restart within 10 s\n", name.c_str());
+      break;
+    }
+    if (i >= opts.warmup)
+      samples.push_back(static_cast<double>(next->second - t_kill) / 1e9);
+    pid = next->first;
+  }
+  return samples;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss{s};
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty())
+      out.push_back(item);
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options opts;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--grace")
+      opts.grace = value();
+    else if (a == "--floor")
+      opts.floor = value();
+    else if (a == "--child")
+      opts.child = value();
+    else if (a == "-n")
+      opts.n = std::atoi(value().c_str());
+    else if (a == "--warmup")
+      opts.warmup = std::atoi(value().c_str());
+    else if (a == "--settle-ms")
+      opts.settle_ms = std::atoi(value().c_str());
+    else if (a == "--modes")
+      opts.modes = split(value());
+    else if (a == "--json")
+      opts.json = value();
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (opts.grace.empty() || opts.floor.empty() || opts.child.empty()) {
+    std::fprintf(stderr, "usage: restart_latency_bench --grace BIN --floor "
+                         "BIN --child BIN [-n N] [--modes isolated,crashloop]"
+                         " [--json FILE]\n");
+    return 2;
+  }
+  auto tmpl = (fs::temp_directory_path() / "grace-bench-XXXXXX").string();
+  fs::path dir = ::mkdtemp(tmpl.data());
+  auto config = (dir / "grace.yaml").string();
+  std::ofstream{config} << "grace: 1\nlog_dir: " << (dir / "logs").string()
+                        << "\ndefaults: {backoff: {min: 0s}}\n"
+                           "supervisor:\n  intensity: 1000000\n  period: 1s\n"
+                           "  children:\n    - {name: child, command: ["
+                        << opts.child << "]}\n";
+  std::vector<std::string> json;
+  bench::print_header();
+  int status = 0;
+  for (auto& mode : opts.modes) {
+    auto crashloop = mode == "crashloop";
+    auto floor = measure("floor-" + mode, {opts.floor, opts.child}, dir, opts,
+                         crashloop);
+    auto grace = measure("grace-" + mode, {opts.grace, "run", config}, dir,
+                         opts, crashloop);
+    if (floor.empty() || grace.empty()) {
+      status = 1;
+      continue;
+    }
+    auto fs = bench::summarise(floor);
+    auto gs = bench::summarise(grace);
+    bench::print_row("floor " + mode, fs);
+    bench::print_row("grace " + mode, gs);
+    std::printf("%-28s grace/floor p50 %.2f, p99 %.2f\n", "", gs.p50 / fs.p50,
+                gs.p99 / fs.p99);
+    json.push_back(bench::to_json("floor " + mode, fs));
+    json.push_back(bench::to_json("grace " + mode, gs));
+  }
+  std::string out = "[";
+  for (std::size_t i = 0; i < json.size(); ++i)
+    out += (i ? ",\n " : "") + json[i];
+  out += "]\n";
+  if (!opts.json.empty())
+    std::ofstream{opts.json} << out;
+  else
+    std::printf("%s", out.c_str());
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return status;
+}
