@@ -173,26 +173,69 @@ private:
     state.killed_by_grace = false;
     state.ready_timed_out = false;
     auto opts = options();
+    if (state.notify)
+      start_on_io_thread(std::move(opts));
+    else
+      start_here(std::move(opts));
+  }
+
+  // The fast path: spawn from this actor's thread (vfork + exec costs about
+  // as much as a round trip to the I/O thread would), and hand the I/O
+  // thread only what it must watch: the exit and the output pipes.
+  void start_here(runtime::spawn_options opts) {
+    using sink = runtime::output_sink;
+    auto out = sink::make_pipe();
+    auto err = sink::make_pipe();
+    opts.stdout_fd = out.write.get();
+    opts.stderr_fd = err.write.get();
+    auto result = runtime::spawn(opts);
+    out.write.reset();
+    err.write.reset();
+    auto self = caf::actor_cast<caf::actor>(this);
+    auto gen = state.gen;
+    auto ctx = state.ctx;
+    if (auto* f = std::get_if<runtime::spawn_failure>(&result)) {
+      spawn_failed(f->error, f->message);
+      return;
+    }
+    auto& child = std::get<runtime::child_process>(result);
+    auto pid = child.pid;
+    ctx->io->post(
+      [self, gen, ctx, out_sink = state.out, err_sink = state.err,
+       out_read = std::make_shared<runtime::unique_fd>(std::move(out.read)),
+       err_read = std::make_shared<runtime::unique_fd>(std::move(err.read)),
+       pidfd = std::make_shared<runtime::unique_fd>(std::move(child.pidfd)),
+       pid] {
+        if (*out_read)
+          out_sink->read_from(std::move(*out_read));
+        if (*err_read)
+          err_sink->read_from(std::move(*err_read));
+        watch(*ctx, self, gen, pid, std::move(*pidfd));
+      });
+    spawned(pid);
+  }
+
+  // Children with a notify socket start from the I/O thread, which owns the
+  // socket.
+  void start_on_io_thread(runtime::spawn_options opts) {
     auto self = caf::actor_cast<caf::actor>(this);
     auto gen = state.gen;
     auto ctx = state.ctx;
     ctx->io->post([self, gen, ctx, out_sink = state.out, err_sink = state.err,
                    notify = state.notify, opts = std::move(opts)]() mutable {
-      if (notify) {
-        if (!notify->socket)
-          notify->socket = runtime::notify_socket::open(
-            *ctx->io, [self](int pid, int pgid, runtime::notify_message m) {
-              caf::anon_send(self, notify_atom::value, pid, pgid, m.ready,
-                             m.status.value_or(std::string{}));
-            });
-        if (!notify->socket) {
-          caf::anon_send(self, spawned_atom::value, gen, errno,
-                         std::string{"cannot create NOTIFY_SOCKET: "}
-                           + std::strerror(errno));
-          return;
-        }
-        opts.env.push_back("NOTIFY_SOCKET=" + notify->socket->address());
+      if (!notify->socket)
+        notify->socket = runtime::notify_socket::open(
+          *ctx->io, [self](int pid, int pgid, runtime::notify_message m) {
+            caf::anon_send(self, notify_atom::value, pid, pgid, m.ready,
+                           m.status.value_or(std::string{}));
+          });
+      if (!notify->socket) {
+        caf::anon_send(self, spawned_atom::value, gen, errno,
+                       std::string{"cannot create NOTIFY_SOCKET: "}
+                         + std::strerror(errno));
+        return;
       }
+      opts.env.push_back("NOTIFY_SOCKET=" + notify->socket->address());
       auto out = out_sink->attach();
       auto err = err_sink->attach();
       opts.stdout_fd = out.get();
@@ -204,15 +247,19 @@ private:
       }
       auto& child = std::get<runtime::child_process>(result);
       caf::anon_send(self, spawned_atom::value, gen, child.pid);
-      runtime::watch_exit(
-        *ctx->io, child.pid, std::move(child.pidfd),
-        [self, gen](int, runtime::exit_status s) {
-          caf::anon_send(
-            self, exited_atom::value, gen,
-            s.how == runtime::exit_status::kind::exited ? s.code : 0,
-            s.how == runtime::exit_status::kind::signaled ? s.signal : 0);
-        });
+      watch(*ctx, self, gen, child.pid, std::move(child.pidfd));
     });
+  }
+
+  static void watch(const node_context& ctx, caf::actor self, std::uint64_t gen,
+                    int pid, runtime::unique_fd pidfd) {
+    runtime::watch_exit(
+      *ctx.io, pid, std::move(pidfd), [self, gen](int, runtime::exit_status s) {
+        caf::anon_send(self, exited_atom::value, gen,
+                       s.how == runtime::exit_status::kind::exited ? s.code : 0,
+                       s.how == runtime::exit_status::kind::signaled ? s.signal
+                                                                     : 0);
+      });
   }
 
   void spawned(int pid) {

@@ -222,6 +222,9 @@ int main(int argc, char** argv) {
                          " [--json FILE]\n");
     return 2;
   }
+  // The config lives in a temporary directory: paths must be absolute.
+  for (auto* path : {&opts.grace, &opts.floor, &opts.child})
+    *path = fs::absolute(*path).string();
   auto tmpl = (fs::temp_directory_path() / "grace-bench-XXXXXX").string();
   fs::path dir = ::mkdtemp(tmpl.data());
   auto config = (dir / "grace.yaml").string();
@@ -231,7 +234,7 @@ int main(int argc, char** argv) {
                            "  children:\n    - {name: child, command: ["
                         << opts.child << "]}\n";
   std::vector<std::string> json;
-  bench::print_header();
+  grace::bench::print_header();
   int status = 0;
   for (auto& mode : opts.modes) {
     auto crashloop = mode == "crashloop";
@@ -243,14 +246,14 @@ int main(int argc, char** argv) {
       status = 1;
       continue;
     }
-    auto fs = bench::summarise(floor);
-    auto gs = bench::summarise(grace);
-    bench::print_row("floor " + mode, fs);
-    bench::print_row("grace " + mode, gs);
+    auto fs = grace::bench::summarise(floor);
+    auto gs = grace::bench::summarise(grace);
+    grace::bench::print_row("floor " + mode, fs);
+    grace::bench::print_row("grace " + mode, gs);
     std::printf("%-28s grace/floor p50 %.2f, p99 %.2f\n", "", gs.p50 / fs.p50,
                 gs.p99 / fs.p99);
-    json.push_back(bench::to_json("floor " + mode, fs));
-    json.push_back(bench::to_json("grace " + mode, gs));
+    json.push_back(grace::bench::to_json("floor " + mode, fs));
+    json.push_back(grace::bench::to_json("grace " + mode, gs));
   }
   std::string out = "[";
   for (std::size_t i = 0; i < json.size(); ++i)

@@ -37,15 +37,20 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
 
 std::vector<config_error> unsupported_for_run(const grace_config& cfg) {
   std::vector<config_error> out;
+  auto add = [&](source_pos where, std::string message) {
+    config_error e;
+    e.where = std::move(where);
+    e.message = std::move(message);
+    out.push_back(std::move(e));
+  };
+  source_pos top{cfg.file, 1, 1};
   if (cfg.metrics)
-    out.push_back(
-      {{cfg.file, 1, 1}, "metrics is not supported yet by 'grace run'"});
+    add(top, "metrics is not supported yet by 'grace run'");
   if (cfg.audit_configured)
-    out.push_back(
-      {{cfg.file, 1, 1}, "audit is not supported yet by 'grace run'"});
+    add(top, "audit is not supported yet by 'grace run'");
   if (!cfg.playbooks.empty())
-    out.push_back({cfg.playbooks.begin()->second.where,
-                   "playbooks are not supported yet by 'grace run'"});
+    add(cfg.playbooks.begin()->second.where,
+        "playbooks are not supported yet by 'grace run'");
   check(cfg.root, out);
   return out;
 }

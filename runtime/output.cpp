@@ -82,15 +82,26 @@ output_sink::output_sink(io_loop& loop, std::string file,
 
 output_sink::~output_sink() = default;
 
-unique_fd output_sink::attach() {
+output_sink::pipe_ends output_sink::make_pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return {};
   ::fcntl(fds[0], F_SETPIPE_SZ, pipe_buffer); // best effort
   ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-  auto r = std::make_shared<reader>(shared_from_this(), fds[0]);
+  return {unique_fd{fds[0]}, unique_fd{fds[1]}};
+}
+
+void output_sink::read_from(unique_fd read) {
+  auto r = std::make_shared<reader>(shared_from_this(), read.release());
   r->wait();
-  return unique_fd{fds[1]};
+}
+
+unique_fd output_sink::attach() {
+  auto ends = make_pipe();
+  if (!ends.read)
+    return {};
+  read_from(std::move(ends.read));
+  return std::move(ends.write);
 }
 
 bool output_sink::open_file() {

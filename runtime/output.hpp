@@ -32,6 +32,20 @@ public:
   /// (errno set) if the pipe cannot be created.
   unique_fd attach();
 
+  /// A pipe for the child: `write` goes to the child, `read` to read_from().
+  struct pipe_ends {
+    unique_fd read;
+    unique_fd write;
+  };
+
+  /// Creates a pipe with a large buffer (any thread). Both ends empty (errno
+  /// set) on failure.
+  static pipe_ends make_pipe();
+
+  /// Starts copying from `read` (a make_pipe() read end). Call on the I/O
+  /// thread.
+  void read_from(unique_fd read);
+
   /// Returns the bytes copied into files so far (all generations).
   std::uint64_t bytes_written() const noexcept { return total_; }
 

@@ -108,14 +108,14 @@ struct child_setup {
                                const bp::filesystem::path&,
                                const char* const*&) {
     // grace blocks the signals it reads through signalfd; a child must not
-    // inherit that mask, nor signals grace ignores.
+    // inherit that mask, nor SIGPIPE ignored (exec resets handled signals
+    // by itself, but not ignored ones; SIGPIPE is the only one grace
+    // ignores).
     sigset_t none;
     sigemptyset(&none);
     if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0)
       return fail("reset the signal mask");
-    for (int sig = 1; sig < NSIG; ++sig)
-      if (sig != SIGKILL && sig != SIGSTOP)
-        ::signal(sig, SIG_DFL);
+    ::signal(SIGPIPE, SIG_DFL);
     if (::setpgid(0, 0) != 0)
       return fail("create a process group");
     // Die with grace, even if grace is killed with SIGKILL. If grace died

@@ -8,6 +8,7 @@
 //   --cwd              print the working directory on stdout
 //   --nofile           print the RLIMIT_NOFILE soft limit on stdout
 //   --pgid             print "pgid=<n> pid=<n>" on stdout
+//   --signals          print "pipe=dfl|ign term_blocked=0|1" on stdout
 //   --ignore-term      ignore SIGTERM
 //   --grandchild FILE  fork a child that sleeps forever; write its pid to FILE
 //   --orphan FILE MS   fork a child that leaves the process group (setsid),
@@ -128,6 +129,15 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     } else if (opt == "--pgid") {
       std::printf("pgid=%d pid=%d\n", ::getpgid(0), ::getpid());
+      std::fflush(stdout);
+    } else if (opt == "--signals") {
+      struct sigaction sa {};
+      ::sigaction(SIGPIPE, nullptr, &sa);
+      sigset_t mask;
+      ::sigprocmask(SIG_BLOCK, nullptr, &mask);
+      std::printf("pipe=%s term_blocked=%d\n",
+                  sa.sa_handler == SIG_IGN ? "ign" : "dfl",
+                  sigismember(&mask, SIGTERM));
       std::fflush(stdout);
     } else if (opt == "--ignore-term") {
       ::signal(SIGTERM, SIG_IGN);

@@ -226,3 +226,24 @@ TEST_F(Process, SignalGroupOfAGoneGroupFails) {
   EXPECT_FALSE(signal_group(0, SIGTERM));
   EXPECT_FALSE(signal_group(999'999'999, SIGTERM));
 }
+
+TEST_F(Process, ChildGetsCleanSignalDispositionsAndMask) {
+  // grace ignores SIGPIPE and blocks SIGTERM (read through a signalfd);
+  // neither may leak into a child.
+  auto old_pipe = ::signal(SIGPIPE, SIG_IGN);
+  sigset_t term, old_mask;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &term, &old_mask);
+  auto o = opts({"--signals", "--exit", "0"});
+  o.stdout_fd = out_fd("out");
+  auto r = spawn(o);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ::signal(SIGPIPE, old_pipe);
+  ASSERT_TRUE(std::holds_alternative<child_process>(r));
+  auto& c = std::get<child_process>(r);
+  pids_.push_back(c.pid);
+  siginfo_t info{};
+  ::waitid(P_PIDFD, static_cast<id_t>(c.pidfd.get()), &info, WEXITED);
+  EXPECT_EQ(slurp(path("out")), "pipe=dfl term_blocked=0\n");
+}
