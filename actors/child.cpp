@@ -2,6 +2,8 @@
 
 #include <csignal>
 #include <cstring>
+#include <mutex>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -29,6 +31,28 @@ using kill_timer = caf::atom_constant<caf::atom("kill")>;
 using ready_timer = caf::atom_constant<caf::atom("readyto")>;
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
 
+/// A restart the supervisor authorised in advance (messages.hpp: the fast
+/// path).
+struct restart_permit {
+  bool any_exit = true;           // permanent; transient: abnormal exits only
+  std::int64_t not_before_ns = 0; // steady; earlier exits take the slow path
+};
+
+/// What the I/O thread needs to restart the child itself when it exits with
+/// a permit. Shared by the actor and its exit watchers, under the mutex.
+struct fast_path {
+  std::mutex mutex;
+  std::optional<restart_permit> permit;
+  runtime::spawn_options opts; // the replacement's
+  // The replacement's output pipes, made in advance: nothing on the restart
+  // path but the spawn.
+  runtime::output_sink::pipe_ends out_pipe;
+  runtime::output_sink::pipe_ends err_pipe;
+  std::shared_ptr<runtime::output_sink> out;
+  std::shared_ptr<runtime::output_sink> err;
+  node_context_ptr ctx;
+};
+
 /// The child's $NOTIFY_SOCKET, created on the I/O thread at its first start
 /// and used there only.
 struct notify_holder {
@@ -51,7 +75,8 @@ struct child_state {
   std::shared_ptr<runtime::output_sink> out; // used on the I/O thread only
   std::shared_ptr<runtime::output_sink> err;
   std::shared_ptr<notify_holder> notify;
-  std::string status; // the child's last STATUS= text
+  std::shared_ptr<fast_path> fast; // none for children started by notify
+  std::string status;              // the child's last STATUS= text
 };
 
 class process_actor : public caf::stateful_actor<child_state> {
@@ -69,6 +94,12 @@ public:
     state.err = runtime::output_sink::make(*state.ctx->io, base + ".err",
                                            state.ctx->output_max_bytes,
                                            state.ctx->output_keep);
+    if (state.spec.ready.how != config::ready_spec::kind::notify) {
+      state.fast = std::make_shared<fast_path>();
+      state.fast->out = state.out;
+      state.fast->err = state.err;
+      state.fast->ctx = state.ctx;
+    }
     if (state.spec.ready.how == config::ready_spec::kind::notify) {
       state.notify = std::make_shared<notify_holder>();
       // The socket lives on the I/O thread: close it there when we go.
@@ -99,6 +130,27 @@ public:
         if (gen == state.gen)
           exited(code, signal);
       },
+      [this](respawned_atom, std::uint64_t gen, int code, int signal, int pid) {
+        if (gen == state.gen)
+          respawned(code, signal, pid);
+      },
+      [this](permit_atom, bool any_exit, std::int64_t not_before_ns) {
+        if (!state.fast || state.now != phase::running)
+          return;
+        auto opts = options(state.attempt + 1);
+        auto out = runtime::output_sink::make_pipe();
+        auto err = runtime::output_sink::make_pipe();
+        if (!out.read || !err.read)
+          return; // no pipes (EMFILE?): the slow path will do
+        opts.stdout_fd = out.write.get();
+        opts.stderr_fd = err.write.get();
+        std::lock_guard<std::mutex> guard{state.fast->mutex};
+        state.fast->permit = restart_permit{any_exit, not_before_ns};
+        state.fast->opts = std::move(opts);
+        state.fast->out_pipe = std::move(out);
+        state.fast->err_pipe = std::move(err);
+      },
+      [this](revoke_atom) { revoke(); },
       [this](ready_atom, std::uint64_t gen) {
         if (gen == state.gen && state.now == phase::starting)
           became_ready();
@@ -140,7 +192,9 @@ private:
 
   void send_report(child_report r) { send(state.supervisor, std::move(r)); }
 
-  runtime::spawn_options options() {
+  runtime::spawn_options options() { return options(state.attempt); }
+
+  runtime::spawn_options options(int attempt) {
     auto& spec = state.spec;
     runtime::spawn_options o;
     o.argv = spec.argv;
@@ -154,7 +208,7 @@ private:
     for (auto& [k, v] : spec.env)
       o.env.push_back(k + "=" + v);
     o.env.push_back("GRACE_COMPONENT=" + spec.path);
-    o.env.push_back("GRACE_ATTEMPT=" + std::to_string(state.attempt));
+    o.env.push_back("GRACE_ATTEMPT=" + std::to_string(attempt));
     o.cwd = spec.cwd;
     o.user = spec.user;
     for (auto& l : spec.limits)
@@ -205,12 +259,12 @@ private:
        out_read = std::make_shared<runtime::unique_fd>(std::move(out.read)),
        err_read = std::make_shared<runtime::unique_fd>(std::move(err.read)),
        pidfd = std::make_shared<runtime::unique_fd>(std::move(child.pidfd)),
-       pid] {
+       pid, fast = state.fast] {
         if (*out_read)
           out_sink->read_from(std::move(*out_read));
         if (*err_read)
           err_sink->read_from(std::move(*err_read));
-        watch(*ctx, self, gen, pid, std::move(*pidfd));
+        watch(ctx, self, gen, pid, std::move(*pidfd), fast);
       });
     spawned(pid);
   }
@@ -247,19 +301,88 @@ private:
       }
       auto& child = std::get<runtime::child_process>(result);
       caf::anon_send(self, spawned_atom::value, gen, child.pid);
-      watch(*ctx, self, gen, child.pid, std::move(child.pidfd));
+      watch(ctx, self, gen, child.pid, std::move(child.pidfd), nullptr);
     });
   }
 
-  static void watch(const node_context& ctx, caf::actor self, std::uint64_t gen,
-                    int pid, runtime::unique_fd pidfd) {
+  // Watches the exit of `pid` (incarnation `gen`) on the I/O thread. With a
+  // permit, the replacement is spawned right there; the actor learns of
+  // both at once (respawned_atom).
+  static void watch(node_context_ptr ctx, caf::actor self, std::uint64_t gen,
+                    int pid, runtime::unique_fd pidfd,
+                    std::shared_ptr<fast_path> fast) {
+    auto& io = *ctx->io;
     runtime::watch_exit(
-      *ctx.io, pid, std::move(pidfd), [self, gen](int, runtime::exit_status s) {
-        caf::anon_send(self, exited_atom::value, gen,
-                       s.how == runtime::exit_status::kind::exited ? s.code : 0,
-                       s.how == runtime::exit_status::kind::signaled ? s.signal
-                                                                     : 0);
+      io, pid, std::move(pidfd),
+      [ctx, self, gen, fast](int, runtime::exit_status s) {
+        auto code = s.how == runtime::exit_status::kind::exited ? s.code : 0;
+        auto sig = s.how == runtime::exit_status::kind::signaled ? s.signal : 0;
+        if (fast) {
+          std::unique_lock<std::mutex> guard{fast->mutex};
+          auto& p = fast->permit;
+          if (p && (p->any_exit || !s.clean())
+              && steady_ns() >= p->not_before_ns) {
+            p.reset(); // used once
+            auto result = runtime::spawn(fast->opts);
+            auto out = std::move(fast->out_pipe);
+            auto err = std::move(fast->err_pipe);
+            guard.unlock();
+            out.write.reset();
+            err.write.reset();
+            fast->out->read_from(std::move(out.read));
+            fast->err->read_from(std::move(err.read));
+            if (auto* child = std::get_if<runtime::child_process>(&result)) {
+              auto next = child->pid;
+              watch(ctx, self, gen + 1, next, std::move(child->pidfd), fast);
+              caf::anon_send(self, respawned_atom::value, gen, code, sig, next);
+              return;
+            }
+            // The replacement did not start: report the exit as such and
+            // let the supervisor decide.
+          }
+        }
+        caf::anon_send(self, exited_atom::value, gen, code, sig);
       });
+  }
+
+  void revoke() {
+    if (!state.fast)
+      return;
+    std::lock_guard<std::mutex> guard{state.fast->mutex};
+    state.fast->permit.reset();
+    state.fast->out_pipe = {};
+    state.fast->err_pipe = {};
+  }
+
+  // The I/O thread restarted the child with its permit.
+  void respawned(int code, int signal, int pid) {
+    cancel_readiness();
+    auto was = state.now;
+    ++state.gen;
+    ++state.attempt;
+    state.pid = pid;
+    state.ready_timed_out = false;
+    state.killed_by_grace = false;
+    auto detail = signal ? "killed by " + runtime::signal_name(signal)
+                         : "exited with code " + std::to_string(code);
+    if (was == phase::stopping) {
+      // Asked to stop the old one: the replacement goes too, and only its
+      // stop is reported.
+      state.now = phase::running;
+      stop();
+      return;
+    }
+    state.now = phase::starting;
+    auto r = report(report_kind::exited);
+    r.code = code;
+    r.signal = signal;
+    r.detail = detail;
+    r.mode = signal ? "crashed" : "exited";
+    r.restarted = true;
+    send_report(std::move(r));
+    spdlog::warn("{}: {}; restarted at once (pid {})", state.spec.path, detail,
+                 pid);
+    arm_readiness();
   }
 
   void spawned(int pid) {
@@ -378,6 +501,7 @@ private:
   }
 
   void stop() {
+    revoke();
     switch (state.now) {
       case phase::stopped:
         send_report(report(report_kind::stopped));

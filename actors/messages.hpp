@@ -3,12 +3,23 @@
 // actor tests only, never by a header: it pulls in CAF.
 //
 // Protocol between a supervisor and each of its children (a process actor
-// or a nested supervisor, alike):
+// or a nested supervisor, alike; permits go to process actors only):
 //
 //   supervisor --start_atom--> child     start (spawn / start subtree)
 //   supervisor --stop_atom---> child     stop (SIGTERM, then SIGKILL)
+//   supervisor --permit_atom-> child     may restart itself at once when it
+//                                        exits (the fast path; see below)
+//   supervisor --revoke_atom-> child     withdraws the permit
 //   child --child_report--> supervisor   started, ready, exited,
 //                                        spawn_failed, stopped, held
+//
+// The fast path. When the supervisor already knows what it would do if a
+// running child exited - restart that child alone, at once, within its
+// restart intensity - it says so in advance with a permit. The I/O thread
+// that sees the exit then spawns the replacement immediately and the child
+// reports `exited` with `restarted` set; the supervisor records the restart
+// as if it had ordered it. A permit is used once, and withdrawn whenever the
+// supervisor's decision could differ (any plan, any stop).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +37,9 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using signal_atom = caf::atom_constant<caf::atom("signal")>;
+using permit_atom = caf::atom_constant<caf::atom("permit")>;
+using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
+using respawned_atom = caf::atom_constant<caf::atom("respawned")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -53,12 +67,15 @@ struct child_report {
   std::string mode;
   /// Steady-clock nanoseconds when grace observed it.
   std::int64_t at_ns = 0;
+  /// An exit the child already recovered from with its restart permit: the
+  /// replacement runs (pid), the supervisor only records the restart.
+  bool restarted = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_report& x) {
   return f(caf::meta::type_name("grace.child_report"), x.path, x.kind, x.pid,
-           x.code, x.signal, x.detail, x.mode, x.at_ns);
+           x.code, x.signal, x.detail, x.mode, x.at_ns, x.restarted);
 }
 
 /// Registers the message types above with a CAF config.

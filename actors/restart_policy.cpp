@@ -58,6 +58,16 @@ std::vector<std::size_t> restart_set(config::strategy strategy,
   return result;
 }
 
+bool restarts_alone(config::strategy strategy, std::size_t failed,
+                    const std::vector<bool>& startable) {
+  if (failed >= startable.size())
+    return false;
+  for (auto j : restart_set(strategy, failed, startable.size()))
+    if (j != failed && startable[j])
+      return false;
+  return true;
+}
+
 duration backoff_delay(const config::backoff_spec& spec, int streak, double r) {
   if (streak <= 0 || spec.min <= duration::zero())
     return duration::zero();
@@ -77,6 +87,19 @@ int backoff_streak::failed(time_point now, duration stable_after) {
     streak_ = 0;
   ready_ = false;
   return streak_++;
+}
+
+} // namespace grace::actors
+
+namespace grace::actors {
+
+std::optional<time_point>
+backoff_streak::immediate_from(const config::backoff_spec& spec) const {
+  if (spec.min <= duration::zero() || streak_ == 0)
+    return time_point::min();
+  if (ready_)
+    return ready_since_ + spec.max;
+  return std::nullopt;
 }
 
 } // namespace grace::actors

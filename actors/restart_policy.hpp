@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "config/schema.hpp"
@@ -57,6 +58,12 @@ private:
 std::vector<std::size_t> restart_set(config::strategy strategy,
                                      std::size_t failed, std::size_t count);
 
+/// Returns whether a failure of child `failed` would restart it alone under
+/// `strategy`: `startable[j]` says whether child j would be started again
+/// (not removed, not held).
+bool restarts_alone(config::strategy strategy, std::size_t failed,
+                    const std::vector<bool>& startable);
+
 /// Returns the delay before the restart number `streak` (0-based) of a
 /// crash-looping child: 0 for the first, then `min`, `min * factor`, ...
 /// capped at `max`, scaled by `1 + jitter * r` with `r` in [-1, 1].
@@ -77,6 +84,13 @@ public:
   int failed(time_point now, duration stable_after);
 
   int streak() const { return streak_; }
+
+  /// Returns from when a failure would be restarted without delay under
+  /// `spec`: time_point::min() if at any time, the end of the stable period
+  /// if only once the child has been ready that long, nothing if the next
+  /// restart is delayed whatever happens.
+  std::optional<time_point>
+  immediate_from(const config::backoff_spec& spec) const;
 
 private:
   int streak_ = 0;

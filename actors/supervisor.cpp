@@ -44,8 +44,9 @@ struct slot {
   std::string path;
   caf::actor handle;
   slot_phase phase = slot_phase::stopped;
-  bool removed = false; // a temporary child that ended: never started again
-  bool held = false;    // a nested supervisor holding its subtree stopped
+  bool removed = false;   // a temporary child that ended: never started again
+  bool held = false;      // a nested supervisor holding its subtree stopped
+  bool permitted = false; // holds a restart permit (the fast path)
   config::restart_type restart = config::restart_type::permanent;
   config::backoff_spec backoff;
   backoff_streak streak;
@@ -79,6 +80,7 @@ struct supervisor_state {
   std::optional<plan> current;
   std::uint64_t plan_gen = 0;
   bool ready_owed = false; // the parent awaits our ready
+  std::size_t granted = 0; // restart permits out
   std::mt19937 rng{std::random_device{}()};
 };
 
@@ -241,6 +243,8 @@ private:
         state.ctx->ledger->ready(s.path, r.at_ns ? r.at_ns : steady_ns());
         if (awaited)
           step_done();
+        else
+          maybe_grant(i);
         return;
       case report_kind::stopped:
         s.phase = slot_phase::stopped;
@@ -259,6 +263,10 @@ private:
       case report_kind::spawn_failed:
         break;
     }
+    if (r.restarted) {
+      restarted(i, r);
+      return;
+    }
     // The child went down on its own.
     auto was = s.phase;
     s.phase = slot_phase::stopped;
@@ -270,6 +278,86 @@ private:
       return;
     }
     failure(i, r);
+  }
+
+  // -- the fast path (messages.hpp) ----------------------------------------
+
+  // Gives child i a restart permit if what this supervisor would do when it
+  // fails is certain: restart it alone, at once, within the intensity
+  // (counting every permit already out as a restart to come).
+  void maybe_grant(std::size_t i) {
+    if (state.now != mode::running || state.current)
+      return;
+    auto& s = state.children[i];
+    if (s.permitted || s.phase != slot_phase::running || s.removed || s.held
+        || s.restart == config::restart_type::temporary)
+      return;
+    auto* child = std::get_if<config::child_spec>(&s.spec->node);
+    if (!child || child->ready.how == config::ready_spec::kind::notify)
+      return;
+    std::vector<bool> startable;
+    for (auto& c : state.children)
+      startable.push_back(!c.removed && !c.held);
+    if (!restarts_alone(state.spec->strategy, i, startable))
+      return;
+    auto t = now();
+    if (state.intensity->restarts_in_window(t) + state.granted + 1
+        > static_cast<std::size_t>(std::max(0, state.spec->intensity)))
+      return;
+    auto from = s.streak.immediate_from(s.backoff);
+    if (!from)
+      return;
+    std::int64_t not_before = 0;
+    if (*from != time_point::min())
+      not_before = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     from->time_since_epoch())
+                     .count();
+    s.permitted = true;
+    ++state.granted;
+    spdlog::debug("{}: {} may restart at once", path(), s.path);
+    send(s.handle, permit_atom::value,
+         s.restart == config::restart_type::permanent, not_before);
+  }
+
+  void grant_all() {
+    for (std::size_t i = 0; i < state.children.size(); ++i)
+      maybe_grant(i);
+  }
+
+  // Any plan may decide differently from a permit: withdraw them all first.
+  void revoke_all() {
+    for (auto& c : state.children) {
+      if (!c.permitted)
+        continue;
+      c.permitted = false;
+      send(c.handle, revoke_atom::value);
+    }
+    state.granted = 0;
+  }
+
+  // Child i used its permit: the replacement runs. Record the restart as if
+  // this supervisor had ordered it.
+  void restarted(std::size_t i, const child_report& r) {
+    auto& s = state.children[i];
+    if (s.permitted) {
+      s.permitted = false;
+      --state.granted;
+    }
+    s.phase = slot_phase::starting;
+    auto at = r.at_ns ? r.at_ns : steady_ns();
+    state.ctx->ledger->failure(s.path, r.mode, r.detail, at);
+    state.ctx->ledger->restart(s.path);
+    if (state.now == mode::stopping || state.now == mode::giving_up)
+      return; // the plan stops it in its turn
+    auto t = now();
+    if (!state.intensity->add_restart(t)) {
+      // A permit raced with a restart of the slow path: this one is over
+      // the limit, as OTP would count it.
+      give_up(s.path + " " + r.detail);
+      return;
+    }
+    s.streak.failed(t, s.backoff.max);
+    spdlog::warn("{}: restarting {} ({})", path(), s.path, r.detail);
   }
 
   void failure(std::size_t i, const child_report& r) {
@@ -368,6 +456,7 @@ private:
   // -- carrying out plans -----------------------------------------------------
 
   void run(plan p) {
+    revoke_all();
     ++state.plan_gen;
     state.current = std::move(p);
     advance();
@@ -425,6 +514,7 @@ private:
           spdlog::info("{}: all children ready", path());
           report(report_kind::ready);
         }
+        grant_all();
         return;
       case purpose::shutdown:
         state.now = mode::idle;

@@ -120,3 +120,26 @@ TEST(BackoffStreak, GrowsWhileCrashLoopingAndResetsWhenStable) {
   EXPECT_EQ(s.failed(at(14s), 10s), 0); // ready for 10 s: a new streak
   EXPECT_EQ(s.failed(at(15s), 10s), 1);
 }
+
+TEST(RestartsAlone, DependsOnStrategyAndWhoWouldStartAgain) {
+  std::vector<bool> all{true, true, true};
+  EXPECT_TRUE(restarts_alone(strategy::one_for_one, 1, all));
+  EXPECT_FALSE(restarts_alone(strategy::one_for_all, 1, all));
+  EXPECT_TRUE(restarts_alone(strategy::one_for_all, 1, {false, true, false}));
+  EXPECT_FALSE(restarts_alone(strategy::rest_for_one, 1, all));
+  EXPECT_TRUE(restarts_alone(strategy::rest_for_one, 2, all));
+  EXPECT_TRUE(restarts_alone(strategy::rest_for_one, 1, {true, true, false}));
+  EXPECT_FALSE(restarts_alone(strategy::one_for_one, 3, all));
+}
+
+TEST(BackoffStreak, SaysWhenTheNextRestartIsImmediate) {
+  backoff_spec spec{100ms, 10s, 2.0, 0.0};
+  backoff_streak s;
+  EXPECT_EQ(s.immediate_from(spec), time_point::min()); // first of a streak
+  s.failed(at(0s), 10s);
+  EXPECT_EQ(s.immediate_from(spec), std::nullopt); // delayed, not ready
+  s.ready(at(1s));
+  EXPECT_EQ(s.immediate_from(spec), at(11s)); // once stable for max
+  backoff_spec none{0ms, 10s, 2.0, 0.0};
+  EXPECT_EQ(s.immediate_from(none), time_point::min());
+}

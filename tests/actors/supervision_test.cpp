@@ -474,3 +474,55 @@ supervisor:
   EXPECT_EQ(logs_->count("root/stalls: restart intensity exceeded"), 1u);
   EXPECT_EQ(logs_->count("root: restarting"), 0u);
 }
+
+// -- the fast path: restarts authorised in advance ---------------------------
+
+TEST_F(Supervision, FastPathRestartsALoneChildAtOnce) {
+  start(tree("one_for_one", child("a") + child("b")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a", "b"}));
+  // The permit follows "ready"; wait until it has been handed out.
+  ASSERT_TRUE(wait_log("root: root/a may restart at once"));
+  kill_child("a");
+  ASSERT_TRUE(wait_starts("a", 2));
+  ASSERT_TRUE(wait_log("root/a: killed by SIGKILL; restarted at once"));
+  ASSERT_TRUE(wait_log("root: restarting root/a (killed by SIGKILL)"));
+  EXPECT_EQ(starts("b").size(), 1u);
+  // And again, with the next permit.
+  ASSERT_TRUE(wait_log("root: root/a may restart at once", 2));
+  kill_child("a");
+  ASSERT_TRUE(wait_starts("a", 3));
+}
+
+TEST_F(Supervision, FastPathNeverExceedsTheIntensity) {
+  start(tree("one_for_one", child("a"), "intensity: 2, period: 10s"));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  for (std::size_t n = 1; n <= 2; ++n) {
+    ASSERT_TRUE(wait_starts("a", n));
+    kill_child("a");
+  }
+  ASSERT_TRUE(wait_starts("a", 3));
+  kill_child("a");
+  ASSERT_TRUE(wait_report(report_kind::exited));
+  EXPECT_EQ(reports_.all().back().mode, "restart_intensity_exceeded");
+  EXPECT_EQ(starts("a").size(), 3u);
+  EXPECT_FALSE(alive(pid_of("a")));
+}
+
+TEST_F(Supervision, FastPathLeavesACleanTransientExitAlone) {
+  start(tree("one_for_one", child("a", "--sleep, \"100\", --exit, \"0\"",
+                                  "restart: transient")));
+  ASSERT_TRUE(wait_log("not restarted"));
+  EXPECT_EQ(starts("a").size(), 1u);
+  EXPECT_EQ(logs_->count("restarted at once"), 0u);
+}
+
+TEST_F(Supervision, FastPathIsNotUsedWhereSiblingsWouldRestartToo) {
+  start(tree("rest_for_one", child("a") + child("b")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_up({"a", "b"}));
+  kill_child("a");
+  ASSERT_TRUE(wait_starts("a", 2));
+  ASSERT_TRUE(wait_starts("b", 2));
+  EXPECT_EQ(logs_->count("root/a: killed by SIGKILL; restarted at once"), 0u);
+}
