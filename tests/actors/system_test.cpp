@@ -2,6 +2,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
+#include "actors/messages.hpp"
 #include "actors/system.hpp"
 
 using namespace std::chrono_literals;
@@ -72,4 +73,39 @@ TEST(ActorSystem, ThreadedConfigServesRequests) {
     EXPECT_EQ(reply, 2);
     self->send_exit(a, caf::exit_reason::user_shutdown);
   }
+}
+
+TEST(Messages, ChildReportSurvivesTheWire) {
+  // What a process actor on another node would send its supervisor.
+  auto cfg = grace::actors::make_config({true, 0});
+  caf::actor_system sys{*cfg};
+  grace::actors::child_report r;
+  r.path = "root/workers/w-2";
+  r.kind = grace::actors::report_kind::exited;
+  r.pid = 4242;
+  r.code = 3;
+  r.signal = 0;
+  r.detail = "exited with code 3";
+  r.mode = "exited";
+  r.at_ns = 123456789;
+  r.restarted = true;
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  ASSERT_FALSE(sink(r));
+  grace::actors::child_report back;
+  caf::binary_deserializer source{sys, buf};
+  ASSERT_FALSE(source(back));
+  EXPECT_EQ(back.path, r.path);
+  EXPECT_EQ(back.kind, r.kind);
+  EXPECT_EQ(back.pid, r.pid);
+  EXPECT_EQ(back.code, r.code);
+  EXPECT_EQ(back.detail, r.detail);
+  EXPECT_EQ(back.mode, r.mode);
+  EXPECT_EQ(back.at_ns, r.at_ns);
+  EXPECT_TRUE(back.restarted);
+  // Registered under its name, so a remote node can decode it.
+  auto& name
+    = sys.types().portable_name(0, &typeid(grace::actors::child_report));
+  EXPECT_EQ(name, "grace.child_report");
+  sys.await_actors_before_shutdown(false);
 }

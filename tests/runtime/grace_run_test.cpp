@@ -170,3 +170,20 @@ TEST_F(GraceRun, InvalidConfigExitsTwo) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("missing required key 'supervisor'"), std::string::npos);
 }
+
+TEST_F(GraceRun, SighupIsIgnoredUntilReloadExists) {
+  auto g = run(write_config(child("a")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  auto a = first_pid("a.stamp");
+  g->signal(SIGHUP);
+  ASSERT_TRUE(wait_until(
+    [&] {
+      return slurp(dir_ + "/logs/grace.log").find("SIGHUP ignored")
+             != std::string::npos;
+    },
+    5s));
+  EXPECT_TRUE(alive(a));
+  EXPECT_FALSE(g->wait(0ms).has_value());
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+}

@@ -247,3 +247,32 @@ TEST_F(Process, ChildGetsCleanSignalDispositionsAndMask) {
   ::waitid(P_PIDFD, static_cast<id_t>(c.pidfd.get()), &info, WEXITED);
   EXPECT_EQ(slurp(path("out")), "pipe=dfl term_blocked=0\n");
 }
+
+TEST_F(Process, RunsAsTheConfiguredUser) {
+  // As root: the child runs as `nobody`. Otherwise switching users is not
+  // allowed, and that is a clear spawn failure.
+  auto o = opts({"--env", "HOME", "--exit", "0"});
+  o.user = "nobody";
+  o.stdout_fd = out_fd("out");
+  auto r = spawn(o);
+  if (::geteuid() != 0) {
+    ASSERT_TRUE(std::holds_alternative<spawn_failure>(r));
+    EXPECT_EQ(std::get<spawn_failure>(r).error, EPERM);
+    return;
+  }
+  ASSERT_TRUE(std::holds_alternative<child_process>(r));
+  auto& c = std::get<child_process>(r);
+  pids_.push_back(c.pid);
+  std::ifstream status{"/proc/" + std::to_string(c.pid) + "/status"};
+  std::string line;
+  std::string uid_line;
+  while (std::getline(status, line))
+    if (line.starts_with("Uid:"))
+      uid_line = line;
+  siginfo_t info{};
+  ::waitid(P_PIDFD, static_cast<id_t>(c.pidfd.get()), &info, WEXITED);
+  EXPECT_EQ(info.si_status, 0);
+  if (!uid_line.empty()) { // read before it exited
+    EXPECT_NE(uid_line.find("65534"), std::string::npos) << uid_line;
+  }
+}
