@@ -2,7 +2,9 @@
 // (bench_child) stamps CLOCK_MONOTONIC as the first statement of main() and
 // reports it on a FIFO; this driver SIGKILLs it and takes the time to the
 // replacement's stamp. The same method, in the same run, for Grace and for
-// the floor (floor_supervisor: posix_spawn + pidfd, nothing else).
+// the floor (floor_supervisor: posix_spawn + pidfd, nothing else): both run
+// side by side and the kills alternate between them, so a noisy moment of
+// the machine hits both.
 //
 //   restart_latency_bench --grace BIN --floor BIN --child BIN
 //                         [-n 500] [--warmup 5] [--settle-ms 100]
@@ -19,6 +21,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -131,45 +134,58 @@ private:
   int pid_ = -1;
 };
 
-/// Measures one supervisor in one mode; returns samples in seconds.
-std::vector<double> measure(const std::string& name,
-                            const std::vector<std::string>& argv,
-                            const fs::path& dir, const options& opts,
-                            bool crashloop) {
-  auto fifo = (dir / (name + ".fifo")).string();
-  ::mkfifo(fifo.c_str(), 0600);
-  fifo_reader reader{fifo};
-  supervisor_process sup{argv, fifo, (dir / (name + ".log")).string()};
+/// One supervisor under test and the FIFO its children report on.
+struct subject {
+  std::string name;
+  std::unique_ptr<fifo_reader> reader;
+  std::unique_ptr<supervisor_process> sup;
+  int pid = -1;
   std::vector<double> samples;
-  auto first = reader.next(30'000);
-  if (!first) {
-    std::fprintf(stderr, "%s: the child never started (see %s)\n", name.c_str(),
-                 (dir / (name + ".log")).c_str());
-    return samples;
+};
+
+/// Kills the current child of `x` and waits for its replacement; returns
+/// false if that did not happen.
+bool kill_once(subject& x, bool record) {
+  auto t_kill = now_ns();
+  if (x.pid <= 1 || ::kill(x.pid, SIGKILL) != 0) {
+    std::fprintf(stderr, "%s: cannot kill %d\n", x.name.c_str(), x.pid);
+    return false;
   }
-  auto pid = first->first;
+  std::optional<std::pair<int, long long>> next;
+  do {
+    next = x.reader->next(10'000);
+  } while (next && next->first == x.pid);
+  if (!next) {
+    std::fprintf(stderr, "%s: no restart within 10 s\n", x.name.c_str());
+    return false;
+  }
+  if (record)
+    x.samples.push_back(static_cast<double>(next->second - t_kill) / 1e9);
+  x.pid = next->first;
+  return true;
+}
+
+/// Measures the floor and grace in one mode, alternating kills between
+/// them so both see the same machine; returns false on failure.
+bool measure(std::vector<subject>& xs, const options& opts, bool crashloop) {
   auto settle = std::chrono::milliseconds{crashloop ? 0 : opts.settle_ms};
-  for (int i = 0; i < opts.warmup + opts.n; ++i) {
-    if (settle.count() > 0)
-      std::this_thread::sleep_for(settle);
-    auto t_kill = now_ns();
-    if (pid <= 1 || ::kill(pid, SIGKILL) != 0) {
-      std::fprintf(stderr, "%s: cannot kill %d\n", name.c_str(), pid);
-      break;
+  for (auto& x : xs) {
+    auto first = x.reader->next(30'000);
+    if (!first) {
+      std::fprintf(stderr, "%s: the child never started\n", x.name.c_str());
+      return false;
     }
-    std::optional<std::pair<int, long long>> next;
-    do {
-      next = reader.next(10'000);
-    } while (next && next->first == pid);
-    if (!next) {
-      std::fprintf(stderr, "%s: no restart within 10 s\n", name.c_str());
-      break;
-    }
-    if (i >= opts.warmup)
-      samples.push_back(static_cast<double>(next->second - t_kill) / 1e9);
-    pid = next->first;
+    x.pid = first->first;
   }
-  return samples;
+  for (int i = 0; i < opts.warmup + opts.n; ++i) {
+    for (auto& x : xs) {
+      if (settle.count() > 0)
+        std::this_thread::sleep_for(settle);
+      if (!kill_once(x, i >= opts.warmup))
+        return false;
+    }
+  }
+  return true;
 }
 
 std::vector<std::string> split(const std::string& s) {
@@ -238,16 +254,24 @@ int main(int argc, char** argv) {
   int status = 0;
   for (auto& mode : opts.modes) {
     auto crashloop = mode == "crashloop";
-    auto floor = measure("floor-" + mode, {opts.floor, opts.child}, dir, opts,
-                         crashloop);
-    auto grace = measure("grace-" + mode, {opts.grace, "run", config}, dir,
-                         opts, crashloop);
-    if (floor.empty() || grace.empty()) {
+    std::vector<subject> xs(2);
+    xs[0].name = "floor-" + mode;
+    xs[1].name = "grace-" + mode;
+    std::vector<std::vector<std::string>> argvs{{opts.floor, opts.child},
+                                                {opts.grace, "run", config}};
+    for (std::size_t k = 0; k < xs.size(); ++k) {
+      auto fifo = (dir / (xs[k].name + ".fifo")).string();
+      ::mkfifo(fifo.c_str(), 0600);
+      xs[k].reader = std::make_unique<fifo_reader>(fifo);
+      xs[k].sup = std::make_unique<supervisor_process>(
+        argvs[k], fifo, (dir / (xs[k].name + ".log")).string());
+    }
+    if (!measure(xs, opts, crashloop)) {
       status = 1;
       continue;
     }
-    auto fs = grace::bench::summarise(floor);
-    auto gs = grace::bench::summarise(grace);
+    auto fs = grace::bench::summarise(xs[0].samples);
+    auto gs = grace::bench::summarise(xs[1].samples);
     grace::bench::print_row("floor " + mode, fs);
     grace::bench::print_row("grace " + mode, gs);
     std::printf("%-28s grace/floor p50 %.2f, p99 %.2f\n", "", gs.p50 / fs.p50,
