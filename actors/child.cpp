@@ -31,6 +31,16 @@ using kill_timer = caf::atom_constant<caf::atom("kill")>;
 using ready_timer = caf::atom_constant<caf::atom("readyto")>;
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
 
+/// Returns "killed by SIGSEGV" or "exited with code 3".
+std::string describe_exit(int code, int signal) {
+  runtime::exit_status s;
+  s.how = signal ? runtime::exit_status::kind::signaled
+                 : runtime::exit_status::kind::exited;
+  s.code = code;
+  s.signal = signal;
+  return to_string(s);
+}
+
 /// A restart the supervisor authorised in advance (messages.hpp: the fast
 /// path).
 struct restart_permit {
@@ -363,8 +373,7 @@ private:
     state.pid = pid;
     state.ready_timed_out = false;
     state.killed_by_grace = false;
-    auto detail = signal ? "killed by " + runtime::signal_name(signal)
-                         : "exited with code " + std::to_string(code);
+    auto detail = describe_exit(code, signal);
     if (was == phase::stopping) {
       // Asked to stop the old one: the replacement goes too, and only its
       // stop is reported.
@@ -479,8 +488,7 @@ private:
                                            : report_kind::exited);
     r.code = code;
     r.signal = signal;
-    r.detail = signal ? "killed by " + runtime::signal_name(signal)
-                      : "exited with code " + std::to_string(code);
+    r.detail = describe_exit(code, signal);
     if (state.ready_timed_out) {
       r.mode = "ready_timeout";
       r.detail = "not ready within "

@@ -13,16 +13,49 @@ namespace grace::runtime {
 
 namespace {
 
-struct tcp_attempt : std::enable_shared_from_this<tcp_attempt> {
+// What every readiness check shares: try, and on failure try again after
+// `interval`, until it passes or is cancelled. `Derived::try_once()` makes
+// one attempt and calls passed() or retry().
+template <class Derived>
+struct polling_check : std::enable_shared_from_this<Derived> {
+  polling_check(io_loop& l, std::chrono::milliseconds i, cancel_flag c,
+                std::function<void()> f)
+      : loop(l), interval(i), cancel(std::move(c)), on_ready(std::move(f)),
+        timer(l.context()) {}
+
+  bool cancelled() const { return cancel->load(); }
+
+  void passed() {
+    if (!cancelled())
+      on_ready();
+  }
+
+  void retry() {
+    if (cancelled())
+      return;
+    timer.expires_after(interval);
+    timer.async_wait(
+      [self = this->shared_from_this()](const boost::system::error_code&) {
+        if (!self->cancelled())
+          self->try_once();
+      });
+  }
+
+  io_loop& loop;
+  std::chrono::milliseconds interval;
+  cancel_flag cancel;
+  std::function<void()> on_ready;
+  asio::steady_timer timer;
+};
+
+struct tcp_attempt : polling_check<tcp_attempt> {
   tcp_attempt(io_loop& l, std::string h, std::uint16_t p,
               std::chrono::milliseconds i, cancel_flag c,
               std::function<void()> f)
-      : loop(l), host(std::move(h)), port(p), interval(i), cancel(std::move(c)),
-        on_ready(std::move(f)), socket(l.context()), timer(l.context()) {}
+      : polling_check(l, i, std::move(c), std::move(f)), host(std::move(h)),
+        port(p), socket(l.context()) {}
 
   void try_once() {
-    if (cancel->load())
-      return;
     boost::system::error_code ec;
     auto address = asio::ip::make_address(host, ec);
     if (ec) {
@@ -40,69 +73,36 @@ struct tcp_attempt : std::enable_shared_from_this<tcp_attempt> {
       [self = shared_from_this()](const boost::system::error_code& err) {
         boost::system::error_code ignored;
         self->socket.close(ignored);
-        if (self->cancel->load())
-          return;
-        if (!err)
-          return self->on_ready();
-        self->retry();
+        if (err)
+          return self->retry();
+        self->passed();
       });
   }
 
-  void retry() {
-    timer.expires_after(interval);
-    timer.async_wait([self = shared_from_this()](
-                       const boost::system::error_code&) { self->try_once(); });
-  }
-
-  io_loop& loop;
   std::string host;
   std::uint16_t port;
-  std::chrono::milliseconds interval;
-  cancel_flag cancel;
-  std::function<void()> on_ready;
   tcp::socket socket;
-  asio::steady_timer timer;
 };
 
-} // namespace
-
-namespace {
-
-struct exec_attempt : std::enable_shared_from_this<exec_attempt> {
+struct exec_attempt : polling_check<exec_attempt> {
   exec_attempt(io_loop& l, spawn_options c, std::chrono::milliseconds i,
                cancel_flag f, std::function<void()> r)
-      : loop(l), check(std::move(c)), interval(i), cancel(std::move(f)),
-        on_ready(std::move(r)), timer(l.context()) {}
+      : polling_check(l, i, std::move(f), std::move(r)), check(std::move(c)) {}
 
   void try_once() {
-    if (cancel->load())
-      return;
     auto result = spawn(check);
     auto* child = std::get_if<child_process>(&result);
     if (!child)
       return retry(); // e.g. the check's binary is missing: keep trying
     watch_exit(loop, child->pid, std::move(child->pidfd),
                [self = shared_from_this()](int, exit_status s) {
-                 if (self->cancel->load())
-                   return;
-                 if (s.clean())
-                   return self->on_ready();
-                 self->retry();
+                 if (!s.clean())
+                   return self->retry();
+                 self->passed();
                });
   }
 
-  void retry() {
-    timer.expires_after(interval);
-    timer.async_wait([self = shared_from_this()](
-                       const boost::system::error_code&) { self->try_once(); });
-  }
-
-  io_loop& loop;
   spawn_options check;
-  std::chrono::milliseconds interval;
-  cancel_flag cancel;
-  std::function<void()> on_ready;
-  asio::steady_timer timer;
 };
 
 } // namespace
@@ -112,7 +112,10 @@ void wait_for_exec(io_loop& loop, spawn_options check,
                    std::function<void()> on_ready) {
   auto attempt = std::make_shared<exec_attempt>(
     loop, std::move(check), interval, std::move(cancel), std::move(on_ready));
-  loop.post([attempt] { attempt->try_once(); });
+  loop.post([attempt] {
+    if (!attempt->cancelled())
+      attempt->try_once();
+  });
 }
 
 void wait_for_tcp(io_loop& loop, std::string host, std::uint16_t port,
@@ -121,7 +124,10 @@ void wait_for_tcp(io_loop& loop, std::string host, std::uint16_t port,
   auto attempt
     = std::make_shared<tcp_attempt>(loop, std::move(host), port, interval,
                                     std::move(cancel), std::move(on_ready));
-  loop.post([attempt] { attempt->try_once(); });
+  loop.post([attempt] {
+    if (!attempt->cancelled())
+      attempt->try_once();
+  });
 }
 
 } // namespace grace::runtime

@@ -135,24 +135,29 @@ protected:
     tree_ = sys_.spawn<recorder>(root, ctx, &reports_);
   }
 
-  /// Returns the pids `name` was started with, in order (from its stamps).
-  std::vector<int> starts(const std::string& name) const {
-    std::vector<int> pids;
+  /// Returns (pid, CLOCK_MONOTONIC ns) of every start of `name`, in order.
+  std::vector<std::pair<int, long long>> stamps(const std::string& name) const {
+    std::vector<std::pair<int, long long>> result;
     std::ifstream in{dir_ + "/" + name + ".stamp"};
     int pid = 0;
     long long ns = 0;
     while (in >> pid >> ns)
+      result.emplace_back(pid, ns);
+    return result;
+  }
+
+  /// Returns the pids `name` was started with, in order.
+  std::vector<int> starts(const std::string& name) const {
+    std::vector<int> pids;
+    for (auto& [pid, ns] : stamps(name))
       pids.push_back(pid);
     return pids;
   }
 
-  /// Returns the CLOCK_MONOTONIC start times of `name`, in nanoseconds.
+  /// Returns the start times of `name`, in nanoseconds.
   std::vector<long long> start_times(const std::string& name) const {
     std::vector<long long> times;
-    std::ifstream in{dir_ + "/" + name + ".stamp"};
-    int pid = 0;
-    long long ns = 0;
-    while (in >> pid >> ns)
+    for (auto& [pid, ns] : stamps(name))
       times.push_back(ns);
     return times;
   }
