@@ -54,10 +54,10 @@ struct fast_path {
   std::mutex mutex;
   std::optional<restart_permit> permit;
   runtime::spawn_options opts; // the replacement's
-  // The replacement's output pipes, made in advance: nothing on the restart
-  // path but the spawn.
-  runtime::output_sink::pipe_ends out_pipe;
-  runtime::output_sink::pipe_ends err_pipe;
+  // The write ends of the replacement's output pipes, made (and their read
+  // ends watched) in advance: nothing on the restart path but the spawn.
+  runtime::unique_fd out_write;
+  runtime::unique_fd err_write;
   std::shared_ptr<runtime::output_sink> out;
   std::shared_ptr<runtime::output_sink> err;
   node_context_ptr ctx;
@@ -154,11 +154,19 @@ public:
           return; // no pipes (EMFILE?): the slow path will do
         opts.stdout_fd = out.write.get();
         opts.stderr_fd = err.write.get();
+        state.ctx->io->post(
+          [out_sink = state.out, err_sink = state.err,
+           out_read = std::make_shared<runtime::unique_fd>(std::move(out.read)),
+           err_read
+           = std::make_shared<runtime::unique_fd>(std::move(err.read))] {
+            out_sink->read_from(std::move(*out_read));
+            err_sink->read_from(std::move(*err_read));
+          });
         std::lock_guard<std::mutex> guard{state.fast->mutex};
         state.fast->permit = restart_permit{any_exit, not_before_ns};
         state.fast->opts = std::move(opts);
-        state.fast->out_pipe = std::move(out);
-        state.fast->err_pipe = std::move(err);
+        state.fast->out_write = std::move(out.write);
+        state.fast->err_write = std::move(err.write);
       },
       [this](revoke_atom) { revoke(); },
       [this](ready_atom, std::uint64_t gen) {
@@ -334,13 +342,9 @@ private:
               && steady_ns() >= p->not_before_ns) {
             p.reset(); // used once
             auto result = runtime::spawn(fast->opts);
-            auto out = std::move(fast->out_pipe);
-            auto err = std::move(fast->err_pipe);
+            fast->out_write.reset(); // the child has its own copies now
+            fast->err_write.reset();
             guard.unlock();
-            out.write.reset();
-            err.write.reset();
-            fast->out->read_from(std::move(out.read));
-            fast->err->read_from(std::move(err.read));
             if (auto* child = std::get_if<runtime::child_process>(&result)) {
               auto next = child->pid;
               watch(ctx, self, gen + 1, next, std::move(child->pidfd), fast);
@@ -360,8 +364,8 @@ private:
       return;
     std::lock_guard<std::mutex> guard{state.fast->mutex};
     state.fast->permit.reset();
-    state.fast->out_pipe = {};
-    state.fast->err_pipe = {};
+    state.fast->out_write.reset(); // its reader sees the end of the pipe
+    state.fast->err_write.reset();
   }
 
   // The I/O thread restarted the child with its permit.

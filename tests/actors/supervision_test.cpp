@@ -526,3 +526,16 @@ TEST_F(Supervision, FastPathIsNotUsedWhereSiblingsWouldRestartToo) {
   ASSERT_TRUE(wait_starts("b", 2));
   EXPECT_EQ(logs_->count("root/a: killed by SIGKILL; restarted at once"), 0u);
 }
+
+TEST_F(Supervision, FastPathKeepsUpWithAChildKilledAsSoonAsItStarts) {
+  // Each replacement is killed the moment it runs, often before the actors
+  // have heard of it: no exit may be lost, or the child would stay down.
+  start(tree("one_for_one", child("a"), "intensity: 1000, period: 10s"));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  for (std::size_t n = 1; n <= 30; ++n) {
+    ASSERT_TRUE(wait_starts("a", n)) << n;
+    kill_child("a");
+  }
+  ASSERT_TRUE(wait_starts("a", 31));
+  EXPECT_TRUE(wait_until([&] { return alive(pid_of("a")); }));
+}
