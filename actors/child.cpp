@@ -41,6 +41,12 @@ std::string describe_exit(int code, int signal) {
   return to_string(s);
 }
 
+/// Returns the failure mode of an exit: crashed (a signal) or exited.
+std::string exit_mode(int signal) {
+  return mode_name(signal ? config::failure_mode::crashed
+                          : config::failure_mode::exited);
+}
+
 /// A restart the supervisor authorised in advance (messages.hpp: the fast
 /// path).
 struct restart_permit {
@@ -58,9 +64,6 @@ struct fast_path {
   // ends watched) in advance: nothing on the restart path but the spawn.
   runtime::unique_fd out_write;
   runtime::unique_fd err_write;
-  std::shared_ptr<runtime::output_sink> out;
-  std::shared_ptr<runtime::output_sink> err;
-  node_context_ptr ctx;
 };
 
 /// The child's $NOTIFY_SOCKET, created on the I/O thread at its first start
@@ -78,15 +81,13 @@ struct child_state {
   std::uint64_t gen = 0; // incarnation; timers and I/O of older ones are stale
   int pid = -1;
   int attempt = 0;
-  bool stop_pending = false;    // stop arrived while spawning
-  bool killed_by_grace = false; // grace sent the fatal signal
+  bool stop_pending = false; // stop arrived while spawning
   bool ready_timed_out = false;
   runtime::cancel_flag cancel_ready;
   std::shared_ptr<runtime::output_sink> out; // used on the I/O thread only
   std::shared_ptr<runtime::output_sink> err;
   std::shared_ptr<notify_holder> notify;
   std::shared_ptr<fast_path> fast; // none for children started by notify
-  std::string status;              // the child's last STATUS= text
 };
 
 class process_actor : public caf::stateful_actor<child_state> {
@@ -106,11 +107,7 @@ public:
                                            state.ctx->output_keep);
     if (state.spec.ready.how != config::ready_spec::kind::notify) {
       state.fast = std::make_shared<fast_path>();
-      state.fast->out = state.out;
-      state.fast->err = state.err;
-      state.fast->ctx = state.ctx;
-    }
-    if (state.spec.ready.how == config::ready_spec::kind::notify) {
+    } else {
       state.notify = std::make_shared<notify_holder>();
       // The socket lives on the I/O thread: close it there when we go.
       attach_functor([holder = state.notify, io = state.ctx->io] {
@@ -148,6 +145,9 @@ public:
         if (!state.fast || state.now != phase::running)
           return;
         auto opts = options(state.attempt + 1);
+        // Looked up now, not on the restart path (a bare name means a
+        // search of PATH).
+        opts.executable = runtime::find_executable(opts.argv.front(), opts.env);
         auto out = runtime::output_sink::make_pipe();
         auto err = runtime::output_sink::make_pipe();
         if (!out.read || !err.read)
@@ -177,13 +177,10 @@ public:
         if (gen == state.gen && state.now == phase::starting)
           ready_timeout();
       },
-      [this](notify_atom, int pid, int pgid, bool ready,
-             const std::string& status) {
+      [this](notify_atom, int pid, int pgid, bool ready) {
         // Only the current process (or one in its group) speaks for it.
         if (state.pid <= 0 || (pid != state.pid && pgid != state.pid))
           return;
-        if (!status.empty())
-          state.status = status;
         if (ready && state.now == phase::starting)
           became_ready();
       },
@@ -242,7 +239,6 @@ private:
     state.now = phase::spawning;
     state.pid = -1;
     state.stop_pending = false;
-    state.killed_by_grace = false;
     state.ready_timed_out = false;
     auto opts = options();
     if (state.notify)
@@ -298,8 +294,7 @@ private:
       if (!notify->socket)
         notify->socket = runtime::notify_socket::open(
           *ctx->io, [self](int pid, int pgid, runtime::notify_message m) {
-            caf::anon_send(self, notify_atom::value, pid, pgid, m.ready,
-                           m.status.value_or(std::string{}));
+            caf::anon_send(self, notify_atom::value, pid, pgid, m.ready);
           });
       if (!notify->socket) {
         caf::anon_send(self, spawned_atom::value, gen, errno,
@@ -376,7 +371,6 @@ private:
     ++state.attempt;
     state.pid = pid;
     state.ready_timed_out = false;
-    state.killed_by_grace = false;
     auto detail = describe_exit(code, signal);
     if (was == phase::stopping) {
       // Asked to stop the old one: the replacement goes too, and only its
@@ -390,7 +384,7 @@ private:
     r.code = code;
     r.signal = signal;
     r.detail = detail;
-    r.mode = signal ? "crashed" : "exited";
+    r.mode = exit_mode(signal);
     r.restarted = true;
     send_report(std::move(r));
     spdlog::warn("{}: {}; restarted at once (pid {})", state.spec.path, detail,
@@ -421,34 +415,41 @@ private:
       case config::ready_spec::kind::delay:
         delayed_send(this, ready.delay, ready_atom::value, gen);
         return;
-      case config::ready_spec::kind::tcp: {
-        state.cancel_ready = std::make_shared<std::atomic<bool>>(false);
-        auto self = caf::actor_cast<caf::actor>(this);
-        runtime::wait_for_tcp(
-          *state.ctx->io, ready.host, ready.port, state.ctx->ready_poll,
-          state.cancel_ready,
-          [self, gen] { caf::anon_send(self, ready_atom::value, gen); });
-        delayed_send(this, ready.within, ready_timer::value, gen);
+      case config::ready_spec::kind::tcp:
+        poll_readiness([&](runtime::cancel_flag cancel, auto on_ready) {
+          runtime::wait_for_tcp(*state.ctx->io, ready.host, ready.port,
+                                state.ctx->ready_poll, std::move(cancel),
+                                std::move(on_ready));
+        });
         return;
-      }
       case config::ready_spec::kind::notify:
         // READY=1 arrives on the notify socket (notify_atom).
         delayed_send(this, ready.within, ready_timer::value, gen);
         return;
-      case config::ready_spec::kind::exec: {
-        state.cancel_ready = std::make_shared<std::atomic<bool>>(false);
-        auto self = caf::actor_cast<caf::actor>(this);
-        auto check = options();
-        check.argv = ready.argv;
-        runtime::wait_for_exec(
-          *state.ctx->io, std::move(check),
-          std::max(state.ctx->ready_poll, std::chrono::milliseconds{50}),
-          state.cancel_ready,
-          [self, gen] { caf::anon_send(self, ready_atom::value, gen); });
-        delayed_send(this, ready.within, ready_timer::value, gen);
+      case config::ready_spec::kind::exec:
+        poll_readiness([&](runtime::cancel_flag cancel, auto on_ready) {
+          auto check = options();
+          check.argv = ready.argv;
+          runtime::wait_for_exec(
+            *state.ctx->io, std::move(check),
+            std::max(state.ctx->ready_poll, std::chrono::milliseconds{50}),
+            std::move(cancel), std::move(on_ready));
+        });
         return;
-      }
     }
+  }
+
+  // Starts a check that polls from the I/O thread (`start(cancel, on_ready)`)
+  // and the `ready.within` deadline beside it.
+  template <class Start>
+  void poll_readiness(Start start) {
+    auto gen = state.gen;
+    auto self = caf::actor_cast<caf::actor>(this);
+    state.cancel_ready = std::make_shared<std::atomic<bool>>(false);
+    start(state.cancel_ready, std::function<void()>{[self, gen] {
+            caf::anon_send(self, ready_atom::value, gen);
+          }});
+    delayed_send(this, state.spec.ready.within, ready_timer::value, gen);
   }
 
   void cancel_readiness() {
@@ -469,7 +470,6 @@ private:
     spdlog::warn("{}: not ready within {}, killing it", state.spec.path,
                  config::format_duration(state.spec.ready.within));
     state.ready_timed_out = true;
-    state.killed_by_grace = true;
     runtime::signal_group(state.pid, SIGKILL);
   }
 
@@ -480,7 +480,7 @@ private:
                                        : report_kind::spawn_failed);
     r.code = error;
     r.detail = why;
-    r.mode = "spawn_failed";
+    r.mode = mode_name(config::failure_mode::spawn_failed);
     send_report(std::move(r));
   }
 
@@ -494,11 +494,11 @@ private:
     r.signal = signal;
     r.detail = describe_exit(code, signal);
     if (state.ready_timed_out) {
-      r.mode = "ready_timeout";
+      r.mode = mode_name(config::failure_mode::ready_timeout);
       r.detail = "not ready within "
                  + config::format_duration(state.spec.ready.within);
     } else
-      r.mode = signal ? "crashed" : "exited";
+      r.mode = exit_mode(signal);
     // Report first: the restart must not wait for the log line.
     auto path = state.spec.path;
     auto detail = r.detail;
@@ -529,7 +529,6 @@ private:
     }
     cancel_readiness();
     state.now = phase::stopping;
-    state.killed_by_grace = true;
     auto& shutdown = state.spec.shutdown;
     using k = config::shutdown_spec::kind;
     if (shutdown.how == k::brutal_kill) {

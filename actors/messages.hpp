@@ -27,6 +27,8 @@
 
 #include <caf/all.hpp>
 
+#include "config/schema.hpp"
+
 namespace grace::actors {
 
 using start_atom = caf::atom_constant<caf::atom("start")>;
@@ -34,9 +36,7 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using spawned_atom = caf::atom_constant<caf::atom("spawned")>;
 using exited_atom = caf::atom_constant<caf::atom("exited")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
-using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
-using signal_atom = caf::atom_constant<caf::atom("signal")>;
 using permit_atom = caf::atom_constant<caf::atom("permit")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using respawned_atom = caf::atom_constant<caf::atom("respawned")>;
@@ -76,6 +76,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_report& x) {
   return f(caf::meta::type_name("grace.child_report"), x.path, x.kind, x.pid,
            x.code, x.signal, x.detail, x.mode, x.at_ns, x.restarted);
+}
+
+/// Returns the name a child_report carries for `mode` (its config name).
+inline std::string mode_name(config::failure_mode mode) {
+  return std::string{config::to_string(mode)};
 }
 
 /// Registers the message types above with a CAF config.

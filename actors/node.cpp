@@ -26,7 +26,6 @@ struct node_state {
   caf::actor root;
   bool stopping = false;
   bool finished = false;
-  int exit_code = 0;
 };
 
 class node_actor : public caf::stateful_actor<node_state> {
@@ -75,7 +74,7 @@ public:
             return;
           case report_kind::stopped:
             spdlog::info("tree stopped");
-            finish(state.exit_code);
+            finish(0);
             return;
           case report_kind::held:
             spdlog::error("root supervisor holds the tree stopped; grace "

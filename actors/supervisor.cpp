@@ -172,7 +172,7 @@ private:
         r.kind = report_kind::exited;
         r.signal = 9;
         r.detail = "its actor died";
-        r.mode = "crashed";
+        r.mode = mode_name(config::failure_mode::crashed);
         on_report(r);
         return;
       }
@@ -366,7 +366,7 @@ private:
                                r.at_ns ? r.at_ns : steady_ns());
     auto kind = exit_kind::abnormal;
     if (r.kind == report_kind::exited && r.signal == 0 && r.code == 0
-        && r.mode != "ready_timeout")
+        && r.mode != mode_name(config::failure_mode::ready_timeout))
       kind = exit_kind::normal;
     if (!should_restart(s.restart, kind)) {
       spdlog::info("{}: {} is {} and {}: not restarted", path(), s.path,
@@ -533,7 +533,7 @@ private:
         r.kind = report_kind::exited;
         r.code = 1;
         r.detail = "restart intensity exceeded (" + p.reason + ")";
-        r.mode = "restart_intensity_exceeded";
+        r.mode = mode_name(config::failure_mode::restart_intensity_exceeded);
         r.at_ns = steady_ns();
         send(state.parent, std::move(r));
         return;

@@ -640,14 +640,6 @@ std::string parse_http_url(const std::string& url, http_probe& out) {
 // -- the loader
 // -----------------------------------------------------------------
 
-/// A component as the resolver sees it.
-struct component_ref {
-  std::string path;
-  bool supervisor = false;
-  std::string parent; // "" for the root
-  source_pos where;
-};
-
 class loader {
 public:
   loader(walker& w, grace_config& cfg) : w_(w), cfg_(cfg) {}
@@ -1763,22 +1755,21 @@ private:
   // -- cross-references
   // ---------------------------------------------------------
 
-  void index(const supervisor_spec& sup, const std::string& parent) {
-    components_by_path_[sup.path] = {sup.path, true, parent, sup.where};
+  void index(const supervisor_spec& sup) {
+    where_of_[sup.path] = sup.where;
     order_.push_back(sup.path);
     for (auto& c : sup.children) {
       if (auto* s = std::get_if<supervisor_spec>(&c.node)) {
-        index(*s, sup.path);
+        index(*s);
       } else {
-        auto& ch = std::get<child_spec>(c.node);
-        components_by_path_[ch.path] = {ch.path, false, sup.path, ch.where};
-        order_.push_back(ch.path);
+        where_of_[c.path()] = c.where();
+        order_.push_back(c.path());
       }
     }
   }
 
   void resolve() {
-    index(cfg_.root, "");
+    index(cfg_.root);
     std::vector<std::string_view> all_paths;
     for (auto& p : order_)
       all_paths.push_back(p);
@@ -1790,7 +1781,7 @@ private:
           std::vector<reference> resolved;
           for (auto& d : deps) {
             std::vector<std::string> targets;
-            if (components_by_path_.count(d.name))
+            if (where_of_.count(d.name))
               targets.push_back(d.name);
             else if (auto pool = pools_.find(d.name); pool != pools_.end())
               targets = pool->second;
@@ -1976,7 +1967,7 @@ private:
                 where = e.where;
           }
           if (where.line == 0)
-            where = components_by_path_[edge.name].where;
+            where = where_of_[edge.name];
           w_.error(where, "depends_on: dependency cycle: " + text);
         }
       }
@@ -2028,7 +2019,7 @@ private:
   int depth_ = 0;
   bool too_many_ = false;
   std::map<std::string, std::vector<std::string>> pools_; // pool -> replicas
-  std::unordered_map<std::string, component_ref> components_by_path_;
+  std::unordered_map<std::string, source_pos> where_of_;  // every path
   std::vector<std::string> order_;
 };
 

@@ -2,7 +2,7 @@
 
 #include <csignal>
 
-#include <sys/wait.h>
+#include <sys/wait.h> // CLD_*
 
 namespace grace::runtime {
 
@@ -20,19 +20,6 @@ exit_status exit_status::from_siginfo(int child_code, int child_status) {
       x.how = kind::signaled;
       x.signal = child_status;
       break;
-  }
-  return x;
-}
-
-exit_status exit_status::from_wait_status(int status) {
-  exit_status x;
-  if (WIFSIGNALED(status)) {
-    x.how = kind::signaled;
-    x.signal = WTERMSIG(status);
-    x.core_dumped = WCOREDUMP(status);
-  } else {
-    x.how = kind::exited;
-    x.code = WEXITSTATUS(status);
   }
   return x;
 }

@@ -18,9 +18,6 @@ struct exit_status {
   /// Returns the status from waitid's si_code and si_status.
   static exit_status from_siginfo(int child_code, int child_status);
 
-  /// Returns the status from a waitpid status word.
-  static exit_status from_wait_status(int status);
-
   /// Returns true for exit code 0.
   bool clean() const noexcept { return how == kind::exited && code == 0; }
 

@@ -225,7 +225,9 @@ std::string find_executable(const std::string& name,
 spawn_result spawn(const spawn_options& opts) {
   if (opts.argv.empty() || opts.argv.front().empty())
     return spawn_failure{EINVAL, "empty command"};
-  auto exe = find_executable(opts.argv.front(), opts.env);
+  auto exe = opts.executable.empty()
+               ? find_executable(opts.argv.front(), opts.env)
+               : opts.executable;
   if (exe.empty())
     return spawn_failure{ENOENT, "cannot execute '" + opts.argv.front()
                                    + "': not found in PATH"};

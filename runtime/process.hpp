@@ -29,6 +29,9 @@ struct resource_limit {
 struct spawn_options {
   /// argv[0] is a path, or a name looked up in PATH.
   std::vector<std::string> argv;
+  /// The program to run, if already resolved (find_executable); else
+  /// argv[0] is looked up at each spawn.
+  std::string executable;
   /// The complete environment, `NAME=value`.
   std::vector<std::string> env;
   /// Working directory; empty = grace's.

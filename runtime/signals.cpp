@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "runtime/io_loop.hpp"
 #include "runtime/process.hpp"
@@ -57,10 +58,27 @@ int reap_orphans() {
 }
 
 struct signal_watcher::impl {
-  explicit impl(io_loop& l) : loop(l), desc(l.context()) {}
+  explicit impl(io_loop& l) : loop(l), desc(l.context()), reap(l.context()) {}
   io_loop& loop;
   boost::asio::posix::stream_descriptor desc;
   std::function<void(int)> on_signal;
+  // Every exit of one of grace's own children raises SIGCHLD too, right
+  // when its pidfd fires: scanning /proc for orphans then would sit on the
+  // restart path. Orphans are reaped a little later, once per burst.
+  boost::asio::steady_timer reap;
+  bool reap_pending = false;
+
+  void schedule_reap(std::shared_ptr<impl> self) {
+    if (reap_pending)
+      return;
+    reap_pending = true;
+    reap.expires_after(std::chrono::milliseconds{20});
+    reap.async_wait([self](const boost::system::error_code& ec) {
+      self->reap_pending = false;
+      if (!ec)
+        reap_orphans();
+    });
+  }
 
   void read(std::shared_ptr<impl> self) {
     desc.async_wait(boost::asio::posix::stream_descriptor::wait_read,
@@ -73,7 +91,7 @@ struct signal_watcher::impl {
                         == sizeof(info)) {
                         auto sig = static_cast<int>(info.ssi_signo);
                         if (sig == SIGCHLD)
-                          reap_orphans();
+                          self->schedule_reap(self);
                         else
                           self->on_signal(sig);
                       }
@@ -102,6 +120,7 @@ signal_watcher::~signal_watcher() {
   impl_->loop.post([self] {
     boost::system::error_code ec;
     self->desc.close(ec);
+    self->reap.cancel();
   });
 }
 

@@ -28,7 +28,8 @@ int reap_orphans();
 class signal_watcher {
 public:
   /// Calls `on_signal(signo)` on the I/O thread for SIGTERM, SIGINT and
-  /// SIGHUP; SIGCHLD runs reap_orphans().
+  /// SIGHUP; SIGCHLD runs reap_orphans() shortly after (once per burst, off
+  /// the restart path).
   signal_watcher(io_loop& loop, std::function<void(int)> on_signal);
   ~signal_watcher();
 

@@ -23,6 +23,7 @@
 #include "runtime/io_loop.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/proc.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/wait_until.hpp"
 
 namespace grace::test {
@@ -84,12 +85,7 @@ private:
 
 class Supervision : public ::testing::Test {
 protected:
-  Supervision() {
-    auto tmpl
-      = (std::filesystem::temp_directory_path() / "grace-sup-XXXXXX").string();
-    dir_ = ::mkdtemp(tmpl.data());
-    logs_ = log_capture::install();
-  }
+  Supervision() { logs_ = log_capture::install(); }
 
   ~Supervision() override {
     if (tree_) {
@@ -103,8 +99,6 @@ protected:
       kill_if_alive(pid);
     sys_.await_all_actors_done();
     io_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   /// Substitutes CRASHY and DIR in `yaml`.
@@ -218,7 +212,8 @@ protected:
     return pids;
   }
 
-  std::string dir_;
+  temp_dir tmp_{"grace-sup"};
+  std::string dir_ = tmp_.path();
   std::uint64_t output_max_bytes_ = 16 * 1024 * 1024;
   std::shared_ptr<log_capture> logs_;
   std::unique_ptr<caf::actor_system_config> sys_cfg_

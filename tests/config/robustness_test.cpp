@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/config/config_test_util.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace grace::config;
 using grace::test::errors_of;
@@ -16,27 +17,6 @@ using strings = std::vector<std::string>;
 namespace fs = std::filesystem;
 
 namespace {
-
-class TempDir {
-public:
-  TempDir() {
-    auto tmpl = (fs::temp_directory_path() / "grace-config-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    auto p = (path_ / name).string();
-    std::ofstream{p, std::ios::binary} << bytes;
-    return p;
-  }
-  const fs::path& path() const { return path_; }
-
-private:
-  fs::path path_;
-};
 
 std::vector<std::string> file_errors(const std::string& path) {
   std::vector<std::string> result;
@@ -65,16 +45,16 @@ double time_budget(double normal) {
 } // namespace
 
 TEST(ConfigRobustness, MissingFile) {
-  TempDir dir;
-  auto p = (dir.path() / "nope.yaml").string();
+  grace::test::temp_dir dir{"grace-config"};
+  auto p = (std::filesystem::path{dir.path()} / "nope.yaml").string();
   EXPECT_EQ(
     file_errors(p),
     strings{p + ":1:1: error: cannot read config: No such file or directory"});
 }
 
 TEST(ConfigRobustness, Directory) {
-  TempDir dir;
-  auto p = dir.path().string();
+  grace::test::temp_dir dir{"grace-config"};
+  auto p = dir.path();
   EXPECT_EQ(file_errors(p),
             strings{p + ":1:1: error: cannot read config: is a directory"});
 }
@@ -86,7 +66,7 @@ TEST(ConfigRobustness, NotARegularFile) {
 }
 
 TEST(ConfigRobustness, BinaryFile) {
-  TempDir dir;
+  grace::test::temp_dir dir{"grace-config"};
   auto p = dir.write("bin.yaml", std::string("grace: 1\n\x7f"
                                              "ELF\0\0\x01",
                                              16));
@@ -249,7 +229,7 @@ TEST(ConfigRobustness, HundredSupervisorsDeepLoad) {
 }
 
 TEST(ConfigRobustness, TenMegabyteFileIsHandled) {
-  TempDir dir;
+  grace::test::temp_dir dir{"grace-config"};
   std::string yaml = "grace: 1\nsupervisor:\n  children:\n";
   yaml.reserve(11 << 20);
   for (int i = 0; yaml.size() < (10u << 20); ++i)

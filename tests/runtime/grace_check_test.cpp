@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/run_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using grace::test::run_process;
@@ -45,14 +46,11 @@ TEST(GraceCheck, EveryShippedExamplePasses) {
 }
 
 TEST(GraceCheck, InvalidConfigPrintsEveryErrorAndExitsTwo) {
-  auto dir
-    = fs::temp_directory_path() / ("grace-check-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  auto file = (dir / "bad.yaml").string();
-  std::ofstream{file} << "grace: 1\nsupervisor:\n  strategy: nope\n"
-                         "  children:\n    - {name: a, comand: [x]}\n";
+  grace::test::temp_dir dir{"grace-check"};
+  auto file = dir.write("bad.yaml", "grace: 1\nsupervisor:\n  strategy: nope\n"
+                                    "  children:\n    - {name: a, comand: "
+                                    "[x]}\n");
   auto r = run_process({grace_bin, "check", file});
-  fs::remove_all(dir);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err,

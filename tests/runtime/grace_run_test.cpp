@@ -9,6 +9,7 @@
 #include "tests/support/background.hpp"
 #include "tests/support/proc.hpp"
 #include "tests/support/run_process.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/wait_until.hpp"
 
 namespace fs = std::filesystem;
@@ -25,26 +26,17 @@ const std::string crashy = GRACE_CRASHY_CHILD;
 
 class GraceRun : public ::testing::Test {
 protected:
-  GraceRun() {
-    auto tmpl = (fs::temp_directory_path() / "grace-run-XXXXXX").string();
-    dir_ = ::mkdtemp(tmpl.data());
-  }
-
   ~GraceRun() override {
     for (auto pid : pids())
       grace::test::kill_if_alive(pid);
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   std::string write_config(const std::string& children,
                            const std::string& sup = "") {
-    auto file = dir_ + "/grace.yaml";
-    std::ofstream{file} << "grace: 1\nlog_dir: logs\n"
-                           "defaults: {backoff: {min: 0s}}\nsupervisor:\n"
-                        << sup << "  children:\n"
-                        << children;
-    return file;
+    return tmp_.write("grace.yaml", "grace: 1\nlog_dir: logs\n"
+                                    "defaults: {backoff: {min: 0s}}\n"
+                                    "supervisor:\n"
+                                      + sup + "  children:\n" + children);
   }
 
   std::string child(const std::string& name, const std::string& extra = "") {
@@ -88,7 +80,8 @@ protected:
 
   std::string err() const { return slurp(dir_ + "/err"); }
 
-  std::string dir_;
+  grace::test::temp_dir tmp_{"grace-run"};
+  std::string dir_ = tmp_.path();
 };
 
 } // namespace
@@ -151,10 +144,10 @@ TEST_F(GraceRun, OrphanedGrandchildrenAreReaped) {
 }
 
 TEST_F(GraceRun, RefusesKeysItCannotCarryOutYet) {
-  auto file = dir_ + "/grace.yaml";
-  std::ofstream{file} << "grace: 1\nsupervisor:\n  children:\n"
-                         "    - name: api\n      command: [x]\n"
-                         "      probes: [{kind: tcp, port: 80}]\n";
+  auto file
+    = tmp_.write("grace.yaml", "grace: 1\nsupervisor:\n  children:\n"
+                               "    - name: api\n      command: [x]\n"
+                               "      probes: [{kind: tcp, port: 80}]\n");
   auto r = grace::test::run_process({grace_bin, "run", file});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, file
@@ -164,8 +157,7 @@ TEST_F(GraceRun, RefusesKeysItCannotCarryOutYet) {
 }
 
 TEST_F(GraceRun, InvalidConfigExitsTwo) {
-  auto file = dir_ + "/grace.yaml";
-  std::ofstream{file} << "grace: 1\n";
+  auto file = tmp_.write("grace.yaml", "grace: 1\n");
   auto r = grace::test::run_process({grace_bin, "run", file});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("missing required key 'supervisor'"), std::string::npos);

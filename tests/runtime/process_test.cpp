@@ -14,6 +14,7 @@
 #include "runtime/io_loop.hpp"
 #include "runtime/process.hpp"
 #include "tests/support/proc.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/wait_until.hpp"
 
 using namespace grace::runtime;
@@ -29,17 +30,10 @@ const std::string crashy = GRACE_CRASHY_CHILD;
 
 class Process : public ::testing::Test {
 protected:
-  Process() {
-    auto tmpl = (fs::temp_directory_path() / "grace-proc-XXXXXX").string();
-    dir_ = ::mkdtemp(tmpl.data());
-  }
-
   ~Process() override {
     for (auto pid : pids_)
       grace::test::kill_if_alive(pid);
     loop_.stop();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   std::string path(const std::string& name) const {
@@ -95,8 +89,9 @@ protected:
     return fd;
   }
 
+  grace::test::temp_dir tmp_{"grace-proc"};
+  std::string dir_ = tmp_.path();
   io_loop loop_;
-  std::string dir_;
   std::vector<int> pids_;
   std::vector<unique_fd> fds_;
 };
