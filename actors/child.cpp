@@ -88,6 +88,23 @@ struct child_state {
   std::shared_ptr<runtime::output_sink> err;
   std::shared_ptr<notify_holder> notify;
   std::shared_ptr<fast_path> fast; // none for children started by notify
+
+  child_state() = default;
+  child_state(const child_state&) = delete;
+  child_state& operator=(const child_state&) = delete;
+
+  // Runs in the actor's on_exit(), before CAF unregisters it, so the I/O
+  // loop is still alive (attachables run after unregistering: too late).
+  ~child_state() {
+    if (!notify || !ctx)
+      return;
+    // The socket lives on the I/O thread: close it there.
+    ctx->io->post([holder = std::move(notify)] {
+      if (holder->socket)
+        holder->socket->close();
+      holder->socket.reset();
+    });
+  }
 };
 
 class process_actor : public caf::stateful_actor<child_state> {
@@ -109,14 +126,6 @@ public:
       state.fast = std::make_shared<fast_path>();
     } else {
       state.notify = std::make_shared<notify_holder>();
-      // The socket lives on the I/O thread: close it there when we go.
-      attach_functor([holder = state.notify, io = state.ctx->io] {
-        io->post([holder] {
-          if (holder->socket)
-            holder->socket->close();
-          holder->socket.reset();
-        });
-      });
     }
   }
 
