@@ -80,6 +80,7 @@ struct child_state {
   phase now = phase::stopped;
   std::uint64_t gen = 0; // incarnation; timers and I/O of older ones are stale
   int pid = -1;
+  std::int64_t started_ns = 0; // steady clock: when `pid` was spawned
   int attempt = 0;
   bool stop_pending = false; // stop arrived while spawning
   bool ready_timed_out = false;
@@ -142,13 +143,15 @@ public:
         if (gen == state.gen)
           spawn_failed(error, why);
       },
-      [this](exited_atom, std::uint64_t gen, int code, int signal) {
+      [this](exited_atom, std::uint64_t gen, int code, int signal,
+             std::int64_t seen_ns) {
         if (gen == state.gen)
-          exited(code, signal);
+          exited(code, signal, seen_ns);
       },
-      [this](respawned_atom, std::uint64_t gen, int code, int signal, int pid) {
+      [this](respawned_atom, std::uint64_t gen, int code, int signal, int pid,
+             std::int64_t seen_ns, std::int64_t spawned_ns) {
         if (gen == state.gen)
-          respawned(code, signal, pid);
+          respawned(code, signal, pid, seen_ns, spawned_ns);
       },
       [this](permit_atom, bool any_exit, std::int64_t not_before_ns) {
         if (!state.fast || state.now != phase::running)
@@ -337,6 +340,7 @@ private:
     runtime::watch_exit(
       io, pid, std::move(pidfd),
       [ctx, self, gen, fast](int, runtime::exit_status s) {
+        auto seen = steady_ns(); // detection: the pidfd event
         auto code = s.how == runtime::exit_status::kind::exited ? s.code : 0;
         auto sig = s.how == runtime::exit_status::kind::signaled ? s.signal : 0;
         if (fast) {
@@ -350,16 +354,18 @@ private:
             fast->err_write.reset();
             guard.unlock();
             if (auto* child = std::get_if<runtime::child_process>(&result)) {
+              auto spawned = steady_ns();
               auto next = child->pid;
               watch(ctx, self, gen + 1, next, std::move(child->pidfd), fast);
-              caf::anon_send(self, respawned_atom::value, gen, code, sig, next);
+              caf::anon_send(self, respawned_atom::value, gen, code, sig, next,
+                             seen, spawned);
               return;
             }
             // The replacement did not start: report the exit as such and
             // let the supervisor decide.
           }
         }
-        caf::anon_send(self, exited_atom::value, gen, code, sig);
+        caf::anon_send(self, exited_atom::value, gen, code, sig, seen);
       });
   }
 
@@ -373,12 +379,15 @@ private:
   }
 
   // The I/O thread restarted the child with its permit.
-  void respawned(int code, int signal, int pid) {
+  void respawned(int code, int signal, int pid, std::int64_t seen_ns,
+                 std::int64_t spawned_ns) {
     cancel_readiness();
     auto was = state.now;
+    auto old_pid = state.pid;
     ++state.gen;
     ++state.attempt;
     state.pid = pid;
+    state.started_ns = spawned_ns;
     state.ready_timed_out = false;
     auto detail = describe_exit(code, signal);
     if (was == phase::stopping) {
@@ -390,11 +399,13 @@ private:
     }
     state.now = phase::starting;
     auto r = report(report_kind::exited);
+    r.at_ns = seen_ns;
     r.code = code;
     r.signal = signal;
     r.detail = detail;
     r.mode = exit_mode(signal);
     r.restarted = true;
+    r.old_pid = old_pid;
     send_report(std::move(r));
     spdlog::warn("{}: {}; restarted at once (pid {})", state.spec.path, detail,
                  pid);
@@ -403,6 +414,7 @@ private:
 
   void spawned(int pid) {
     state.pid = pid;
+    state.started_ns = steady_ns();
     if (state.stop_pending) {
       state.now = phase::starting;
       stop();
@@ -471,7 +483,12 @@ private:
     cancel_readiness();
     state.now = phase::running;
     spdlog::info("{}: ready", state.spec.path);
-    send_report(report(report_kind::ready));
+    auto r = report(report_kind::ready);
+    // Ready by the `running` rule means ready once it was spawned.
+    if (state.spec.ready.how == config::ready_spec::kind::running
+        && state.started_ns > 0)
+      r.at_ns = state.started_ns;
+    send_report(std::move(r));
   }
 
   void ready_timeout() {
@@ -493,12 +510,13 @@ private:
     send_report(std::move(r));
   }
 
-  void exited(int code, int signal) {
+  void exited(int code, int signal, std::int64_t seen_ns) {
     cancel_readiness();
     auto was = state.now;
     state.now = phase::stopped;
     auto r = report(was == phase::stopping ? report_kind::stopped
                                            : report_kind::exited);
+    r.at_ns = seen_ns;
     r.code = code;
     r.signal = signal;
     r.detail = describe_exit(code, signal);

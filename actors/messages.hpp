@@ -70,12 +70,49 @@ struct child_report {
   /// An exit the child already recovered from with its restart permit: the
   /// replacement runs (pid), the supervisor only records the restart.
   bool restarted = false;
+  /// With `restarted`: the pid that exited (`pid` is the replacement's).
+  std::int32_t old_pid = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_report& x) {
   return f(caf::meta::type_name("grace.child_report"), x.path, x.kind, x.pid,
-           x.code, x.signal, x.detail, x.mode, x.at_ns, x.restarted);
+           x.code, x.signal, x.detail, x.mode, x.at_ns, x.restarted, x.old_pid);
+}
+
+/// What a supervisor (or the node) tells the tracker about an incident.
+/// The tracker keys incidents by component: one open per component.
+enum class note_kind : std::uint8_t {
+  failed,    // the component failed (opens an incident, or counts on it)
+  action,    // something was done about it (restart, start, ...)
+  recovered, // it is ready again: resolved
+  closed,    // it will not recover here: failed, escalated, held, abandoned
+};
+
+/// A note to the tracker.
+struct incident_note {
+  note_kind kind = note_kind::failed;
+  std::string path;
+  std::string mode;     // failed: the failure mode
+  std::string step;     // action: restart, start, stop, ...; recovered: the
+                        // readiness rule that passed
+  std::string status;   // closed: failed, escalated, held, abandoned
+  bool ok = true;       // action: it worked
+  bool subtree = false; // closed: every open incident under `path` too
+  std::int32_t pid = 0;
+  std::int32_t code = 0;
+  std::int32_t signal = 0;
+  std::string detail;         // why, in words
+  std::int64_t at_ns = 0;     // steady clock: when it happened
+  std::int64_t failed_ns = 0; // failed: when the failure itself happened,
+                              // if known (else 0)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, incident_note& x) {
+  return f(caf::meta::type_name("grace.incident_note"), x.kind, x.path, x.mode,
+           x.step, x.status, x.ok, x.subtree, x.pid, x.code, x.signal, x.detail,
+           x.at_ns, x.failed_ns);
 }
 
 /// Returns the name a child_report carries for `mode` (its config name).

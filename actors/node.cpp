@@ -10,6 +10,8 @@
 #include "actors/node_context.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
+#include "actors/tracker.hpp"
+#include "runtime/audit_log.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/signals.hpp"
 
@@ -70,6 +72,7 @@ public:
             return;
           case report_kind::exited:
             spdlog::error("root supervisor gave up: {}", r.detail);
+            root_gave_up(r);
             finish(3);
             return;
           case report_kind::stopped:
@@ -88,11 +91,42 @@ public:
   }
 
 private:
+  // Nobody above the root heals it: its incident opens and fails at once.
+  void root_gave_up(const child_report& r) {
+    auto& tracker = state.ctx->tracker;
+    if (!tracker)
+      return;
+    incident_note n;
+    n.kind = note_kind::failed;
+    n.path = r.path;
+    n.mode = r.mode;
+    n.detail = r.detail;
+    n.at_ns = r.at_ns ? r.at_ns : steady_ns();
+    send(tracker, n);
+    n.kind = note_kind::closed;
+    n.status = "failed";
+    n.detail = "the root supervisor gave up: grace stops (exit 3)";
+    send(tracker, n);
+  }
+
+  // Incidents still open are closed (abandoned) before grace reports its
+  // end: the tracker answers once their lines are queued.
   void finish(int code) {
     if (state.finished)
       return;
     state.finished = true;
-    state.done->set_value(code);
+    auto& tracker = state.ctx->tracker;
+    if (!tracker) {
+      state.done->set_value(code);
+      return;
+    }
+    request(tracker, std::chrono::seconds{5}, stop_atom::value)
+      .then([this, code](bool) { state.done->set_value(code); },
+            [this, code](caf::error& err) {
+              spdlog::error("the tracker did not close open incidents: {}",
+                            to_string(err));
+              state.done->set_value(code);
+            });
   }
 };
 
@@ -103,6 +137,12 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
   if (!runtime::become_subreaper())
     spdlog::warn("cannot become a child subreaper: orphaned grandchildren "
                  "will be reaped by init");
+  // The audit log outlives every actor: its destructor writes what is
+  // still queued.
+  runtime::audit_log audit{
+    {cfg.log_dir + "/incidents.jsonl", cfg.fsync == config::fsync_policy::always
+                                         ? runtime::audit_log::sync::always
+                                         : runtime::audit_log::sync::never}};
   auto sys_cfg = make_config({});
   caf::actor_system sys{*sys_cfg};
   int code = 1;
@@ -110,13 +150,14 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     runtime::io_loop io;
     auto ctx = std::make_shared<node_context>();
     ctx->io = &io;
+    auto root = std::make_shared<const config::supervisor_spec>(cfg.root);
+    ctx->tracker = spawn_tracker(sys, {&audit, cfg.log_dir, root});
     ctx->log_dir = cfg.log_dir;
     ctx->default_backoff = cfg.default_backoff;
     if (ledger)
       *ledger = ctx->ledger;
     std::promise<int> done;
     auto finished = done.get_future();
-    auto root = std::make_shared<const config::supervisor_spec>(cfg.root);
     auto node = sys.spawn<node_actor>(root, ctx, &done, opts.run_for);
     runtime::signal_watcher signals{
       io, [node](int sig) {
@@ -130,6 +171,8 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
       }};
     code = finished.get();
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(ctx->tracker, caf::exit_reason::user_shutdown);
+    ctx.reset(); // its handles must not keep actors alive
     sys.await_all_actors_done();
   } // the I/O thread ends here, before the actor system
   return code;

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include <caf/actor.hpp>
+
 #include "actors/run_ledger.hpp"
 #include "config/schema.hpp"
 
@@ -25,6 +27,8 @@ struct node_context {
   int output_keep = 3;
   /// How often a `ready: {tcp}` rule tries to connect.
   std::chrono::milliseconds ready_poll{10};
+  /// Owns the incidents (tracker.hpp); none in tests that do not need it.
+  caf::actor tracker;
   /// What happened, for the report at the end of a run.
   std::shared_ptr<run_ledger> ledger = std::make_shared<run_ledger>();
 };

@@ -47,6 +47,7 @@ struct slot {
   bool removed = false;   // a temporary child that ended: never started again
   bool held = false;      // a nested supervisor holding its subtree stopped
   bool permitted = false; // holds a restart permit (the fast path)
+  bool failing = false;   // its incident is open at the tracker
   config::restart_type restart = config::restart_type::permanent;
   config::backoff_spec backoff;
   backoff_streak streak;
@@ -241,6 +242,8 @@ private:
         s.phase = slot_phase::running;
         s.streak.ready(now());
         state.ctx->ledger->ready(s.path, r.at_ns ? r.at_ns : steady_ns());
+        if (s.failing)
+          note_recovered(s, r);
         if (awaited)
           step_done();
         else
@@ -349,6 +352,7 @@ private:
     state.ctx->ledger->restart(s.path);
     if (state.now == mode::stopping || state.now == mode::giving_up)
       return; // the plan stops it in its turn
+    note_failed(s, r);
     auto t = now();
     if (!state.intensity->add_restart(t)) {
       // A permit raced with a restart of the slow path: this one is over
@@ -357,6 +361,10 @@ private:
       return;
     }
     s.streak.failed(t, s.backoff.max);
+    note_action(s.path, "restart",
+                std::string{to_string(state.spec->strategy)}
+                  + ": restarted at once (pid " + std::to_string(r.pid) + ")",
+                r.pid, r.at_ns);
     spdlog::warn("{}: restarting {} ({})", path(), s.path, r.detail);
   }
 
@@ -371,12 +379,21 @@ private:
     if (!should_restart(s.restart, kind)) {
       spdlog::info("{}: {} is {} and {}: not restarted", path(), s.path,
                    to_string(s.restart), r.detail);
+      if (kind == exit_kind::abnormal) {
+        // A failure nobody heals: on record, and closed as such.
+        note_failed(s, r);
+        s.failing = false;
+        note_closed(s.path, "failed",
+                    std::string{to_string(s.restart)} + ": not restarted",
+                    false);
+      }
       if (s.restart == config::restart_type::temporary)
         s.removed = true;
       if (state.current && state.current->awaiting == i)
         step_done(); // we were waiting for it: move on without it
       return;
     }
+    note_failed(s, r);
     auto t = now();
     if (!state.intensity->add_restart(t)) {
       give_up(s.path + " " + r.detail);
@@ -425,6 +442,7 @@ private:
       state.now = mode::restarting;
     auto detail = r.detail;
     auto failed_path = s.path;
+    note_action(failed_path, "restart", restart_detail(p, delay), 0, 0);
     run(std::move(p));
     // Logged once the restart is under way, not before.
     spdlog::warn(
@@ -446,8 +464,15 @@ private:
                     ? "holding the subtree stopped"
                     : "giving up");
     state.now = mode::giving_up;
-    state.ctx->ledger->gave_up(path(), spec.on_exhausted
-                                         == config::exhausted_action::hold);
+    auto hold = spec.on_exhausted == config::exhausted_action::hold;
+    state.ctx->ledger->gave_up(path(), hold);
+    for (auto& c : state.children)
+      c.failing = false;
+    note_closed(path(), hold ? "held" : "escalated",
+                "restart intensity exceeded (more than "
+                  + std::to_string(spec.intensity) + " restarts in "
+                  + config::format_duration(spec.period) + ")",
+                true);
     auto p = shutdown_plan(purpose::give_up);
     p.reason = why;
     run(std::move(p));
@@ -549,6 +574,102 @@ private:
   }
 
   static time_point now() { return std::chrono::steady_clock::now(); }
+
+  // -- incidents (tracker.hpp) ------------------------------------------------
+
+  void note(incident_note n) {
+    if (state.ctx->tracker)
+      send(state.ctx->tracker, std::move(n));
+  }
+
+  void note_failed(slot& s, const child_report& r) {
+    s.failing = true;
+    incident_note n;
+    n.kind = note_kind::failed;
+    n.path = s.path;
+    n.mode = r.mode.empty() ? mode_name(config::failure_mode::exited) : r.mode;
+    n.pid = r.restarted ? r.old_pid : r.pid;
+    n.code = r.code;
+    n.signal = r.signal;
+    n.detail = r.detail;
+    n.at_ns = r.at_ns ? r.at_ns : steady_ns();
+    note(std::move(n));
+  }
+
+  void note_action(const std::string& who, std::string step, std::string detail,
+                   std::int32_t pid, std::int64_t at_ns) {
+    incident_note n;
+    n.kind = note_kind::action;
+    n.path = who;
+    n.step = std::move(step);
+    n.detail = std::move(detail);
+    n.pid = pid;
+    n.at_ns = at_ns ? at_ns : steady_ns();
+    note(std::move(n));
+  }
+
+  void note_recovered(slot& s, const child_report& r) {
+    s.failing = false;
+    incident_note n;
+    n.kind = note_kind::recovered;
+    n.path = s.path;
+    if (auto* child = std::get_if<config::child_spec>(&s.spec->node))
+      n.step = ready_rule(child->ready);
+    else
+      n.step = "all children ready";
+    n.pid = r.pid;
+    n.at_ns = r.at_ns ? r.at_ns : steady_ns();
+    note(std::move(n));
+  }
+
+  void note_closed(const std::string& who, std::string status,
+                   std::string detail, bool subtree) {
+    incident_note n;
+    n.kind = note_kind::closed;
+    n.path = who;
+    n.status = std::move(status);
+    n.detail = std::move(detail);
+    n.subtree = subtree;
+    n.at_ns = steady_ns();
+    note(std::move(n));
+  }
+
+  static std::string ready_rule(const config::ready_spec& r) {
+    switch (r.how) {
+      case config::ready_spec::kind::running:
+        return "running";
+      case config::ready_spec::kind::tcp:
+        return "tcp " + r.host + ":" + std::to_string(r.port);
+      case config::ready_spec::kind::notify:
+        return "notify READY=1";
+      case config::ready_spec::kind::exec:
+        return "exec";
+      case config::ready_spec::kind::delay:
+        return "delay " + config::format_duration(r.delay);
+    }
+    return "running";
+  }
+
+  // "one_for_all: stop b, a; start a, b in 200ms"
+  std::string restart_detail(const plan& p, duration delay) const {
+    std::string text{to_string(state.spec->strategy)};
+    auto names = [&](const std::vector<std::size_t>& which) {
+      std::string out;
+      for (auto j : which)
+        out += (out.empty() ? "" : ", ") + state.children[j].spec->name();
+      return out;
+    };
+    if (!p.stops.empty())
+      text += ": stop " + names(p.stops) + ";";
+    else
+      text += ":";
+    text += " start " + names(p.starts);
+    if (delay > duration::zero())
+      text += " in "
+              + config::format_duration(
+                std::chrono::duration_cast<std::chrono::milliseconds>(delay));
+    return text;
+  }
 };
 
 } // namespace

@@ -52,6 +52,7 @@ std::string to_string(report_kind x) {
 
 void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<child_report>("grace.child_report");
+  cfg.add_message_type<incident_note>("grace.incident_note");
 }
 
 std::int64_t steady_ns() {

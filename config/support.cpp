@@ -24,8 +24,6 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
       refuse(ch.where, ch.path, "probes");
     if (!ch.on.empty())
       refuse(ch.where, ch.path, "on");
-    if (!ch.severity.empty())
-      refuse(ch.where, ch.path, "severity");
     if (!ch.depends_on.empty())
       refuse(ch.where, ch.path, "depends_on");
     if (!ch.ports.empty())
@@ -46,8 +44,6 @@ std::vector<config_error> unsupported_for_run(const grace_config& cfg) {
   source_pos top{cfg.file, 1, 1};
   if (cfg.metrics)
     add(top, "metrics is not supported yet by 'grace run'");
-  if (cfg.audit_configured)
-    add(top, "audit is not supported yet by 'grace run'");
   if (!cfg.playbooks.empty())
     add(cfg.playbooks.begin()->second.where,
         "playbooks are not supported yet by 'grace run'");

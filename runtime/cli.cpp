@@ -41,7 +41,26 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
   run_cmd->add_option("--for", run_for,
                       "Stop by itself after DURATION (e.g. 20s, 5m)");
 
+  incidents_command incidents;
+  std::string since;
+  auto* incidents_cmd = app.add_subcommand(
+    "incidents", "The evidence report: incidents, success rate, MTTR and "
+                 "time to detect min/p50/p90/p99/max per failure mode and per "
+                 "component, the slowest recoveries, an MTTR histogram");
+  incidents_cmd->add_option("--log", incidents.log,
+                            "The audit log (default logs/incidents.jsonl)");
+  incidents_cmd->add_flag("--json", incidents.json,
+                          "The same figures as JSON, for scripts");
+  incidents_cmd->add_option(
+    "--since", since, "Only incidents detected within DURATION (e.g. 1h)");
+
   cli_outcome out;
+  auto usage_error = [&](const std::string& what) {
+    out.text = "grace: " + what + " (see 'grace --help')\n";
+    out.exit_code = 2;
+    out.is_error = true;
+    return out;
+  };
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   if (!reversed.empty())
     reversed.pop_back(); // the program name
@@ -56,25 +75,26 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
       out.exit_code = 0;
       return out;
     }
-    out.text = "grace: " + std::string{e.what()} + " (see 'grace --help')\n";
-    out.exit_code = 2;
-    out.is_error = true;
-    return out;
+    return usage_error(e.what());
   }
   if (check_cmd->parsed()) {
     out.options = cli_options{check};
   } else if (run_cmd->parsed()) {
     if (!run_for.empty()) {
       auto d = config::parse_duration(run_for, false);
-      if (auto* why = std::get_if<std::string>(&d)) {
-        out.text = "grace: --for: " + *why + " (see 'grace --help')\n";
-        out.exit_code = 2;
-        out.is_error = true;
-        return out;
-      }
+      if (auto* why = std::get_if<std::string>(&d))
+        return usage_error("--for: " + *why);
       run.run_for = std::get<config::duration>(d);
     }
     out.options = cli_options{run};
+  } else if (incidents_cmd->parsed()) {
+    if (!since.empty()) {
+      auto d = config::parse_duration(since, false);
+      if (auto* why = std::get_if<std::string>(&d))
+        return usage_error("--since: " + *why);
+      incidents.since = std::get<config::duration>(d);
+    }
+    out.options = cli_options{incidents};
   }
   return out;
 }

@@ -23,9 +23,17 @@ struct run_command {
   std::chrono::nanoseconds run_for{0};
 };
 
+/// `grace incidents [--log FILE] [--json] [--since DURATION]`: the report.
+struct incidents_command {
+  std::string log = "logs/incidents.jsonl";
+  bool json = false;
+  /// Only incidents detected this recently (0 = all).
+  std::chrono::nanoseconds since{0};
+};
+
 /// What the user asked for.
 struct cli_options {
-  std::variant<check_command, run_command> command;
+  std::variant<check_command, run_command, incidents_command> command;
 };
 
 /// The result of parsing a command line.

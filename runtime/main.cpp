@@ -4,12 +4,16 @@
 #include <chrono>
 #include <iostream>
 #include <string>
+#include <system_error>
 #include <vector>
+
+#include <unistd.h>
 
 #include "actors/node.hpp"
 #include "config/loader.hpp"
 #include "config/support.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/incident_report.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/signals.hpp"
 
@@ -68,6 +72,28 @@ int execute(const grace::runtime::run_command& cmd) {
                   std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started));
   return code;
+}
+
+int execute(const grace::runtime::incidents_command& cmd) {
+  std::int64_t since_us = 0;
+  if (cmd.since.count() > 0)
+    since_us
+      = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch() - cmd.since)
+          .count();
+  try {
+    auto summary = grace::runtime::summarize(cmd.log, since_us);
+    if (cmd.json)
+      std::cout << grace::runtime::report_json(summary, cmd.log) << '\n';
+    else
+      grace::runtime::print_report(std::cout, summary, cmd.log,
+                                   ::isatty(STDOUT_FILENO) == 1);
+    return 0;
+  } catch (const std::system_error& e) {
+    std::cerr << "grace: cannot read the audit log " << cmd.log << ": "
+              << e.code().message() << '\n';
+    return 1;
+  }
 }
 
 } // namespace

@@ -42,7 +42,27 @@ TEST(Cli, UsageErrorsExitTwoWithOneLine) {
 
 TEST(Cli, OnlyWorkingCommandsAreOffered) {
   auto help = parse_cli({"grace", "--help"}).text;
-  for (auto missing : {"status", "reload", "incidents", "bench"})
+  for (auto missing : {"status", "reload", "bench"})
     EXPECT_EQ(help.find(std::string{"  "} + missing + " "), std::string::npos)
       << missing;
+}
+
+TEST(Cli, IncidentsTakesALogJsonAndSince) {
+  auto plain = parse_cli({"grace", "incidents"});
+  ASSERT_TRUE(plain.options);
+  auto& def = std::get<incidents_command>(plain.options->command);
+  EXPECT_EQ(def.log, "logs/incidents.jsonl");
+  EXPECT_FALSE(def.json);
+  EXPECT_EQ(def.since.count(), 0);
+  auto full = parse_cli(
+    {"grace", "incidents", "--log", "x.jsonl", "--json", "--since", "90m"});
+  ASSERT_TRUE(full.options);
+  auto& cmd = std::get<incidents_command>(full.options->command);
+  EXPECT_EQ(cmd.log, "x.jsonl");
+  EXPECT_TRUE(cmd.json);
+  EXPECT_EQ(cmd.since, std::chrono::minutes{90});
+  auto bad = parse_cli({"grace", "incidents", "--since", "soon"});
+  EXPECT_FALSE(bad.options);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.text.find("--since"), std::string::npos) << bad.text;
 }

@@ -1,0 +1,40 @@
+// The tracker actor owns the incidents of one grace node (DESIGN.md): it
+// opens one when a component fails (written at once with `status: open`),
+// counts further failures of that component on it, records what was done,
+// and closes it - `resolved` with its MTTR when the component is ready
+// again, or failed / escalated / held / abandoned - writing the complete
+// line. Supervisors tell it what happens with incident_note messages and
+// never wait for it; the audit log's own thread does the writing.
+//
+//   (none) --failed--> open --failed--> open (failures + 1)
+//                       |  --action--> open (action recorded)
+//                       |  --recovered--> resolved
+//                       +--closed--> failed | escalated | held | abandoned
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "config/schema.hpp"
+
+namespace grace::runtime {
+class audit_log;
+} // namespace grace::runtime
+
+namespace grace::actors {
+
+/// What the tracker needs.
+struct tracker_options {
+  runtime::audit_log* log = nullptr; // outlives the tracker
+  std::string log_dir;               // snapshots go under it
+  /// The tree, for severity overrides and snapshots (may be null).
+  std::shared_ptr<const config::supervisor_spec> root;
+};
+
+/// Spawns the tracker. A stop_atom request closes every incident still
+/// open as `abandoned` and answers once their lines are queued.
+caf::actor spawn_tracker(caf::actor_system& sys, tracker_options opts);
+
+} // namespace grace::actors
