@@ -19,7 +19,10 @@
 #include "actors/node_context.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
+#include "actors/tracker.hpp"
 #include "config/loader.hpp"
+#include "runtime/audit_log.hpp"
+#include "runtime/incident.hpp"
 #include "runtime/io_loop.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/proc.hpp"
@@ -27,6 +30,32 @@
 #include "tests/support/wait_until.hpp"
 
 namespace grace::test {
+
+/// A child entry that stamps each start in DIR/<name>.stamp, then runs
+/// `extra` crashy_child options.
+inline std::string child(const std::string& name, const std::string& extra = "",
+                         const std::string& keys = "") {
+  std::string args = "CRASHY, --stamp, DIR/" + name + ".stamp";
+  if (!extra.empty())
+    args += ", " + extra;
+  return "    - {name: " + name + ", command: [" + args + "]"
+         + (keys.empty() ? "" : ", " + keys) + "}\n";
+}
+
+inline std::string
+tree(const std::string& strategy, const std::string& children,
+     const std::string& extra = "intensity: 10, period: 10s") {
+  std::string keys;
+  for (std::size_t pos = 0; pos < extra.size();) {
+    auto comma = extra.find(", ", pos);
+    auto item = extra.substr(pos, comma == std::string::npos ? std::string::npos
+                                                             : comma - pos);
+    keys += "  " + item + "\n";
+    pos = comma == std::string::npos ? extra.size() : comma + 2;
+  }
+  return "grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n  strategy: "
+         + strategy + "\n" + keys + "  children:\n" + children;
+}
 
 /// Root reports, as the node would see them.
 struct report_log {
@@ -97,8 +126,11 @@ protected:
     }
     for (auto pid : all_pids())
       kill_if_alive(pid);
+    if (tracker_)
+      caf::anon_send_exit(tracker_, caf::exit_reason::user_shutdown);
     sys_.await_all_actors_done();
     io_.reset();
+    audit_.reset(); // writes what is still queued
   }
 
   /// Substitutes CRASHY and DIR in `yaml`.
@@ -126,6 +158,12 @@ protected:
     ctx->output_max_bytes = output_max_bytes_;
     ctx->output_keep = 2;
     auto root = std::make_shared<const config::supervisor_spec>(cfg_.root);
+    runtime::audit_log::options audit;
+    audit.path = audit_path();
+    audit.fsync = runtime::audit_log::sync::never;
+    audit_ = std::make_unique<runtime::audit_log>(audit);
+    tracker_ = actors::spawn_tracker(sys_, {audit_.get(), ctx->log_dir, root});
+    ctx->tracker = tracker_;
     tree_ = sys_.spawn<recorder>(root, ctx, &reports_);
   }
 
@@ -197,6 +235,36 @@ protected:
     return wait_until([&] { return reports_.count(kind) >= n; }, timeout);
   }
 
+  /// Returns the audit log's path.
+  std::string audit_path() const { return dir_ + "/logs/incidents.jsonl"; }
+
+  /// Returns every line of the audit log written so far, parsed.
+  std::vector<runtime::incident> incident_lines() {
+    std::vector<runtime::incident> out;
+    if (!audit_ || !audit_->flush(std::chrono::seconds{5}))
+      return out;
+    std::ifstream in{audit_path()};
+    for (std::string line; std::getline(in, line);)
+      if (auto x = runtime::incident_from_json(line))
+        out.push_back(std::move(*x));
+    return out;
+  }
+
+  /// Returns the closed incidents (their last line), in closing order.
+  std::vector<runtime::incident> closed_incidents() {
+    std::vector<runtime::incident> out;
+    for (auto& x : incident_lines())
+      if (x.status != runtime::incident_status::open)
+        out.push_back(std::move(x));
+    return out;
+  }
+
+  /// Waits until at least `n` incidents are closed.
+  bool wait_closed(std::size_t n, std::chrono::milliseconds timeout
+                                  = std::chrono::seconds{5}) {
+    return wait_until([&] { return closed_incidents().size() >= n; }, timeout);
+  }
+
   /// Waits until a log message containing `text` appears `n` times.
   bool wait_log(const std::string& text, std::size_t n = 1,
                 std::chrono::milliseconds timeout = std::chrono::seconds{5}) {
@@ -222,6 +290,8 @@ protected:
   std::unique_ptr<runtime::io_loop> io_ = std::make_unique<runtime::io_loop>();
   config::grace_config cfg_;
   report_log reports_;
+  std::unique_ptr<runtime::audit_log> audit_;
+  caf::actor tracker_;
   caf::actor tree_;
 };
 

@@ -13,34 +13,8 @@ using test::alive;
 using test::Supervision;
 using test::wait_until;
 
-namespace {
-
-/// A child entry that stamps each start in DIR/<name>.stamp, then runs
-/// `extra` crashy_child options.
-std::string child(const std::string& name, const std::string& extra = "",
-                  const std::string& keys = "") {
-  std::string args = "CRASHY, --stamp, DIR/" + name + ".stamp";
-  if (!extra.empty())
-    args += ", " + extra;
-  return "    - {name: " + name + ", command: [" + args + "]"
-         + (keys.empty() ? "" : ", " + keys) + "}\n";
-}
-
-std::string tree(const std::string& strategy, const std::string& children,
-                 const std::string& extra = "intensity: 10, period: 10s") {
-  std::string keys;
-  for (std::size_t pos = 0; pos < extra.size();) {
-    auto comma = extra.find(", ", pos);
-    auto item = extra.substr(pos, comma == std::string::npos ? std::string::npos
-                                                             : comma - pos);
-    keys += "  " + item + "\n";
-    pos = comma == std::string::npos ? extra.size() : comma + 2;
-  }
-  return "grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n  strategy: "
-         + strategy + "\n" + keys + "  children:\n" + children;
-}
-
-} // namespace
+using test::child;
+using test::tree;
 
 TEST_F(Supervision, StartsChildrenInOrderEachReadyBeforeTheNext) {
   start(tree("one_for_one", child("a", "", "ready: {delay: 150ms}")

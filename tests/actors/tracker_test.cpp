@@ -1,0 +1,231 @@
+// Every restart a supervisor performs becomes an incident in the audit log:
+// opened at detection, resolved when the replacement is ready, or failed,
+// escalated, held. Real processes, the real tracker and audit log.
+#include <csignal>
+#include <map>
+#include <set>
+
+#include "runtime/incident_reader.hpp"
+#include "tests/actors/supervision_fixture.hpp"
+
+using namespace grace;
+using namespace std::chrono_literals;
+using runtime::incident;
+using runtime::incident_status;
+using test::child;
+using test::Supervision;
+using test::tree;
+using test::wait_until;
+
+namespace {
+
+std::optional<std::string> text_field(const runtime::detail_fields& fields,
+                                      const std::string& key) {
+  for (auto& [k, v] : fields)
+    if (k == key)
+      if (auto* s = std::get_if<std::string>(&v))
+        return *s;
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> int_field(const runtime::detail_fields& fields,
+                                      const std::string& key) {
+  for (auto& [k, v] : fields)
+    if (k == key)
+      if (auto* n = std::get_if<std::int64_t>(&v))
+        return *n;
+  return std::nullopt;
+}
+
+const runtime::incident_action* find_step(const incident& x,
+                                          const std::string& step) {
+  for (auto& a : x.actions)
+    if (a.step == step)
+      return &a;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_F(Supervision, ACrashIsOpenedAtOnceAndResolvedWhenTheReplacementRuns) {
+  start(tree("one_for_one", child("a")));
+  ASSERT_TRUE(wait_up({"a"}));
+  auto first = pid_of("a");
+  kill_child("a");
+  ASSERT_TRUE(wait_closed(1));
+  ASSERT_TRUE(wait_starts("a", 2));
+  auto lines = incident_lines();
+  ASSERT_EQ(lines.size(), 2u);
+  auto& opened = lines[0];
+  auto& closed = lines[1];
+  EXPECT_EQ(opened.status, incident_status::open);
+  EXPECT_EQ(opened.id, closed.id);
+  EXPECT_EQ(closed.status, incident_status::resolved);
+  EXPECT_TRUE(closed.success());
+  EXPECT_EQ(closed.component, "root/a");
+  EXPECT_EQ(closed.failure_mode, "crashed");
+  EXPECT_EQ(closed.severity, "high");
+  EXPECT_EQ(closed.playbook, "restart");
+  EXPECT_EQ(closed.attempts, 1);
+  EXPECT_EQ(closed.failures, 1);
+  EXPECT_EQ(int_field(closed.detail, "signal"), SIGKILL);
+  EXPECT_EQ(int_field(closed.detail, "pid"), first);
+  ASSERT_TRUE(closed.mttr_seconds);
+  EXPECT_GT(*closed.mttr_seconds, 0.0);
+  EXPECT_LT(*closed.mttr_seconds, 1.0);
+  ASSERT_TRUE(closed.closed_us);
+  // MTTR comes from the steady clock; the wall times agree with it.
+  EXPECT_NEAR(static_cast<double>(*closed.closed_us - closed.detected_us) / 1e6,
+              *closed.mttr_seconds, 1e-3);
+  ASSERT_TRUE(find_step(closed, "restart"));
+  auto* verify = find_step(closed, "verify");
+  ASSERT_TRUE(verify);
+  EXPECT_TRUE(verify->ok);
+  EXPECT_EQ(text_field(verify->fields, "ready"), "running");
+  EXPECT_EQ(int_field(verify->fields, "pid"), pid_of("a"));
+}
+
+TEST_F(Supervision, AnExitCodeIsAnExitedIncidentWithItsCode) {
+  start(tree("one_for_one", child("a", "--first-run, DIR/a.once, --exit, \"3\"",
+                                  "restart: transient")));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.failure_mode, "exited");
+  EXPECT_EQ(x.status, incident_status::resolved);
+  EXPECT_EQ(int_field(x.detail, "code"), 3);
+}
+
+TEST_F(Supervision, ANormalExitOfATransientChildIsNoIncident) {
+  start(tree("one_for_one",
+             child("a", "--exit, \"0\"", "restart: transient") + child("b")));
+  ASSERT_TRUE(wait_log("not restarted"));
+  ASSERT_TRUE(wait_up({"b"}));
+  EXPECT_TRUE(incident_lines().empty());
+}
+
+TEST_F(Supervision, ACrashOfATemporaryChildIsAFailedIncident) {
+  start(
+    tree("one_for_one", child("a", "--signal, \"11\"", "restart: temporary")));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::failed);
+  EXPECT_FALSE(x.success());
+  EXPECT_EQ(x.failure_mode, "crashed");
+  EXPECT_EQ(text_field(x.detail, "outcome"), "temporary: not restarted");
+  EXPECT_EQ(starts("a").size(), 1u);
+}
+
+TEST_F(Supervision, SeverityOverridesFromTheConfigApply) {
+  start(tree("one_for_one",
+             child("a", "", "severity: {crashed: critical}") + child("b")));
+  ASSERT_TRUE(wait_up({"a", "b"}));
+  kill_child("a");
+  ASSERT_TRUE(wait_closed(1));
+  kill_child("b");
+  ASSERT_TRUE(wait_closed(2));
+  auto closed = closed_incidents();
+  EXPECT_EQ(closed[0].severity, "critical");
+  EXPECT_EQ(closed[1].severity, "high");
+}
+
+TEST_F(Supervision, RepeatedFailuresWhileOpenAreCountedAndAHoldIsSnapshotted) {
+  // Never ready (nobody listens on the port): each try times out, all on
+  // one incident, until the supervisor gives up and holds it.
+  start(R"(grace: 1
+defaults: {backoff: {min: 0s}}
+supervisor:
+  intensity: 5
+  children:
+    - supervisor:
+        name: stalls
+        intensity: 2
+        period: 30s
+        on_exhausted: hold
+        children:
+)" + std::string{"          "}
+        + child("s", "--print, hello-from-s, --eprint, oops-from-s",
+                "ready: {tcp: 1, within: 100ms}")
+            .substr(4));
+  ASSERT_TRUE(wait_log("holding the subtree stopped"));
+  ASSERT_TRUE(wait_closed(1));
+  auto lines = incident_lines();
+  ASSERT_EQ(lines.size(), 2u) << "one incident: opened once, closed once";
+  auto& x = lines[1];
+  EXPECT_EQ(x.status, incident_status::held);
+  EXPECT_EQ(x.component, "root/stalls/s");
+  EXPECT_EQ(x.failure_mode, "ready_timeout");
+  EXPECT_EQ(x.failures, 3);
+  EXPECT_EQ(x.attempts, 2);
+  ASSERT_TRUE(x.snapshot);
+  EXPECT_EQ(*x.snapshot, "snapshots/" + x.id + ".json");
+  auto snap = test::slurp(dir_ + "/logs/" + *x.snapshot);
+  EXPECT_NE(snap.find("\"state\": \"held\""), std::string::npos) << snap;
+  EXPECT_NE(snap.find("hello-from-s"), std::string::npos) << snap;
+  EXPECT_NE(snap.find("oops-from-s"), std::string::npos) << snap;
+  EXPECT_NE(snap.find("\"port\": 1"), std::string::npos) << snap;
+}
+
+TEST_F(Supervision, EscalationClosesTheChildAndHealsTheSupervisor) {
+  start(R"(grace: 1
+defaults: {backoff: {min: 0s}}
+supervisor:
+  intensity: 5
+  children:
+    - supervisor:
+        name: mid
+        intensity: 0
+        children:
+)" + std::string{"          "}
+        + child("leaf").substr(4));
+  ASSERT_TRUE(wait_up({"leaf"}));
+  kill_child("leaf");
+  ASSERT_TRUE(wait_closed(2));
+  ASSERT_TRUE(wait_starts("leaf", 2));
+  auto closed = closed_incidents();
+  std::map<std::string, incident> by_component;
+  for (auto& x : closed)
+    by_component[x.component] = x;
+  auto& leaf = by_component.at("root/mid/leaf");
+  EXPECT_EQ(leaf.status, incident_status::escalated);
+  EXPECT_NE(text_field(leaf.detail, "outcome")->find("restart intensity"),
+            std::string::npos);
+  auto& mid = by_component.at("root/mid");
+  EXPECT_EQ(mid.failure_mode, "restart_intensity_exceeded");
+  EXPECT_EQ(mid.severity, "critical");
+  EXPECT_EQ(mid.status, incident_status::resolved);
+  EXPECT_EQ(text_field(mid.actions.back().fields, "ready"),
+            "all children ready");
+}
+
+TEST_F(Supervision, ACrashStormOfAHundredChildrenIsAHundredIncidents) {
+  start(tree("one_for_one",
+             "    - {name: w, command: [CRASHY, --stamp, DIR/w.stamp], "
+             "replicas: 100}\n",
+             "intensity: 1000, period: 10s"));
+  ASSERT_TRUE(wait_report(actors::report_kind::ready, 1, 20s));
+  ASSERT_TRUE(wait_starts("w", 100, 20s));
+  std::vector<int> pids;
+  for (auto pid : starts("w"))
+    if (pid > 1)
+      pids.push_back(pid);
+  ASSERT_EQ(pids.size(), 100u);
+  for (auto pid : pids)
+    ::kill(pid, SIGKILL);
+  ASSERT_TRUE(wait_closed(100, 20s));
+  ASSERT_TRUE(wait_starts("w", 200, 20s));
+  auto lines = incident_lines();
+  std::set<std::string> opened, resolved, components;
+  for (auto& x : lines) {
+    if (x.status == incident_status::open)
+      EXPECT_TRUE(opened.insert(x.id).second) << "opened twice: " << x.id;
+    else {
+      EXPECT_EQ(x.status, incident_status::resolved) << x.id;
+      EXPECT_TRUE(resolved.insert(x.id).second) << "closed twice: " << x.id;
+      components.insert(x.component);
+    }
+  }
+  EXPECT_EQ(opened.size(), 100u);
+  EXPECT_EQ(resolved, opened);
+  EXPECT_EQ(components.size(), 100u) << "one incident per child";
+  EXPECT_TRUE(runtime::find_open(audit_path()).open.empty());
+}
