@@ -179,3 +179,130 @@ TEST_F(GraceRun, SighupIsIgnoredUntilReloadExists) {
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
 }
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in{path};
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  return lines;
+}
+
+std::size_t count_of(const std::vector<std::string>& lines,
+                     const std::string& text) {
+  std::size_t n = 0;
+  for (auto& l : lines)
+    n += l.find(text) != std::string::npos ? 1u : 0u;
+  return n;
+}
+
+// SPEC.md section 6: the keys every line has, in this order.
+void expect_spec_line(const std::string& line) {
+  std::size_t pos = 0;
+  for (auto key :
+       {"incident_id", "component", "failure_mode", "severity", "status",
+        "detected_at", "resolved_at", "mttr_seconds", "ttd_seconds", "success",
+        "playbook", "attempts", "actions", "snapshot", "caused_by", "detail"}) {
+    auto at = line.find(std::string{"\""} + key + "\":", pos);
+    ASSERT_NE(at, std::string::npos) << key << " in " << line;
+    pos = at;
+  }
+}
+
+} // namespace
+
+TEST_F(GraceRun, CrashesLeaveIncidentsThatGraceIncidentsSummarises) {
+  auto g = run(write_config(child("a")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  auto audit = dir_ + "/logs/incidents.jsonl";
+  for (std::size_t i = 1; i <= 2; ++i) {
+    auto stamps = lines_of(dir_ + "/a.stamp");
+    auto pid = std::stoi(stamps.back());
+    ASSERT_GT(pid, 1);
+    ::kill(pid, SIGKILL);
+    ASSERT_TRUE(wait_until(
+      [&] { return lines_of(dir_ + "/a.stamp").size() > stamps.size(); }, 5s));
+    ASSERT_TRUE(wait_until(
+      [&] { return count_of(lines_of(audit), "\"resolved\"") >= i; }, 5s));
+  }
+  g->signal(SIGTERM);
+  ASSERT_EQ(g->wait(10s), 0) << err();
+  auto lines = lines_of(audit);
+  ASSERT_EQ(lines.size(), 4u);
+  for (auto& l : lines)
+    expect_spec_line(l);
+  auto json = grace::test::run_process(
+    {grace_bin, "incidents", "--log", audit, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"closed\": 2"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"success_rate\": 1.0"), std::string::npos);
+  EXPECT_NE(json.out.find("\"root/a\""), std::string::npos);
+  auto text
+    = grace::test::run_process({grace_bin, "incidents", "--log", audit});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("2 closed, 0 open; success rate 100.0%"),
+            std::string::npos)
+    << text.out;
+  auto recent = grace::test::run_process(
+    {grace_bin, "incidents", "--log", audit, "--since", "1h", "--json"});
+  EXPECT_NE(recent.out.find("\"closed\": 2"), std::string::npos);
+}
+
+TEST_F(GraceRun, IncidentsOpenWhenGraceIsKilledAreAbandonedAtTheNextStart) {
+  // Exits at once, every time: the first restart is immediate, the second
+  // waits out a long backoff with its incident open.
+  auto config
+    = tmp_.write("grace.yaml", "grace: 1\nlog_dir: logs\n"
+                               "defaults: {backoff: {min: 30s, max: 60s}}\n"
+                               "supervisor:\n  children:\n"
+                                 + child("a", "--exit, \"1\""));
+  auto audit = dir_ + "/logs/incidents.jsonl";
+  auto g = run(config);
+  ASSERT_TRUE(
+    wait_until([&] { return count_of(lines_of(audit), "\"open\"") >= 2; }, 5s));
+  g->signal(SIGKILL);
+  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
+  auto before = lines_of(audit);
+  auto left_open = before.back();
+  auto id = left_open.substr(left_open.find("inc_"), 26);
+  auto again = run(write_config(child("b")));
+  ASSERT_TRUE(wait_until(
+    [&] { return count_of(lines_of(audit), "\"abandoned\"") >= 1; }, 5s));
+  auto after = lines_of(audit);
+  ASSERT_EQ(after.size(), before.size() + 1);
+  EXPECT_NE(after.back().find(id), std::string::npos) << after.back();
+  EXPECT_NE(after.back().find("\"status\":\"abandoned\""), std::string::npos);
+  again->signal(SIGTERM);
+  EXPECT_EQ(again->wait(10s), 0) << err();
+  EXPECT_NE(slurp(dir_ + "/logs/grace.log").find("left open by a previous run"),
+            std::string::npos);
+}
+
+TEST_F(GraceRun, AnUnwritableAuditLogIsReportedAndSupervisionGoesOn) {
+  auto audit = dir_ + "/logs/incidents.jsonl";
+  fs::create_directories(audit); // open(2) fails with EISDIR
+  auto g = run(write_config(child("a")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  ::kill(first_pid("a.stamp"), SIGKILL);
+  ASSERT_TRUE(
+    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() >= 2; }, 5s))
+    << "restarted all the same";
+  ASSERT_TRUE(wait_until(
+    [&] { return err().find("Is a directory") != std::string::npos; }, 5s));
+  fs::remove(audit); // the operator fixes it: nothing was lost
+  ASSERT_TRUE(wait_until(
+    [&] { return count_of(lines_of(audit), "\"resolved\"") == 1; }, 5s));
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+  EXPECT_EQ(lines_of(audit).size(), 2u);
+}
+
+TEST_F(GraceRun, IncidentsWithoutALogSaysSo) {
+  auto r = grace::test::run_process(
+    {grace_bin, "incidents", "--log", dir_ + "/nowhere.jsonl"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot read the audit log"), std::string::npos)
+    << r.err;
+}
