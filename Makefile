@@ -62,8 +62,10 @@ bench: deps $(BENCH_BUILD)/build.ninja
 	./$(BENCH_BUILD)/bench/config_load_bench --json $(BENCH_BUILD)/config_load.json
 	./$(BENCH_BUILD)/bench/restart_latency_bench --grace $(BENCH_BUILD)/grace \
 	  --floor $(BENCH_BUILD)/bench/floor_supervisor \
-	  --child $(BENCH_BUILD)/bench/bench_child \
+	  --child $(BENCH_BUILD)/bench/bench_child --without-audit \
 	  --json $(BENCH_BUILD)/restart_latency.json
+	./$(BENCH_BUILD)/bench/audit_bench --grace $(BENCH_BUILD)/grace \
+	  --dir $(BENCH_BUILD) --json $(BENCH_BUILD)/audit.json
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

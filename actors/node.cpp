@@ -1,7 +1,9 @@
 #include "actors/node.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <future>
+#include <optional>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -138,11 +140,17 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     spdlog::warn("cannot become a child subreaper: orphaned grandchildren "
                  "will be reaped by init");
   // The audit log outlives every actor: its destructor writes what is
-  // still queued.
-  runtime::audit_log audit{
-    {cfg.log_dir + "/incidents.jsonl", cfg.fsync == config::fsync_policy::always
-                                         ? runtime::audit_log::sync::always
-                                         : runtime::audit_log::sync::never}};
+  // still queued. GRACE_BENCH_NO_AUDIT=1 runs without it (and without the
+  // tracker), only so that benchmarks can measure what they cost.
+  std::optional<runtime::audit_log> audit;
+  if (!std::getenv("GRACE_BENCH_NO_AUDIT"))
+    audit.emplace(
+      runtime::audit_log::options{cfg.log_dir + "/incidents.jsonl",
+                                  cfg.fsync == config::fsync_policy::always
+                                    ? runtime::audit_log::sync::always
+                                    : runtime::audit_log::sync::never});
+  else
+    spdlog::warn("GRACE_BENCH_NO_AUDIT is set: no incidents are recorded");
   auto sys_cfg = make_config({});
   caf::actor_system sys{*sys_cfg};
   int code = 1;
@@ -151,7 +159,8 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     auto ctx = std::make_shared<node_context>();
     ctx->io = &io;
     auto root = std::make_shared<const config::supervisor_spec>(cfg.root);
-    ctx->tracker = spawn_tracker(sys, {&audit, cfg.log_dir, root});
+    if (audit)
+      ctx->tracker = spawn_tracker(sys, {&*audit, cfg.log_dir, root});
     ctx->log_dir = cfg.log_dir;
     ctx->default_backoff = cfg.default_backoff;
     if (ledger)
@@ -171,7 +180,8 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
       }};
     code = finished.get();
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(ctx->tracker, caf::exit_reason::user_shutdown);
+    if (ctx->tracker)
+      caf::anon_send_exit(ctx->tracker, caf::exit_reason::user_shutdown);
     ctx.reset(); // its handles must not keep actors alive
     sys.await_all_actors_done();
   } // the I/O thread ends here, before the actor system

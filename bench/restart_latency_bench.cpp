@@ -9,6 +9,10 @@
 //   restart_latency_bench --grace BIN --floor BIN --child BIN
 //                         [-n 500] [--warmup 5] [--settle-ms 100]
 //                         [--modes isolated,crashloop] [--json FILE]
+//                         [--without-audit]
+//
+// --without-audit adds a third subject: Grace with GRACE_BENCH_NO_AUDIT=1
+// (no tracker, no audit log), to show what recording incidents costs.
 //
 // isolated: the child has been up for --settle-ms before each kill (one
 // crash). crashloop: killed as soon as it reports (the first restarts of a
@@ -55,6 +59,7 @@ struct options {
   int settle_ms = 100;
   std::vector<std::string> modes{"isolated", "crashloop"};
   std::string json;
+  bool without_audit = false;
 };
 
 /// Reads "pid start_ns" lines from the FIFO, with a deadline.
@@ -99,11 +104,14 @@ private:
 class supervisor_process {
 public:
   supervisor_process(const std::vector<std::string>& argv,
-                     const std::string& fifo, const std::string& log) {
+                     const std::string& fifo, const std::string& log,
+                     bool no_audit = false) {
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setsid();
       ::setenv("BENCH_FIFO", fifo.c_str(), 1);
+      if (no_audit)
+        ::setenv("GRACE_BENCH_NO_AUDIT", "1", 1);
       int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
@@ -227,6 +235,8 @@ int main(int argc, char** argv) {
       opts.modes = split(value());
     else if (a == "--json")
       opts.json = value();
+    else if (a == "--without-audit")
+      opts.without_audit = true;
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -243,28 +253,36 @@ int main(int argc, char** argv) {
     *path = fs::absolute(*path).string();
   auto tmpl = (fs::temp_directory_path() / "grace-bench-XXXXXX").string();
   fs::path dir = ::mkdtemp(tmpl.data());
-  auto config = (dir / "grace.yaml").string();
-  std::ofstream{config} << "grace: 1\nlog_dir: " << (dir / "logs").string()
-                        << "\ndefaults: {backoff: {min: 0s}}\n"
-                           "supervisor:\n  intensity: 1000000\n  period: 1s\n"
-                           "  children:\n    - {name: child, command: ["
-                        << opts.child << "]}\n";
+  // One config (and log directory) per Grace under test.
+  auto write_config = [&](const std::string& name) {
+    auto config = (dir / (name + ".yaml")).string();
+    std::ofstream{config} << "grace: 1\nlog_dir: " << (dir / name).string()
+                          << "\ndefaults: {backoff: {min: 0s}}\n"
+                             "supervisor:\n  intensity: 1000000\n  period: "
+                             "1s\n  children:\n    - {name: child, command: ["
+                          << opts.child << "]}\n";
+    return config;
+  };
   std::vector<std::string> json;
   grace::bench::print_header();
   int status = 0;
   for (auto& mode : opts.modes) {
     auto crashloop = mode == "crashloop";
-    std::vector<subject> xs(2);
+    std::vector<subject> xs(opts.without_audit ? 3 : 2);
     xs[0].name = "floor-" + mode;
     xs[1].name = "grace-" + mode;
-    std::vector<std::vector<std::string>> argvs{{opts.floor, opts.child},
-                                                {opts.grace, "run", config}};
+    std::vector<std::vector<std::string>> argvs{
+      {opts.floor, opts.child}, {opts.grace, "run", write_config(xs[1].name)}};
+    if (opts.without_audit) {
+      xs[2].name = "grace-noaudit-" + mode;
+      argvs.push_back({opts.grace, "run", write_config(xs[2].name)});
+    }
     for (std::size_t k = 0; k < xs.size(); ++k) {
       auto fifo = (dir / (xs[k].name + ".fifo")).string();
       ::mkfifo(fifo.c_str(), 0600);
       xs[k].reader = std::make_unique<fifo_reader>(fifo);
       xs[k].sup = std::make_unique<supervisor_process>(
-        argvs[k], fifo, (dir / (xs[k].name + ".log")).string());
+        argvs[k], fifo, (dir / (xs[k].name + ".log")).string(), k == 2);
     }
     if (!measure(xs, opts, crashloop)) {
       status = 1;
@@ -278,6 +296,13 @@ int main(int argc, char** argv) {
                 gs.p99 / fs.p99);
     json.push_back(grace::bench::to_json("floor " + mode, fs));
     json.push_back(grace::bench::to_json("grace " + mode, gs));
+    if (opts.without_audit) {
+      auto ns = grace::bench::summarise(xs[2].samples);
+      grace::bench::print_row("grace (no audit) " + mode, ns);
+      std::printf("%-28s with/without audit p50 %.2f, p99 %.2f\n", "",
+                  gs.p50 / ns.p50, gs.p99 / ns.p99);
+      json.push_back(grace::bench::to_json("grace-noaudit " + mode, ns));
+    }
   }
   std::string out = "[";
   for (std::size_t i = 0; i < json.size(); ++i)

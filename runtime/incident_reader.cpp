@@ -1,5 +1,6 @@
 #include "runtime/incident_reader.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <system_error>
@@ -266,16 +267,16 @@ void scan_counts::merge(const scan_counts& other) {
 
 std::vector<scan_counts>
 scan_log(const std::string& path, std::int64_t since_us, int parts,
-         const std::function<digest_sink(int part)>& make_sink) {
+         const std::function<digest_sink(int part)>& make_sink,
+         std::int64_t min_part_bytes) {
   auto fd = open_for_reading(path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0)
     throw std::system_error(errno, std::generic_category(), path);
   auto size = st.st_size;
-  // Small files are not worth a thread.
-  if (size < (8 << 20))
-    parts = 1;
-  parts = std::max(1, parts);
+  // Small parts are not worth a thread.
+  parts = static_cast<int>(std::clamp<std::int64_t>(
+    size / std::max<std::int64_t>(1, min_part_bytes), 1, std::max(1, parts)));
   std::vector<off_t> bounds;
   for (int k = 0; k < parts; ++k)
     bounds.push_back(line_start(fd.get(), size * k / parts, size));

@@ -44,15 +44,16 @@ struct scan_counts {
   void merge(const scan_counts& other);
 };
 
-/// Calls `on_closed` for every closing line of the log at `path` whose
-/// `detected_at` is at or after `since_us`, from `parts` threads at once
-/// (each with its own part of the file; `make_sink` gives each part its own
-/// callback, so no sink is shared between threads). Throws
-/// std::system_error if the file cannot be read.
+/// Calls a sink for every closing line of the log at `path` whose
+/// `detected_at` is at or after `since_us`, from up to `parts` threads at
+/// once, each with its own part of the file (at least `min_part_bytes`
+/// long); `make_sink` gives each part its own callback, so no sink is shared
+/// between threads. Throws std::system_error if the file cannot be read.
 using digest_sink = std::function<void(const incident_digest&)>;
 std::vector<scan_counts>
 scan_log(const std::string& path, std::int64_t since_us, int parts,
-         const std::function<digest_sink(int part)>& make_sink);
+         const std::function<digest_sink(int part)>& make_sink,
+         std::int64_t min_part_bytes = 4 << 20);
 
 /// Incidents still open at the end of the log at `path`, in the order they
 /// opened, plus what was seen on the way. A missing file has none.

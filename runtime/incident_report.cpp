@@ -255,13 +255,16 @@ std::uint64_t incident_summary::open_now() const {
 }
 
 incident_summary summarize(const std::string& path, std::int64_t since_us,
-                           int parts) {
+                           int parts, std::int64_t min_part_bytes) {
   std::vector<incident_summary> partial(
     static_cast<std::size_t>(std::max(1, parts)));
-  auto counts = scan_log(path, since_us, parts, [&](int k) -> digest_sink {
-    auto* s = &partial[static_cast<std::size_t>(k)];
-    return [s](const incident_digest& d) { s->add(d); };
-  });
+  auto counts = scan_log(
+    path, since_us, parts,
+    [&](int k) -> digest_sink {
+      auto* s = &partial[static_cast<std::size_t>(k)];
+      return [s](const incident_digest& d) { s->add(d); };
+    },
+    min_part_bytes);
   incident_summary result;
   for (std::size_t k = 0; k < counts.size(); ++k) {
     partial[k].counts = counts[k];

@@ -95,10 +95,12 @@ private:
   void keep_if_slow(slow_incident x);
 };
 
-/// Reads the log at `path` (detected at or after `since_us`) with `parts`
-/// threads. Throws std::system_error if it cannot be read.
+/// Reads the log at `path` (detected at or after `since_us`) with up to
+/// `parts` threads (parts of at least `min_part_bytes`). Throws
+/// std::system_error if it cannot be read.
 incident_summary summarize(const std::string& path, std::int64_t since_us,
-                           int parts = 2);
+                           int parts = 2,
+                           std::int64_t min_part_bytes = 4 << 20);
 
 /// Prints the report people read.
 void print_report(std::ostream& out, const incident_summary& s,

@@ -195,9 +195,8 @@ TEST_F(Report, PeopleAndScriptsGetTheSameFigures) {
 }
 
 TEST_F(Report, ReadingInPartsGivesTheSameAnswer) {
-  // Large enough (> 8 MiB) to be read by several threads.
   std::ofstream out{dir_.file("big.jsonl")};
-  for (int i = 0; i < 24'000; ++i) {
+  for (int i = 0; i < 3'000; ++i) {
     auto x = make("inc_" + std::to_string(i), "root/c" + std::to_string(i % 37),
                   i % 5 ? "crashed" : "exited",
                   i % 11 ? incident_status::resolved : incident_status::failed,
@@ -210,10 +209,10 @@ TEST_F(Report, ReadingInPartsGivesTheSameAnswer) {
     write_incident(out, x);
   }
   out.close();
-  ASSERT_GT(std::filesystem::file_size(dir_.file("big.jsonl")), 8u << 20);
+  // Parts of 64 KiB: three threads, each starting mid-file.
   auto one = summarize(dir_.file("big.jsonl"), 0, 1);
-  auto three = summarize(dir_.file("big.jsonl"), 0, 3);
-  EXPECT_EQ(one.total.closed, 24'000u);
+  auto three = summarize(dir_.file("big.jsonl"), 0, 3, 64 << 10);
+  EXPECT_EQ(one.total.closed, 3'000u);
   EXPECT_EQ(three.total.closed, one.total.closed);
   EXPECT_EQ(three.counts.lines, one.counts.lines);
   EXPECT_EQ(three.counts.bad_lines, 0u);
