@@ -35,6 +35,8 @@ build-asan: deps $(ASAN_BUILD)/build.ninja
 
 demo: build
 	./$(BUILD)/grace run config/examples/demo.yaml --for 20s
+	@echo
+	./$(BUILD)/grace incidents --log logs/demo/incidents.jsonl --since 25s
 
 test-normal: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

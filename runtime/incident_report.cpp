@@ -38,6 +38,9 @@ std::string percent(double x) {
   return buf;
 }
 
+// Rows of the per-component tables people read.
+constexpr std::size_t max_component_rows = 20;
+
 // The histogram's upper edges, in seconds: 1-3-10 steps.
 const std::vector<double>& edges() {
   static const std::vector<double> e{1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1,
@@ -117,10 +120,20 @@ void stats_table(std::ostream& out, const char* title,
   for (auto& [name, g] : s.by_mode)
     if ((g.*which).count() > 0)
       stats_row(out, "  " + name, g.*which, width);
+  // The components with the most of these first; a long tail is cut.
+  std::vector<const std::pair<const std::string, group_stats>*> rows;
+  for (auto& entry : s.by_component)
+    if ((entry.second.*which).count() > 0)
+      rows.push_back(&entry);
+  std::stable_sort(rows.begin(), rows.end(), [&](auto* a, auto* b) {
+    return (a->second.*which).count() > (b->second.*which).count();
+  });
   out << "  by component\n";
-  for (auto& [name, g] : s.by_component)
-    if ((g.*which).count() > 0)
-      stats_row(out, "  " + name, g.*which, width);
+  for (std::size_t i = 0; i < rows.size() && i < max_component_rows; ++i)
+    stats_row(out, "  " + rows[i]->first, rows[i]->second.*which, width);
+  if (rows.size() > max_component_rows)
+    out << "    ... and " << rows.size() - max_component_rows
+        << " more components (--json lists them all)\n";
 }
 
 } // namespace

@@ -1,0 +1,157 @@
+#include "actors/incident_book.hpp"
+
+#include <algorithm>
+
+namespace grace::actors {
+
+using runtime::incident;
+using runtime::incident_action;
+using runtime::incident_status;
+
+namespace {
+
+void add_action(incident& inc, incident_action a) {
+  if (inc.actions.size() < incident_book::max_actions)
+    inc.actions.push_back(std::move(a));
+}
+
+bool under(const std::string& path, const std::string& root) {
+  return path.size() > root.size() && path.compare(0, root.size(), root) == 0
+         && path[root.size()] == '/';
+}
+
+} // namespace
+
+std::optional<incident> incident_book::failed(const failure_event& e) {
+  if (auto it = open_.find(e.path); it != open_.end()) {
+    // Counted on the open incident, not opened again.
+    auto& o = it->second;
+    ++o.inc.failures;
+    o.pid = e.pid;
+    o.code = e.code;
+    o.signal = e.signal;
+    o.reason = e.detail;
+    incident_action a;
+    a.step = "failure";
+    a.ok = false;
+    a.at_us = e.wall_us;
+    if (e.pid > 0)
+      a.fields.emplace_back("pid", std::int64_t{e.pid});
+    a.fields.emplace_back("mode", e.mode);
+    a.fields.emplace_back("detail", e.detail);
+    add_action(o.inc, std::move(a));
+    return std::nullopt;
+  }
+  open_incident o;
+  o.detected_ns = e.at_ns;
+  o.pid = e.pid;
+  o.code = e.code;
+  o.signal = e.signal;
+  o.reason = e.detail;
+  auto& inc = o.inc;
+  inc.detected_us = e.wall_us;
+  inc.id = ids_.next(e.wall_us);
+  inc.component = e.path;
+  inc.failure_mode = e.mode;
+  inc.severity = e.severity;
+  inc.playbook = "restart";
+  if (e.failed_ns > 0 && e.failed_ns <= e.at_ns)
+    inc.ttd_seconds = static_cast<double>(e.at_ns - e.failed_ns) / 1e9;
+  if (e.pid > 0)
+    inc.detail.emplace_back("pid", std::int64_t{e.pid});
+  if (e.signal > 0)
+    inc.detail.emplace_back("signal", std::int64_t{e.signal});
+  else if (e.mode == "exited")
+    inc.detail.emplace_back("code", std::int64_t{e.code});
+  inc.detail.emplace_back("reason", e.detail);
+  auto copy = inc;
+  open_.emplace(e.path, std::move(o));
+  return copy;
+}
+
+void incident_book::act(const std::string& path, incident_action a) {
+  auto it = open_.find(path);
+  if (it == open_.end())
+    return;
+  auto& inc = it->second.inc;
+  if (a.step == "restart")
+    ++inc.attempts;
+  add_action(inc, std::move(a));
+}
+
+std::optional<incident> incident_book::recovered(const std::string& path,
+                                                 const std::string& rule,
+                                                 std::int32_t pid,
+                                                 std::int64_t at_ns,
+                                                 std::int64_t wall_us) {
+  auto it = open_.find(path);
+  if (it == open_.end())
+    return std::nullopt;
+  auto& o = it->second;
+  auto inc = std::move(o.inc);
+  incident_action verify;
+  verify.step = "verify";
+  verify.at_us = wall_us;
+  verify.fields.emplace_back("ready", rule);
+  if (pid > 0)
+    verify.fields.emplace_back("pid", std::int64_t{pid});
+  // The verification is always recorded, even past the cap.
+  inc.actions.push_back(std::move(verify));
+  inc.status = incident_status::resolved;
+  inc.closed_us = wall_us;
+  inc.mttr_seconds
+    = static_cast<double>(std::max<std::int64_t>(0, at_ns - o.detected_ns))
+      / 1e9;
+  open_.erase(it);
+  return inc;
+}
+
+std::vector<open_incident> incident_book::close(const std::string& path,
+                                                bool subtree,
+                                                incident_status status,
+                                                const std::string& why,
+                                                std::int64_t wall_us) {
+  std::vector<std::string> paths;
+  for (auto& [p, o] : open_)
+    if (p == path || (subtree && under(p, path)))
+      paths.push_back(p);
+  std::sort(paths.begin(), paths.end());
+  std::vector<open_incident> out;
+  for (auto& p : paths)
+    out.push_back(finish(p, status, why, wall_us));
+  return out;
+}
+
+std::vector<open_incident> incident_book::close_all(incident_status status,
+                                                    const std::string& why,
+                                                    std::int64_t wall_us) {
+  std::vector<std::string> paths;
+  for (auto& [p, o] : open_)
+    paths.push_back(p);
+  std::sort(paths.begin(), paths.end());
+  std::vector<open_incident> out;
+  for (auto& p : paths)
+    out.push_back(finish(p, status, why, wall_us));
+  return out;
+}
+
+const open_incident* incident_book::find(const std::string& path) const {
+  auto it = open_.find(path);
+  return it == open_.end() ? nullptr : &it->second;
+}
+
+open_incident incident_book::finish(const std::string& path,
+                                    incident_status status,
+                                    const std::string& why,
+                                    std::int64_t wall_us) {
+  auto it = open_.find(path);
+  auto o = std::move(it->second);
+  open_.erase(it);
+  o.inc.status = status;
+  o.inc.closed_us = wall_us;
+  if (!why.empty())
+    o.inc.detail.emplace_back("outcome", why);
+  return o;
+}
+
+} // namespace grace::actors

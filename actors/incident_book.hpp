@@ -1,0 +1,94 @@
+// The incident lifecycle, pure: which incidents are open (one per
+// component), what a failure, an action, a recovery or a close does to
+// them, and the complete incident to write each time. No CAF, no clock, no
+// I/O: times come in as arguments (steady nanoseconds for durations, wall
+// microseconds for the record). The tracker actor (tracker.hpp) is its
+// thin shell.
+//
+//   (none) --failed--> open --failed--> open (failures + 1)
+//                       |  --action--> open (action recorded)
+//                       |  --recovered--> resolved (MTTR = ready - detected)
+//                       +--close--> failed | escalated | held | abandoned
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/incident.hpp"
+
+namespace grace::actors {
+
+/// A failure as the tracker hears of it.
+struct failure_event {
+  std::string path;
+  std::string mode;
+  std::string severity;
+  std::int32_t pid = 0;
+  std::int32_t code = 0;
+  std::int32_t signal = 0;
+  std::string detail;
+  std::int64_t at_ns = 0;     // steady: detected
+  std::int64_t wall_us = 0;   // wall clock at at_ns
+  std::int64_t failed_ns = 0; // steady: the failure itself, if known
+};
+
+/// An open incident and what the book keeps beside it.
+struct open_incident {
+  runtime::incident inc;
+  std::int64_t detected_ns = 0;
+  std::int32_t pid = 0; // of the instance that failed last
+  std::int32_t code = 0;
+  std::int32_t signal = 0;
+  std::string reason;
+};
+
+/// The open incidents of one node.
+class incident_book {
+public:
+  /// Past this many, further failures and actions are only counted: a
+  /// component failing for hours must not grow one incident without bound.
+  static constexpr std::size_t max_actions = 64;
+
+  /// Opens an incident for `e.path` and returns it (to write, `open`), or
+  /// counts the failure on the one already open and returns nothing.
+  std::optional<runtime::incident> failed(const failure_event& e);
+
+  /// Records `a` on the open incident of `path`, if any; a `restart` is a
+  /// remediation attempt.
+  void act(const std::string& path, runtime::incident_action a);
+
+  /// Resolves the open incident of `path` (ready at steady `at_ns`, wall
+  /// `wall_us`, by `rule`) and returns it complete; nothing if none is open.
+  std::optional<runtime::incident>
+  recovered(const std::string& path, const std::string& rule, std::int32_t pid,
+            std::int64_t at_ns, std::int64_t wall_us);
+
+  /// Closes the open incident of `path` (and, with `subtree`, every one
+  /// under it) with `status`, and returns them complete.
+  std::vector<open_incident> close(const std::string& path, bool subtree,
+                                   runtime::incident_status status,
+                                   const std::string& why,
+                                   std::int64_t wall_us);
+
+  /// Closes every open incident with `status`.
+  std::vector<open_incident> close_all(runtime::incident_status status,
+                                       const std::string& why,
+                                       std::int64_t wall_us);
+
+  /// Returns the open incident of `path`, or null.
+  const open_incident* find(const std::string& path) const;
+
+  std::size_t open_count() const noexcept { return open_.size(); }
+
+private:
+  open_incident finish(const std::string& path, runtime::incident_status status,
+                       const std::string& why, std::int64_t wall_us);
+
+  std::unordered_map<std::string, open_incident> open_;
+  runtime::incident_ids ids_;
+};
+
+} // namespace grace::actors
