@@ -49,6 +49,7 @@ struct audit_log::impl {
   std::condition_variable drained;
   std::deque<job> queue;
   bool stopping = false;
+  int flushing = 0;         // callers waiting in flush()
   std::uint64_t queued = 0; // jobs ever queued
   std::uint64_t done = 0;   // jobs ever finished (written or given up)
   counters c;
@@ -77,6 +78,14 @@ struct audit_log::impl {
         wake.wait(lock, [&] { return stopping || !queue.empty(); });
         if (queue.empty() && stopping)
           break;
+        // Linger a moment: what woke us is usually a restart whose
+        // replacement is exec'ing right now, and more lines follow (its
+        // incident resolves a millisecond later). One batch, one sync, and
+        // the disk work after the replacement runs. Nothing waits on it but
+        // flush(), which cuts it short.
+        if (opts.linger.count() > 0)
+          wake.wait_for(lock, opts.linger,
+                        [&] { return stopping || flushing > 0; });
         batch.swap(queue);
       }
       std::size_t lines = 0;
@@ -325,8 +334,12 @@ void audit_log::write_file(std::string path,
 bool audit_log::flush(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock{impl_->mutex};
   auto target = impl_->queued;
-  return impl_->drained.wait_for(lock, timeout,
-                                 [&] { return impl_->done >= target; });
+  ++impl_->flushing;
+  impl_->wake.notify_all();
+  auto ok = impl_->drained.wait_for(lock, timeout,
+                                    [&] { return impl_->done >= target; });
+  --impl_->flushing;
+  return ok;
 }
 
 audit_log::counters audit_log::stats() const {

@@ -28,6 +28,9 @@ public:
     std::string path; // the JSONL file
     sync fsync = sync::always;
     bool recover = true; // close incidents a previous run left open
+    /// How long the writer waits after a wake-up for more lines, so that
+    /// a restart's lines go out in one batch once its replacement runs.
+    std::chrono::milliseconds linger{5};
     std::chrono::milliseconds retry_min{50};
     std::chrono::milliseconds retry_max{2000};
   };
