@@ -9,10 +9,12 @@
 //   restart_latency_bench --grace BIN --floor BIN --child BIN
 //                         [-n 500] [--warmup 5] [--settle-ms 100]
 //                         [--modes isolated,crashloop] [--json FILE]
-//                         [--without-audit]
+//                         [--without-audit | --other-grace BIN]
 //
 // --without-audit adds a third subject: Grace with GRACE_BENCH_NO_AUDIT=1
 // (no tracker, no audit log), to show what recording incidents costs.
+// --other-grace adds another build of Grace instead (a regression check:
+// this build against an earlier one, in the same run).
 //
 // isolated: the child has been up for --settle-ms before each kill (one
 // crash). crashloop: killed as soon as it reports (the first restarts of a
@@ -60,6 +62,7 @@ struct options {
   std::vector<std::string> modes{"isolated", "crashloop"};
   std::string json;
   bool without_audit = false;
+  std::string other_grace;
 };
 
 /// Reads "pid start_ns" lines from the FIFO, with a deadline.
@@ -237,6 +240,8 @@ int main(int argc, char** argv) {
       opts.json = value();
     else if (a == "--without-audit")
       opts.without_audit = true;
+    else if (a == "--other-grace")
+      opts.other_grace = value();
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -251,6 +256,11 @@ int main(int argc, char** argv) {
   // The config lives in a temporary directory: paths must be absolute.
   for (auto* path : {&opts.grace, &opts.floor, &opts.child})
     *path = fs::absolute(*path).string();
+  if (!opts.other_grace.empty())
+    opts.other_grace = fs::absolute(opts.other_grace).string();
+  auto third = opts.without_audit || !opts.other_grace.empty();
+  auto third_name = opts.without_audit ? std::string{"grace-noaudit"}
+                                       : std::string{"grace-other"};
   auto tmpl = (fs::temp_directory_path() / "grace-bench-XXXXXX").string();
   fs::path dir = ::mkdtemp(tmpl.data());
   // One config (and log directory) per Grace under test.
@@ -268,21 +278,23 @@ int main(int argc, char** argv) {
   int status = 0;
   for (auto& mode : opts.modes) {
     auto crashloop = mode == "crashloop";
-    std::vector<subject> xs(opts.without_audit ? 3 : 2);
+    std::vector<subject> xs(third ? 3 : 2);
     xs[0].name = "floor-" + mode;
     xs[1].name = "grace-" + mode;
     std::vector<std::vector<std::string>> argvs{
       {opts.floor, opts.child}, {opts.grace, "run", write_config(xs[1].name)}};
-    if (opts.without_audit) {
-      xs[2].name = "grace-noaudit-" + mode;
-      argvs.push_back({opts.grace, "run", write_config(xs[2].name)});
+    if (third) {
+      xs[2].name = third_name + "-" + mode;
+      argvs.push_back({opts.without_audit ? opts.grace : opts.other_grace,
+                       "run", write_config(xs[2].name)});
     }
     for (std::size_t k = 0; k < xs.size(); ++k) {
       auto fifo = (dir / (xs[k].name + ".fifo")).string();
       ::mkfifo(fifo.c_str(), 0600);
       xs[k].reader = std::make_unique<fifo_reader>(fifo);
       xs[k].sup = std::make_unique<supervisor_process>(
-        argvs[k], fifo, (dir / (xs[k].name + ".log")).string(), k == 2);
+        argvs[k], fifo, (dir / (xs[k].name + ".log")).string(),
+        k == 2 && opts.without_audit);
     }
     if (!measure(xs, opts, crashloop)) {
       status = 1;
@@ -296,12 +308,12 @@ int main(int argc, char** argv) {
                 gs.p99 / fs.p99);
     json.push_back(grace::bench::to_json("floor " + mode, fs));
     json.push_back(grace::bench::to_json("grace " + mode, gs));
-    if (opts.without_audit) {
+    if (third) {
       auto ns = grace::bench::summarise(xs[2].samples);
-      grace::bench::print_row("grace (no audit) " + mode, ns);
-      std::printf("%-28s with/without audit p50 %.2f, p99 %.2f\n", "",
+      grace::bench::print_row(third_name + " " + mode, ns);
+      std::printf("%-28s grace/%s p50 %.2f, p99 %.2f\n", "", third_name.c_str(),
                   gs.p50 / ns.p50, gs.p99 / ns.p99);
-      json.push_back(grace::bench::to_json("grace-noaudit " + mode, ns));
+      json.push_back(grace::bench::to_json(third_name + " " + mode, ns));
     }
   }
   std::string out = "[";
