@@ -2,12 +2,15 @@
 
 #include <csignal>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
+#include "actors/monitor.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/output.hpp"
 #include "runtime/process.hpp"
@@ -30,6 +33,8 @@ enum class phase { stopped, spawning, starting, running, stopping };
 using kill_timer = caf::atom_constant<caf::atom("kill")>;
 using ready_timer = caf::atom_constant<caf::atom("readyto")>;
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
+using verify_timer = caf::atom_constant<caf::atom("verifyto")>;
+using verify_retry = caf::atom_constant<caf::atom("verifyre")>;
 
 /// Returns "killed by SIGSEGV" or "exited with code 3".
 std::string describe_exit(int code, int signal) {
@@ -72,6 +77,13 @@ struct notify_holder {
   std::shared_ptr<runtime::notify_socket> socket;
 };
 
+/// A verification under way (the coordinator's, after a restart).
+struct verification {
+  caf::response_promise rp;
+  std::set<std::size_t> pending; // probes that have not passed yet
+  std::string last_failure;
+};
+
 struct child_state {
   static inline const char* name = "grace.child";
   config::child_spec spec;
@@ -88,7 +100,11 @@ struct child_state {
   std::shared_ptr<runtime::output_sink> out; // used on the I/O thread only
   std::shared_ptr<runtime::output_sink> err;
   std::shared_ptr<notify_holder> notify;
-  std::shared_ptr<fast_path> fast; // none for children started by notify
+  std::shared_ptr<fast_path> fast;  // none for children started by notify
+  std::vector<caf::actor> monitors; // one per probe, paused unless ready
+  std::map<std::uint64_t, verification> verifications;
+  std::uint64_t verification_ids = 0;
+  std::vector<std::uint64_t> waiting_ready; // verifications asked too early
 
   child_state() = default;
   child_state(const child_state&) = delete;
@@ -131,9 +147,48 @@ public:
   }
 
   caf::behavior make_behavior() override {
+    for (auto& probe : state.spec.probes)
+      state.monitors.push_back(spawn_monitor(this, state.spec.path, probe,
+                                             base_options(state.spec),
+                                             state.ctx, state.supervisor));
     return {
       [this](start_atom) { start(); },
       [this](stop_atom) { stop(); },
+      [this](verify_atom,
+             std::uint64_t within_ms) -> caf::result<bool, std::string> {
+        auto rp = make_response_promise<bool, std::string>();
+        auto id = ++state.verification_ids;
+        state.verifications[id].rp = rp;
+        delayed_send(this, std::chrono::milliseconds{within_ms},
+                     verify_timer::value, id);
+        if (state.now == phase::running)
+          verify(id);
+        else
+          state.waiting_ready.push_back(id); // once it is ready
+        return rp;
+      },
+      [this](unpause_atom) {
+        // Re-armed after a healing failed: its monitors count afresh.
+        if (state.now != phase::running)
+          return;
+        for (auto& m : state.monitors) {
+          send(m, pause_atom::value);
+          send(m, unpause_atom::value);
+        }
+      },
+      [this](verify_timer, std::uint64_t id) {
+        // The deadline of verification `id`.
+        auto it = state.verifications.find(id);
+        if (it == state.verifications.end())
+          return;
+        auto why = it->second.last_failure.empty() ? std::string{"not ready"}
+                                                   : it->second.last_failure;
+        answer_verification(id, false, why);
+      },
+      [this](verify_retry, std::uint64_t id, std::size_t k) {
+        if (state.verifications.count(id) && state.now == phase::running)
+          ask_probe(id, k);
+      },
       [this](spawned_atom, std::uint64_t gen, int pid) {
         if (gen == state.gen)
           spawned(pid);
@@ -222,30 +277,15 @@ private:
   runtime::spawn_options options() { return options(state.attempt); }
 
   runtime::spawn_options options(int attempt) {
-    auto& spec = state.spec;
-    runtime::spawn_options o;
-    o.argv = spec.argv;
-    for (auto** e = environ; e && *e; ++e) {
-      std::string_view kv{*e};
-      // NOTIFY_SOCKET and LISTEN_* belong to grace's own supervisor.
-      if (kv.starts_with("NOTIFY_SOCKET=") || kv.starts_with("LISTEN_"))
-        continue;
-      o.env.emplace_back(kv);
-    }
-    for (auto& [k, v] : spec.env)
-      o.env.push_back(k + "=" + v);
-    o.env.push_back("GRACE_COMPONENT=" + spec.path);
+    auto o = base_options(state.spec);
     o.env.push_back("GRACE_ATTEMPT=" + std::to_string(attempt));
-    o.cwd = spec.cwd;
-    o.user = spec.user;
-    for (auto& l : spec.limits)
-      o.limits.push_back({l.resource, l.value, l.unlimited});
     return o;
   }
 
   void start() {
     if (state.now != phase::stopped)
       return; // already on its way up
+    pause_monitors();
     ++state.gen;
     ++state.attempt;
     state.now = phase::spawning;
@@ -384,6 +424,7 @@ private:
     cancel_readiness();
     auto was = state.now;
     auto old_pid = state.pid;
+    pause_monitors();
     ++state.gen;
     ++state.attempt;
     state.pid = pid;
@@ -479,9 +520,80 @@ private:
     state.cancel_ready.reset();
   }
 
+  // Probes watch a ready component only: not one stopped, starting or
+  // restarting (its failures there are the supervisor's business).
+  void pause_monitors() {
+    for (auto& m : state.monitors)
+      send(m, pause_atom::value);
+  }
+
+  // The verification of a healing: every probe passes once, freshly, the
+  // component ready, before the deadline. A failing probe is asked again
+  // (every `every`) until then. Answers (ok, why not).
+  void verify(std::uint64_t id) {
+    auto it = state.verifications.find(id);
+    if (it == state.verifications.end())
+      return;
+    auto& v = it->second;
+    for (std::size_t k = 0; k < state.monitors.size(); ++k)
+      v.pending.insert(k);
+    if (v.pending.empty())
+      return answer_verification(id, true, {});
+    for (std::size_t k = 0; k < state.monitors.size(); ++k)
+      ask_probe(id, k);
+  }
+
+  void ask_probe(std::uint64_t id, std::size_t k) {
+    auto& probe = state.spec.probes[k];
+    auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
+      probe.timeout + probe.every + std::chrono::seconds{1});
+    request(state.monitors[k], limit, check_atom::value)
+      .then(
+        [this, id, k](bool ok, const std::string& why) {
+          probe_answered(id, k, ok, why);
+        },
+        [this, id, k](caf::error& err) {
+          probe_answered(id, k, false, to_string(err));
+        });
+  }
+
+  void probe_answered(std::uint64_t id, std::size_t k, bool ok,
+                      const std::string& why) {
+    auto it = state.verifications.find(id);
+    if (it == state.verifications.end())
+      return;
+    auto& v = it->second;
+    if (ok) {
+      v.pending.erase(k);
+      if (v.pending.empty())
+        answer_verification(id, true, {});
+      return;
+    }
+    v.last_failure = "probe " + state.spec.probes[k].name + ": " + why;
+    // Asked again soon (its interval, at most 50 ms: the healing's time to
+    // recovery is measured by this), until the deadline.
+    auto again = std::min<config::duration>(state.spec.probes[k].every,
+                                            std::chrono::milliseconds{50});
+    delayed_send(this, again, verify_retry::value, id, k);
+  }
+
+  void answer_verification(std::uint64_t id, bool ok, const std::string& why) {
+    auto it = state.verifications.find(id);
+    if (it == state.verifications.end())
+      return;
+    it->second.rp.deliver(ok, why);
+    state.verifications.erase(it);
+  }
+
   void became_ready() {
     cancel_readiness();
     state.now = phase::running;
+    for (auto& m : state.monitors)
+      send(m, unpause_atom::value);
+    auto waiting = std::move(state.waiting_ready);
+    state.waiting_ready.clear();
+    for (auto id : waiting)
+      verify(id);
     spdlog::info("{}: ready", state.spec.path);
     auto r = report(report_kind::ready);
     // Ready by the `running` rule means ready once it was spawned.
@@ -512,6 +624,7 @@ private:
 
   void exited(int code, int signal, std::int64_t seen_ns) {
     cancel_readiness();
+    pause_monitors();
     auto was = state.now;
     state.now = phase::stopped;
     auto r = report(was == phase::stopping ? report_kind::stopped
@@ -541,6 +654,7 @@ private:
 
   void stop() {
     revoke();
+    pause_monitors();
     switch (state.now) {
       case phase::stopped:
         send_report(report(report_kind::stopped));
@@ -569,6 +683,26 @@ private:
 };
 
 } // namespace
+
+runtime::spawn_options base_options(const config::child_spec& spec) {
+  runtime::spawn_options o;
+  o.argv = spec.argv;
+  for (auto** e = environ; e && *e; ++e) {
+    std::string_view kv{*e};
+    // NOTIFY_SOCKET and LISTEN_* belong to grace's own supervisor.
+    if (kv.starts_with("NOTIFY_SOCKET=") || kv.starts_with("LISTEN_"))
+      continue;
+    o.env.emplace_back(kv);
+  }
+  for (auto& [k, v] : spec.env)
+    o.env.push_back(k + "=" + v);
+  o.env.push_back("GRACE_COMPONENT=" + spec.path);
+  o.cwd = spec.cwd;
+  o.user = spec.user;
+  for (auto& l : spec.limits)
+    o.limits.push_back({l.resource, l.value, l.unlimited});
+  return o;
+}
 
 caf::actor spawn_process_actor(caf::event_based_actor* supervisor,
                                const config::child_spec& spec,

@@ -44,6 +44,7 @@ std::optional<incident> incident_book::failed(const failure_event& e) {
   }
   open_incident o;
   o.detected_ns = e.at_ns;
+  o.needs_verification = e.needs_verification;
   o.pid = e.pid;
   o.code = e.code;
   o.signal = e.signal;
@@ -79,15 +80,24 @@ void incident_book::act(const std::string& path, incident_action a) {
   add_action(inc, std::move(a));
 }
 
-std::optional<incident> incident_book::recovered(const std::string& path,
-                                                 const std::string& rule,
-                                                 std::int32_t pid,
-                                                 std::int64_t at_ns,
-                                                 std::int64_t wall_us) {
+std::optional<incident>
+incident_book::recovered(const std::string& path, const std::string& rule,
+                         std::int32_t pid, std::int64_t at_ns,
+                         std::int64_t wall_us, bool verification) {
   auto it = open_.find(path);
   if (it == open_.end())
     return std::nullopt;
   auto& o = it->second;
+  if (o.needs_verification && !verification) {
+    incident_action ready;
+    ready.step = "ready";
+    ready.at_us = wall_us;
+    ready.fields.emplace_back("ready", rule);
+    if (pid > 0)
+      ready.fields.emplace_back("pid", std::int64_t{pid});
+    add_action(o.inc, std::move(ready));
+    return std::nullopt;
+  }
   auto inc = std::move(o.inc);
   incident_action verify;
   verify.step = "verify";
@@ -133,6 +143,15 @@ std::vector<open_incident> incident_book::close_all(incident_status status,
   for (auto& p : paths)
     out.push_back(finish(p, status, why, wall_us));
   return out;
+}
+
+bool incident_book::set_snapshot(const std::string& path,
+                                 std::string relative) {
+  auto it = open_.find(path);
+  if (it == open_.end())
+    return false;
+  it->second.inc.snapshot = std::move(relative);
+  return true;
 }
 
 const open_incident* incident_book::find(const std::string& path) const {

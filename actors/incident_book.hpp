@@ -33,6 +33,9 @@ struct failure_event {
   std::int64_t at_ns = 0;     // steady: detected
   std::int64_t wall_us = 0;   // wall clock at at_ns
   std::int64_t failed_ns = 0; // steady: the failure itself, if known
+  /// Resolved only by a verification (the coordinator's path), not by the
+  /// component merely being ready again.
+  bool needs_verification = false;
 };
 
 /// An open incident and what the book keeps beside it.
@@ -43,6 +46,7 @@ struct open_incident {
   std::int32_t code = 0;
   std::int32_t signal = 0;
   std::string reason;
+  bool needs_verification = false;
 };
 
 /// The open incidents of one node.
@@ -62,9 +66,15 @@ public:
 
   /// Resolves the open incident of `path` (ready at steady `at_ns`, wall
   /// `wall_us`, by `rule`) and returns it complete; nothing if none is open.
+  /// An incident that needs a verification is resolved only by one
+  /// (`verification`); readiness alone is then recorded as an action.
   std::optional<runtime::incident>
   recovered(const std::string& path, const std::string& rule, std::int32_t pid,
-            std::int64_t at_ns, std::int64_t wall_us);
+            std::int64_t at_ns, std::int64_t wall_us,
+            bool verification = false);
+
+  /// Sets the snapshot of the open incident of `path`; false if none.
+  bool set_snapshot(const std::string& path, std::string relative);
 
   /// Closes the open incident of `path` (and, with `subtree`, every one
   /// under it) with `status`, and returns them complete.

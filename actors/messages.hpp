@@ -40,6 +40,12 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using permit_atom = caf::atom_constant<caf::atom("permit")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using respawned_atom = caf::atom_constant<caf::atom("respawned")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using verify_atom = caf::atom_constant<caf::atom("verify")>;
+using check_atom = caf::atom_constant<caf::atom("check")>;
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using unpause_atom = caf::atom_constant<caf::atom("unpause")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -97,6 +103,10 @@ struct incident_note {
   std::string step;     // action: restart, start, stop, ...; recovered: the
                         // readiness rule that passed
   std::string status;   // closed: failed, escalated, held, abandoned
+  std::string severity; // failed: as classified (else the mode's default)
+  /// failed: opened by the coordinator, resolved only by its verification;
+  /// recovered: that verification.
+  bool verified = false;
   bool ok = true;       // action: it worked
   bool subtree = false; // closed: every open incident under `path` too
   std::int32_t pid = 0;
@@ -111,8 +121,47 @@ struct incident_note {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incident_note& x) {
   return f(caf::meta::type_name("grace.incident_note"), x.kind, x.path, x.mode,
-           x.step, x.status, x.ok, x.subtree, x.pid, x.code, x.signal, x.detail,
-           x.at_ns, x.failed_ns);
+           x.step, x.status, x.severity, x.verified, x.ok, x.subtree, x.pid,
+           x.code, x.signal, x.detail, x.at_ns, x.failed_ns);
+}
+
+/// What one probe check found (monitor <- I/O thread).
+struct probe_outcome {
+  std::uint64_t run = 0; // which check
+  bool ok = false;
+  std::string mode;
+  std::string detail;
+  std::string output;
+  bool has_value = false;
+  double value = 0;
+  std::int64_t started_ns = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, probe_outcome& x) {
+  return f(caf::meta::type_name("grace.probe_outcome"), x.run, x.ok, x.mode,
+           x.detail, x.output, x.has_value, x.value, x.started_ns);
+}
+
+/// A probe's failure, raised by its monitor to the coordinator.
+struct failure_report {
+  std::string path;  // the component
+  std::string probe; // the probe's name
+  std::string mode;
+  std::string severity; // empty: the mode's default (or the component's)
+  std::string detail;
+  std::string output;
+  std::int64_t failed_ns = 0; // steady: the first failing check started
+  std::int64_t at_ns = 0;     // steady: raised
+  caf::actor child;           // the component's process actor
+  caf::actor supervisor;      // its supervisor
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, failure_report& x) {
+  return f(caf::meta::type_name("grace.failure_report"), x.path, x.probe,
+           x.mode, x.severity, x.detail, x.output, x.failed_ns, x.at_ns,
+           x.child, x.supervisor);
 }
 
 /// Returns the name a child_report carries for `mode` (its config name).

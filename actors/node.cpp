@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/coordinator.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "actors/supervisor.hpp"
@@ -161,6 +162,9 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     auto root = std::make_shared<const config::supervisor_spec>(cfg.root);
     if (audit)
       ctx->tracker = spawn_tracker(sys, {&*audit, cfg.log_dir, root});
+    coordinator_options heal;
+    heal.tracker = ctx->tracker;
+    ctx->coordinator = spawn_coordinator(sys, heal);
     ctx->log_dir = cfg.log_dir;
     ctx->default_backoff = cfg.default_backoff;
     if (ledger)
@@ -180,8 +184,9 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
       }};
     code = finished.get();
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-    if (ctx->tracker)
-      caf::anon_send_exit(ctx->tracker, caf::exit_reason::user_shutdown);
+    for (auto& a : {ctx->tracker, ctx->coordinator})
+      if (a)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     ctx.reset(); // its handles must not keep actors alive
     sys.await_all_actors_done();
   } // the I/O thread ends here, before the actor system

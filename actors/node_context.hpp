@@ -29,6 +29,8 @@ struct node_context {
   std::chrono::milliseconds ready_poll{10};
   /// Owns the incidents (tracker.hpp); none in tests that do not need it.
   caf::actor tracker;
+  /// Heals what probes find (coordinator.hpp); may be none likewise.
+  caf::actor coordinator;
   /// What happened, for the report at the end of a run.
   std::shared_ptr<run_ledger> ledger = std::make_shared<run_ledger>();
 };

@@ -82,6 +82,8 @@ struct supervisor_state {
   std::uint64_t plan_gen = 0;
   bool ready_owed = false; // the parent awaits our ready
   std::size_t granted = 0; // restart permits out
+  // Restarts asked for, answered when the child is ready again.
+  std::vector<std::pair<std::size_t, caf::response_promise>> restart_waiters;
   std::mt19937 rng{std::random_device{}()};
 };
 
@@ -111,6 +113,11 @@ public:
       [this](start_atom) { start(); },
       [this](stop_atom) { stop(); },
       [this](const child_report& r) { on_report(r); },
+      [this](restart_atom, const std::string& who) -> caf::result<bool> {
+        auto rp = make_response_promise<bool>();
+        restart_requested(who, rp);
+        return rp;
+      },
       [this](resume_atom, std::uint64_t gen) {
         if (state.current && gen == state.plan_gen) {
           state.current->delay_done = true;
@@ -200,6 +207,7 @@ private:
   void stop() {
     state.ready_owed = false;
     state.now = mode::stopping;
+    answer_restarts(std::nullopt, "stopped");
     run(shutdown_plan(purpose::shutdown));
   }
 
@@ -244,6 +252,7 @@ private:
         state.ctx->ledger->ready(s.path, r.at_ns ? r.at_ns : steady_ns());
         if (s.failing)
           note_recovered(s, r);
+        answer_restarts(i, "");
         if (awaited)
           step_done();
         else
@@ -403,6 +412,28 @@ private:
     auto streak = s.streak.failed(t, s.backoff.max);
     std::uniform_real_distribution<double> jitter{-1.0, 1.0};
     auto delay = backoff_delay(s.backoff, streak, jitter(state.rng));
+    auto p = restart_plan(i, false, delay);
+    if (state.now == mode::running)
+      state.now = mode::restarting;
+    auto detail = r.detail;
+    auto failed_path = s.path;
+    note_action(failed_path, "restart", restart_detail(p, delay), 0, 0);
+    run(std::move(p));
+    // Logged once the restart is under way, not before.
+    spdlog::warn(
+      "{}: restarting {} ({}){}", path(), failed_path, detail,
+      delay > duration::zero()
+        ? " in "
+            + config::format_duration(
+              std::chrono::duration_cast<std::chrono::milliseconds>(delay))
+        : std::string{});
+  }
+
+  // The plan that restarts child i by the strategy: the others of its
+  // restart set stopped (i too if `stop_it`: it still runs), then all
+  // started, i after `delay`; what an interrupted plan still had to do is
+  // folded in.
+  plan restart_plan(std::size_t i, bool stop_it, duration delay) {
     auto set = restart_set(state.spec->strategy, i, state.children.size());
     std::set<std::size_t> starts;
     for (auto j : set) {
@@ -420,13 +451,13 @@ private:
     p.why = purpose::restart;
     std::set<std::size_t, std::greater<>> stops;
     for (auto j : set)
-      if (j != i)
+      if (j != i || stop_it)
         stops.insert(j);
     // Whatever the interrupted plan still had to stop or start is done too.
     if (state.current && state.current->why != purpose::shutdown) {
       auto& old = *state.current;
       for (auto k = old.next_stop; k < old.stops.size(); ++k)
-        if (old.stops[k] != i)
+        if (old.stops[k] != i || stop_it)
           stops.insert(old.stops[k]);
       for (auto k = old.next_start; k < old.starts.size(); ++k)
         if (!state.children[old.starts[k]].removed)
@@ -438,20 +469,56 @@ private:
       p.delayed = i;
       p.delay = delay;
     }
+    return p;
+  }
+
+  // -- restarts asked for (the coordinator heals a probe failure) -------------
+
+  // Restarts child `who` as if it had failed: its strategy applies and the
+  // restart counts toward the intensity. Answers once it is ready again.
+  void restart_requested(const std::string& who, caf::response_promise rp) {
+    auto refuse = [&](const std::string& why) {
+      rp.deliver(caf::make_error(caf::sec::runtime_error, who + ": " + why));
+    };
+    auto it = state.index.find(who);
+    if (it == state.index.end())
+      return refuse("no such child of " + path());
+    auto i = it->second;
+    auto& s = state.children[i];
+    if (state.now != mode::running && state.now != mode::restarting
+        && state.now != mode::starting)
+      return refuse("its supervisor is stopping or gave up");
+    if (s.removed || s.held)
+      return refuse("it is not running");
+    state.restart_waiters.emplace_back(i, std::move(rp));
+    auto t = now();
+    if (!state.intensity->add_restart(t)) {
+      give_up(s.path + " failed its probes");
+      return;
+    }
+    state.ctx->ledger->restart(s.path);
+    auto p = restart_plan(i, true, duration::zero());
     if (state.now == mode::running)
       state.now = mode::restarting;
-    auto detail = r.detail;
-    auto failed_path = s.path;
-    note_action(failed_path, "restart", restart_detail(p, delay), 0, 0);
+    spdlog::warn("{}: restarting {} (asked to: its probes fail)", path(),
+                 s.path);
     run(std::move(p));
-    // Logged once the restart is under way, not before.
-    spdlog::warn(
-      "{}: restarting {} ({}){}", path(), failed_path, detail,
-      delay > duration::zero()
-        ? " in "
-            + config::format_duration(
-              std::chrono::duration_cast<std::chrono::milliseconds>(delay))
-        : std::string{});
+  }
+
+  // Answers the restart requests for child i (ok), or all of them (not ok).
+  void answer_restarts(std::optional<std::size_t> i, const std::string& why) {
+    auto& w = state.restart_waiters;
+    for (auto it = w.begin(); it != w.end();) {
+      if (i && it->first != *i) {
+        ++it;
+        continue;
+      }
+      if (i)
+        it->second.deliver(true);
+      else
+        it->second.deliver(caf::make_error(caf::sec::runtime_error, why));
+      it = w.erase(it);
+    }
   }
 
   void give_up(const std::string& why) {
@@ -464,6 +531,7 @@ private:
                     ? "holding the subtree stopped"
                     : "giving up");
     state.now = mode::giving_up;
+    answer_restarts(std::nullopt, "restart intensity exceeded");
     auto hold = spec.on_exhausted == config::exhausted_action::hold;
     state.ctx->ledger->gave_up(path(), hold);
     for (auto& c : state.children)

@@ -77,7 +77,9 @@ private:
         failure_event e;
         e.path = n.path;
         e.mode = n.mode;
-        e.severity = severity_of(n.path, n.mode);
+        e.severity
+          = n.severity.empty() ? severity_of(n.path, n.mode) : n.severity;
+        e.needs_verification = n.verified;
         e.pid = n.pid;
         e.code = n.code;
         e.signal = n.signal;
@@ -98,12 +100,19 @@ private:
           a.fields.emplace_back("pid", std::int64_t{n.pid});
         if (!n.detail.empty())
           a.fields.emplace_back("detail", n.detail);
+        if (n.step == "snapshot") {
+          if (auto* o = state.book.find(n.path)) {
+            auto copy = *o;
+            state.book.set_snapshot(n.path, snapshot(copy, "restarting"));
+          }
+        }
         state.book.act(n.path, std::move(a));
         return;
       }
       case note_kind::recovered:
-        if (auto closed = state.book.recovered(
-              n.path, n.step.empty() ? "running" : n.step, n.pid, at, wall)) {
+        if (auto closed
+            = state.book.recovered(n.path, n.step.empty() ? "running" : n.step,
+                                   n.pid, at, wall, n.verified)) {
           write(*closed);
           spdlog::debug("incident {} resolved: {} {} in {:.3f} ms", closed->id,
                         closed->component, closed->failure_mode,
@@ -136,10 +145,11 @@ private:
     return std::string{to_string(config::defaults::severity_of(*fm))};
   }
 
-  // Queues the component's snapshot before the line that references it.
-  void snapshot(open_incident& o, const char* what) {
+  // Queues the component's snapshot before the line that references it;
+  // returns its path relative to the log directory.
+  std::string snapshot(open_incident& o, const char* what) {
     if (!state.opts.log)
-      return;
+      return {};
     auto& inc = o.inc;
     runtime::snapshot_input in;
     in.incident_id = inc.id;
@@ -166,6 +176,7 @@ private:
       state.opts.log_dir + "/" + relative,
       [in, keep = state.opts.root] { return runtime::make_snapshot(in); });
     inc.snapshot = relative;
+    return relative;
   }
 
   void write(const incident& inc) {

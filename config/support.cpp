@@ -20,8 +20,11 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
     auto& ch = std::get<child_spec>(c.node);
     if (ch.replica.value_or(0) > 0)
       continue; // one report per pool is enough
-    if (!ch.probes.empty())
-      refuse(ch.where, ch.path, "probes");
+    for (auto& p : ch.probes)
+      if (p.kind != probe_kind::tcp && p.kind != probe_kind::exec)
+        refuse(p.where, ch.path,
+               "probe '" + p.name + "' of kind "
+                 + std::string{to_string(p.kind)});
     if (!ch.on.empty())
       refuse(ch.where, ch.path, "on");
     if (!ch.depends_on.empty())

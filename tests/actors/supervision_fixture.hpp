@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
+#include "actors/coordinator.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "actors/supervisor.hpp"
@@ -126,8 +127,9 @@ protected:
     }
     for (auto pid : all_pids())
       kill_if_alive(pid);
-    if (tracker_)
-      caf::anon_send_exit(tracker_, caf::exit_reason::user_shutdown);
+    for (auto& a : {tracker_, coordinator_})
+      if (a)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sys_.await_all_actors_done();
     io_.reset();
     audit_.reset(); // writes what is still queued
@@ -164,6 +166,11 @@ protected:
     audit_ = std::make_unique<runtime::audit_log>(audit);
     tracker_ = actors::spawn_tracker(sys_, {audit_.get(), ctx->log_dir, root});
     ctx->tracker = tracker_;
+    actors::coordinator_options heal;
+    heal.tracker = tracker_;
+    heal.verify_within = verify_within_;
+    coordinator_ = actors::spawn_coordinator(sys_, heal);
+    ctx->coordinator = coordinator_;
     tree_ = sys_.spawn<recorder>(root, ctx, &reports_);
   }
 
@@ -292,6 +299,8 @@ protected:
   report_log reports_;
   std::unique_ptr<runtime::audit_log> audit_;
   caf::actor tracker_;
+  caf::actor coordinator_;
+  std::chrono::milliseconds verify_within_{5000};
   caf::actor tree_;
 };
 

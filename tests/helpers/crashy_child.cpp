@@ -14,6 +14,7 @@
 //   --orphan FILE MS   fork a child that leaves the process group (setsid),
 //                      writes its pid to FILE and exits after MS ms
 //   --listen PORT      listen on 127.0.0.1:PORT
+//   --unlisten         close that listening socket (and keep running)
 //   --notify TEXT      send TEXT (e.g. READY=1) to $NOTIFY_SOCKET
 //   --sleep MS         sleep MS milliseconds
 //   --flood            write to stdout as fast as possible, forever
@@ -93,6 +94,7 @@ void notify(const char* text) {
 
 int main(int argc, char** argv) {
   auto start = monotonic_ns();
+  int listener = -1;
   for (int i = 1; i < argc; ++i) {
     std::string opt = argv[i];
     auto arg = [&]() -> const char* {
@@ -172,6 +174,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "crashy_child: bind: %s\n", std::strerror(errno));
         std::exit(98);
       }
+      listener = fd;
+    } else if (opt == "--unlisten") {
+      ::close(listener);
+      listener = -1;
     } else if (opt == "--notify") {
       notify(arg());
     } else if (opt == "--sleep") {

@@ -1,0 +1,188 @@
+#include "actors/monitor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+#include "config/units.hpp"
+#include "runtime/io_loop.hpp"
+#include "runtime/probes.hpp"
+
+namespace grace::actors {
+
+namespace {
+
+struct monitor_state {
+  static inline const char* name = "grace.monitor";
+  config::probe_spec probe;
+  std::string path;
+  runtime::spawn_options exec; // exec checks: the child's environment
+  node_context_ptr ctx;
+  caf::actor child;
+  caf::actor supervisor;
+  bool paused = true;
+  bool in_flight = false;
+  std::uint64_t run = 0;   // checks started
+  std::uint64_t ticks = 0; // the schedule's generation
+  int consecutive = 0;     // failures in a row
+  std::int64_t first_failed_ns = 0;
+  bool raised = false;
+  // Fresh checks asked for (verification): answered by the first check
+  // started after the request.
+  std::vector<caf::response_promise> waiting;
+  std::uint64_t fresh_from = 0; // answer with a check run >= this
+};
+
+class monitor_actor : public caf::stateful_actor<monitor_state> {
+public:
+  monitor_actor(caf::actor_config& cfg, config::probe_spec probe,
+                std::string path, runtime::spawn_options exec,
+                node_context_ptr ctx, caf::actor child, caf::actor supervisor)
+      : caf::stateful_actor<monitor_state>(cfg) {
+    state.probe = std::move(probe);
+    state.path = std::move(path);
+    state.exec = std::move(exec);
+    state.ctx = std::move(ctx);
+    state.child = std::move(child);
+    state.supervisor = std::move(supervisor);
+  }
+
+  caf::behavior make_behavior() override {
+    return {
+      [this](pause_atom) {
+        state.paused = true;
+        ++state.ticks; // the schedule stops
+        reset();
+      },
+      [this](unpause_atom) {
+        if (!state.paused)
+          return;
+        state.paused = false;
+        reset();
+        schedule(++state.ticks);
+      },
+      [this](tick_atom, std::uint64_t ticks) {
+        if (ticks != state.ticks || state.paused)
+          return;
+        schedule(ticks);
+        if (!state.in_flight)
+          start_check();
+      },
+      [this](const probe_outcome& r) { checked(r); },
+      [this](check_atom) -> caf::result<bool, std::string> {
+        auto rp = make_response_promise<bool, std::string>();
+        state.waiting.push_back(rp);
+        state.fresh_from = state.run + 1;
+        if (!state.in_flight)
+          start_check();
+        return rp;
+      },
+    };
+  }
+
+private:
+  void reset() {
+    state.consecutive = 0;
+    state.first_failed_ns = 0;
+    state.raised = false;
+  }
+
+  void schedule(std::uint64_t ticks) {
+    delayed_send(this, state.probe.every, tick_atom::value, ticks);
+  }
+
+  void start_check() {
+    state.in_flight = true;
+    auto run = ++state.run;
+    auto self = caf::actor_cast<caf::actor>(this);
+    auto started = steady_ns();
+    auto report = [self, run, started](runtime::probe_result r) {
+      probe_outcome o;
+      o.run = run;
+      o.ok = r.ok;
+      o.mode = std::move(r.mode);
+      o.detail = std::move(r.detail);
+      o.output = std::move(r.output);
+      o.has_value = r.value.has_value();
+      o.value = r.value.value_or(0);
+      o.started_ns = started;
+      caf::anon_send(self, std::move(o));
+    };
+    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      state.probe.timeout);
+    auto& io = *state.ctx->io;
+    if (auto* tcp = std::get_if<config::tcp_probe>(&state.probe.check)) {
+      io.post([&io, host = tcp->host, port = tcp->port, timeout, report] {
+        runtime::probe_tcp(io, host, port, timeout, report);
+      });
+    } else if (auto* exec
+               = std::get_if<config::exec_probe>(&state.probe.check)) {
+      auto opts = state.exec;
+      opts.argv = exec->argv;
+      opts.executable.clear();
+      io.post([&io, opts = std::move(opts), timeout, report]() mutable {
+        runtime::probe_exec(io, std::move(opts), timeout, report);
+      });
+    } else {
+      // Can't happen: unsupported kinds are refused before the tree runs.
+      spdlog::error("{}: probe {} of kind {} cannot run", state.path,
+                    state.probe.name, to_string(state.probe.kind));
+      state.in_flight = false;
+    }
+  }
+
+  void checked(const probe_outcome& r) {
+    state.in_flight = false;
+    // Verification first: the first check started after the request.
+    if (!state.waiting.empty() && r.run >= state.fresh_from) {
+      for (auto& rp : state.waiting)
+        rp.deliver(r.ok, r.ok ? std::string{} : r.detail);
+      state.waiting.clear();
+    } else if (!state.waiting.empty()) {
+      start_check(); // the one in flight was older than the request
+    }
+    if (state.paused)
+      return;
+    if (r.ok) {
+      if (state.raised)
+        spdlog::info("{}: probe {} passes again", state.path, state.probe.name);
+      reset();
+      return;
+    }
+    if (state.consecutive++ == 0)
+      state.first_failed_ns = r.started_ns;
+    spdlog::debug("{}: probe {} failed ({} of {}): {}", state.path,
+                  state.probe.name, state.consecutive, state.probe.failures,
+                  r.detail);
+    if (state.raised || state.consecutive < state.probe.failures)
+      return;
+    state.raised = true;
+    failure_report f;
+    f.path = state.path;
+    f.probe = state.probe.name;
+    f.mode = r.mode;
+    if (state.probe.severity)
+      f.severity = std::string{to_string(*state.probe.severity)};
+    f.detail = "probe " + state.probe.name + ": " + r.detail;
+    f.output = r.output;
+    f.failed_ns = state.first_failed_ns;
+    f.at_ns = steady_ns();
+    f.child = state.child;
+    f.supervisor = state.supervisor;
+    spdlog::warn("{}: {}", state.path, f.detail);
+    if (state.ctx->coordinator)
+      send(state.ctx->coordinator, std::move(f));
+  }
+};
+
+} // namespace
+
+caf::actor spawn_monitor(caf::event_based_actor* child, const std::string& path,
+                         const config::probe_spec& probe,
+                         runtime::spawn_options exec, node_context_ptr ctx,
+                         caf::actor supervisor) {
+  return child->spawn<monitor_actor, caf::linked>(
+    probe, path, std::move(exec), std::move(ctx),
+    caf::actor_cast<caf::actor>(child), std::move(supervisor));
+}
+
+} // namespace grace::actors

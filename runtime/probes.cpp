@@ -1,0 +1,198 @@
+#include "runtime/probes.hpp"
+
+#include <array>
+#include <csignal>
+#include <cstring>
+#include <memory>
+
+#include <unistd.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/units.hpp"
+#include "runtime/io_loop.hpp"
+#include "runtime/output.hpp"
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace grace::runtime {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+constexpr std::size_t max_output = 4096;
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+std::string timed_out(std::chrono::milliseconds timeout) {
+  return "timed out after " + config::format_duration(timeout);
+}
+
+struct tcp_check : std::enable_shared_from_this<tcp_check> {
+  tcp_check(io_loop& l, probe_callback d)
+      : socket(l.context()), timer(l.context()), done(std::move(d)) {}
+
+  void finish(probe_result r) {
+    if (finished)
+      return;
+    finished = true;
+    boost::system::error_code ignored;
+    timer.cancel();
+    socket.close(ignored);
+    done(std::move(r));
+  }
+
+  tcp::socket socket;
+  asio::steady_timer timer;
+  probe_callback done;
+  bool finished = false;
+  clock_type::time_point started = clock_type::now();
+};
+
+struct exec_check : std::enable_shared_from_this<exec_check> {
+  exec_check(io_loop& l, probe_callback d)
+      : loop(l), pipe(l.context()), timer(l.context()), done(std::move(d)) {}
+
+  void read_more() {
+    pipe.async_read_some(asio::buffer(buf),
+                         [self = shared_from_this()](
+                           const boost::system::error_code& ec, std::size_t n) {
+                           self->keep(n);
+                           if (!ec)
+                             self->read_more();
+                         });
+  }
+
+  void keep(std::size_t n) {
+    auto room = max_output - std::min(max_output, output.size());
+    output.append(buf.data(), std::min(n, room));
+  }
+
+  void exited(exit_status s) {
+    // What is still in the pipe belongs to this run.
+    boost::system::error_code ec;
+    for (;;) {
+      auto n = ::read(pipe.native_handle(), buf.data(), buf.size());
+      if (n <= 0)
+        break;
+      keep(static_cast<std::size_t>(n));
+    }
+    timer.cancel();
+    pipe.close(ec);
+    probe_result r;
+    r.value = seconds_since(started);
+    r.output = std::move(output);
+    if (killed) {
+      r.mode = "check_failed";
+      r.detail = timed_out(timeout);
+    } else if (s.how == exit_status::kind::signaled) {
+      r.mode = "check_failed";
+      r.detail = "killed by signal " + std::to_string(s.signal);
+    } else if (s.code != 0) {
+      r.mode = "check_failed";
+      r.detail = "exit code " + std::to_string(s.code);
+    } else {
+      r.ok = true;
+    }
+    done(std::move(r));
+  }
+
+  io_loop& loop;
+  asio::posix::stream_descriptor pipe;
+  asio::steady_timer timer;
+  probe_callback done;
+  std::array<char, 4096> buf{};
+  std::string output;
+  std::chrono::milliseconds timeout{};
+  int pid = -1;
+  bool killed = false;
+  clock_type::time_point started = clock_type::now();
+};
+
+} // namespace
+
+void probe_tcp(io_loop& loop, const std::string& host, std::uint16_t port,
+               std::chrono::milliseconds timeout, probe_callback done) {
+  auto c = std::make_shared<tcp_check>(loop, std::move(done));
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) {
+    // A host name: resolved synchronously (probes watch local services;
+    // a remote name is rare).
+    tcp::resolver resolver{loop.context()};
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) {
+      probe_result r;
+      r.mode = "connectivity_lost";
+      r.detail = "cannot resolve " + host;
+      return c->finish(std::move(r));
+    }
+    address = results.begin()->endpoint().address();
+  }
+  c->timer.expires_after(timeout);
+  c->timer.async_wait([c, timeout](const boost::system::error_code& err) {
+    if (err)
+      return; // cancelled: the connect finished first
+    probe_result r;
+    r.mode = "connectivity_lost";
+    r.detail = timed_out(timeout);
+    c->finish(std::move(r));
+  });
+  c->socket.async_connect(
+    tcp::endpoint{address, port},
+    [c, host, port](const boost::system::error_code& err) {
+      probe_result r;
+      r.value = seconds_since(c->started);
+      if (err) {
+        r.mode = "connectivity_lost";
+        r.detail = host + ":" + std::to_string(port) + ": " + err.message();
+      } else {
+        r.ok = true;
+      }
+      c->finish(std::move(r));
+    });
+}
+
+void probe_exec(io_loop& loop, spawn_options check,
+                std::chrono::milliseconds timeout, probe_callback done) {
+  auto c = std::make_shared<exec_check>(loop, std::move(done));
+  c->timeout = timeout;
+  auto ends = output_sink::make_pipe();
+  if (!ends.read) {
+    probe_result r;
+    r.mode = "check_failed";
+    r.detail = std::string{"cannot create a pipe: "} + std::strerror(errno);
+    return c->done(std::move(r));
+  }
+  check.stdout_fd = ends.write.get();
+  check.stderr_fd = ends.write.get();
+  auto result = spawn(check);
+  ends.write.reset();
+  if (auto* f = std::get_if<spawn_failure>(&result)) {
+    probe_result r;
+    r.mode = "check_failed";
+    r.detail = f->message;
+    return c->done(std::move(r));
+  }
+  auto& child = std::get<child_process>(result);
+  c->pid = child.pid;
+  c->pipe.assign(ends.read.release());
+  c->read_more();
+  c->timer.expires_after(timeout);
+  c->timer.async_wait([c](const boost::system::error_code& err) {
+    if (err)
+      return;
+    c->killed = true;
+    signal_group(c->pid, SIGKILL);
+  });
+  watch_exit(loop, child.pid, std::move(child.pidfd),
+             [c](int, exit_status s) { c->exited(s); });
+}
+
+} // namespace grace::runtime

@@ -1,0 +1,174 @@
+// Probes and the coordinator's basic path, with real processes: a probe
+// that fails raises once, the coordinator restarts the component through its
+// supervisor and verifies it (ready, every probe passing freshly) before the
+// incident is resolved. Healthy components raise nothing.
+#include <csignal>
+#include <fstream>
+
+#include "tests/actors/supervision_fixture.hpp"
+
+using namespace grace;
+using namespace std::chrono_literals;
+using runtime::incident;
+using runtime::incident_status;
+using test::Supervision;
+using test::wait_until;
+
+namespace {
+
+std::size_t line_count(const std::string& path) {
+  std::ifstream in{path};
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    ++n;
+  return n;
+}
+
+bool has_step(const incident& x, const std::string& step) {
+  for (auto& a : x.actions)
+    if (a.step == step)
+      return true;
+  return false;
+}
+
+std::string reason(const incident& x) {
+  for (auto& [k, v] : x.detail)
+    if (k == "reason" || k == "outcome")
+      if (auto* s = std::get_if<std::string>(&v); s && k == "outcome")
+        return *s;
+  for (auto& [k, v] : x.detail)
+    if (k == "reason")
+      return std::get<std::string>(v);
+  return {};
+}
+
+// A tree of one child `a` (stamps, pid file) with the probes given.
+std::string probed(const std::string& probes, const std::string& extra = "",
+                   const std::string& keys = "") {
+  return "grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+         "  intensity: 10\n  children:\n"
+         "    - name: a\n"
+         "      command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, DIR/a.pid"
+         + (extra.empty() ? "" : ", " + extra) + "]\n"
+         + (keys.empty() ? "" : "      " + keys + "\n") + "      probes:\n"
+         + probes;
+}
+
+} // namespace
+
+TEST_F(Supervision, AFailingExecProbeIsHealedThroughTheSupervisorAndVerified) {
+  start(probed("        - {kind: exec, command: [test, -s, DIR/a.pid], "
+               "every: 20ms, timeout: 1s, failures: 2}\n"));
+  ASSERT_TRUE(wait_up({"a"}));
+  ASSERT_TRUE(
+    wait_until([&] { return !test::slurp(dir_ + "/a.pid").empty(); }));
+  std::filesystem::remove(dir_ + "/a.pid"); // the service "loses its health"
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
+  EXPECT_EQ(x.component, "root/a");
+  EXPECT_EQ(x.failure_mode, "check_failed");
+  EXPECT_EQ(x.severity, "medium");
+  EXPECT_EQ(x.attempts, 1);
+  EXPECT_TRUE(has_step(x, "snapshot"));
+  EXPECT_TRUE(has_step(x, "restart"));
+  EXPECT_TRUE(has_step(x, "verify"));
+  ASSERT_TRUE(x.ttd_seconds);
+  EXPECT_GT(*x.ttd_seconds, 0.0) << "two failures in a row before raising";
+  ASSERT_TRUE(x.snapshot);
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/logs/" + *x.snapshot));
+  EXPECT_EQ(starts("a").size(), 2u) << "restarted once, by its supervisor";
+}
+
+TEST_F(Supervision, AHealthyComponentRaisesNothing) {
+  start(probed("        - {kind: exec, command: [sh, -c, 'echo x >> "
+               "DIR/checks'], every: 20ms}\n"
+               "        - {kind: tcp, port: 47613, every: 20ms}\n",
+               "--listen, \"47613\""));
+  ASSERT_TRUE(wait_up({"a"}));
+  // Ten checks and more, each passing.
+  ASSERT_TRUE(wait_until([&] { return line_count(dir_ + "/checks") >= 10; }));
+  EXPECT_TRUE(incident_lines().empty());
+  EXPECT_EQ(starts("a").size(), 1u);
+  EXPECT_EQ(logs_->count("probe"), 0u);
+}
+
+TEST_F(Supervision, ALostPortIsConnectivityLostAndARestartHealsIt) {
+  // The first run stops listening after 300 ms; the next ones keep their
+  // port open.
+  start(probed("        - {kind: tcp, port: 47614, every: 20ms, "
+               "severity: high}\n",
+               "--listen, \"47614\", --first-run, DIR/once, --sleep, "
+               "\"300\", --unlisten"));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
+  EXPECT_EQ(x.failure_mode, "connectivity_lost");
+  EXPECT_EQ(x.severity, "high") << "the probe's own severity";
+  EXPECT_NE(reason(x).find("47614"), std::string::npos) << reason(x);
+  EXPECT_EQ(starts("a").size(), 2u);
+}
+
+TEST_F(Supervision, ASlowProbeIsCutAtItsTimeoutAndNeverOverlaps) {
+  verify_within_ = 300ms;
+  start(probed("        - {kind: exec, command: [sh, -c, 'echo $$ >> "
+               "DIR/runs; sleep 5'], every: 10ms, timeout: 100ms}\n"));
+  ASSERT_TRUE(wait_closed(1, 10s));
+  auto x = closed_incidents().front();
+  // The restarted one is just as slow: the verification fails.
+  EXPECT_EQ(x.status, incident_status::failed);
+  EXPECT_NE(reason(x).find("timed out after 100ms"), std::string::npos)
+    << reason(x);
+  // Every run was cut at 100 ms (its whole process group killed), one at
+  // a time: far fewer runs than 10 ms intervals.
+  std::vector<int> runs;
+  std::ifstream in{dir_ + "/runs"};
+  for (int pid = 0; in >> pid;)
+    runs.push_back(pid);
+  EXPECT_GE(runs.size(), 2u);
+  EXPECT_LE(runs.size(), 30u);
+  for (auto pid : runs) {
+    ASSERT_GT(pid, 1);
+    EXPECT_TRUE(wait_until([&] { return !test::alive(pid); })) << pid;
+  }
+}
+
+TEST_F(Supervision, AComponentThatStaysSickFailsItsVerification) {
+  verify_within_ = 300ms;
+  start(probed("        - {kind: exec, command: [test, -e, DIR/never], "
+               "every: 20ms}\n"));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::failed);
+  EXPECT_NE(reason(x).find("verification failed"), std::string::npos)
+    << reason(x);
+  EXPECT_NE(reason(x).find("exit code 1"), std::string::npos) << reason(x);
+}
+
+TEST_F(Supervision, ProbesArePausedUntilTheComponentIsReady) {
+  // Not ready for 300 ms, and the probe fails until the pid file appears
+  // (at once): had it run before readiness, it would have raised.
+  start(probed("        - {kind: exec, command: [test, -s, DIR/a.pid], "
+               "every: 10ms}\n",
+               "", "ready: {delay: 300ms}"));
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  ASSERT_TRUE(wait_up({"a"}));
+  EXPECT_TRUE(incident_lines().empty());
+  EXPECT_EQ(starts("a").size(), 1u);
+}
+
+TEST_F(Supervision, ProbeRestartsCountTowardTheRestartIntensity) {
+  verify_within_ = 200ms;
+  start(
+    "grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+    "  intensity: 1\n  children:\n"
+    "    - name: a\n"
+    "      command: [CRASHY, --stamp, DIR/a.stamp]\n"
+    "      probes:\n"
+    "        - {kind: exec, command: [test, -e, DIR/never], every: 20ms}\n");
+  // Restarted once (verification fails), raised again, and the second
+  // restart exceeds the intensity: the root gives up.
+  ASSERT_TRUE(wait_report(actors::report_kind::exited, 1, 10s));
+  EXPECT_EQ(reports_.all().back().mode, "restart_intensity_exceeded");
+  EXPECT_EQ(starts("a").size(), 2u);
+}
