@@ -36,6 +36,14 @@ using notify_atom = caf::atom_constant<caf::atom("notify")>;
 using verify_timer = caf::atom_constant<caf::atom("verifyto")>;
 using verify_retry = caf::atom_constant<caf::atom("verifyre")>;
 
+// Returns the heartbeat probe of `spec`, if it has one.
+const config::heartbeat_probe* heartbeat(const config::child_spec& spec) {
+  for (auto& p : spec.probes)
+    if (auto* h = std::get_if<config::heartbeat_probe>(&p.check))
+      return h;
+  return nullptr;
+}
+
 /// Returns "killed by SIGSEGV" or "exited with code 3".
 std::string describe_exit(int code, int signal) {
   runtime::exit_status s;
@@ -139,7 +147,10 @@ public:
     state.err = runtime::output_sink::make(*state.ctx->io, base + ".err",
                                            state.ctx->output_max_bytes,
                                            state.ctx->output_keep);
-    if (state.spec.ready.how != config::ready_spec::kind::notify) {
+    // A notify socket for `ready: notify` and for heartbeats (WATCHDOG=1);
+    // such children start from the I/O thread, which owns the socket.
+    if (state.spec.ready.how != config::ready_spec::kind::notify
+        && !heartbeat(state.spec)) {
       state.fast = std::make_shared<fast_path>();
     } else {
       state.notify = std::make_shared<notify_holder>();
@@ -244,12 +255,16 @@ public:
         if (gen == state.gen && state.now == phase::starting)
           ready_timeout();
       },
-      [this](notify_atom, int pid, int pgid, bool ready) {
+      [this](notify_atom, int pid, int pgid, bool ready, bool watchdog) {
         // Only the current process (or one in its group) speaks for it.
         if (state.pid <= 0 || (pid != state.pid && pgid != state.pid))
           return;
         if (ready && state.now == phase::starting)
           became_ready();
+        if (watchdog)
+          for (std::size_t k = 0; k < state.monitors.size(); ++k)
+            if (state.spec.probes[k].kind == config::probe_kind::heartbeat)
+              send(state.monitors[k], watchdog_atom::value);
       },
       [this](kill_timer, std::uint64_t gen) {
         if (gen == state.gen && state.now == phase::stopping) {
@@ -279,6 +294,13 @@ private:
   runtime::spawn_options options(int attempt) {
     auto o = base_options(state.spec);
     o.env.push_back("GRACE_ATTEMPT=" + std::to_string(attempt));
+    // As systemd's WatchdogSec= does: sd_watchdog_enabled() sees it.
+    if (auto* h = heartbeat(state.spec))
+      o.env.push_back(
+        "WATCHDOG_USEC="
+        + std::to_string(
+          std::chrono::duration_cast<std::chrono::microseconds>(h->within)
+            .count()));
     return o;
   }
 
@@ -346,7 +368,8 @@ private:
       if (!notify->socket)
         notify->socket = runtime::notify_socket::open(
           *ctx->io, [self](int pid, int pgid, runtime::notify_message m) {
-            caf::anon_send(self, notify_atom::value, pid, pgid, m.ready);
+            caf::anon_send(self, notify_atom::value, pid, pgid, m.ready,
+                           m.watchdog);
           });
       if (!notify->socket) {
         caf::anon_send(self, spawned_atom::value, gen, errno,
@@ -545,8 +568,11 @@ private:
 
   void ask_probe(std::uint64_t id, std::size_t k) {
     auto& probe = state.spec.probes[k];
+    auto patience = probe.timeout + probe.every;
+    if (auto* h = std::get_if<config::heartbeat_probe>(&probe.check))
+      patience = h->within; // the next WATCHDOG=1 answers
     auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
-      probe.timeout + probe.every + std::chrono::seconds{1});
+      patience + std::chrono::seconds{1});
     request(state.monitors[k], limit, check_atom::value)
       .then(
         [this, id, k](bool ok, const std::string& why) {

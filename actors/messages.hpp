@@ -46,6 +46,7 @@ using check_atom = caf::atom_constant<caf::atom("check")>;
 using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using unpause_atom = caf::atom_constant<caf::atom("unpause")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {

@@ -30,7 +30,11 @@ struct monitor_state {
   // started after the request.
   std::vector<caf::response_promise> waiting;
   std::uint64_t fresh_from = 0; // answer with a check run >= this
+  // Heartbeats: the deadline for the next WATCHDOG=1.
+  std::uint64_t beats = 0;
 };
+
+using beat_timer = caf::atom_constant<caf::atom("beatto")>;
 
 class monitor_actor : public caf::stateful_actor<monitor_state> {
 public:
@@ -51,6 +55,7 @@ public:
       [this](pause_atom) {
         state.paused = true;
         ++state.ticks; // the schedule stops
+        ++state.beats;
         reset();
       },
       [this](unpause_atom) {
@@ -58,7 +63,33 @@ public:
           return;
         state.paused = false;
         reset();
-        schedule(++state.ticks);
+        if (heartbeat())
+          arm_beat();
+        else
+          schedule(++state.ticks);
+      },
+      [this](watchdog_atom) {
+        for (auto& rp : state.waiting)
+          rp.deliver(true, std::string{});
+        state.waiting.clear();
+        if (state.paused)
+          return;
+        if (state.raised)
+          spdlog::info("{}: heartbeat is back", state.path);
+        reset();
+        arm_beat();
+      },
+      [this](beat_timer, std::uint64_t beats) {
+        if (beats != state.beats || state.paused)
+          return;
+        probe_outcome o;
+        o.run = ++state.run;
+        o.mode = "heartbeat_missed";
+        o.detail = "no WATCHDOG=1 within "
+                   + config::format_duration(heartbeat()->within);
+        o.started_ns = steady_ns();
+        arm_beat();
+        checked(o);
       },
       [this](tick_atom, std::uint64_t ticks) {
         if (ticks != state.ticks || state.paused)
@@ -72,7 +103,8 @@ public:
         auto rp = make_response_promise<bool, std::string>();
         state.waiting.push_back(rp);
         state.fresh_from = state.run + 1;
-        if (!state.in_flight)
+        // A heartbeat's fresh check is the next WATCHDOG=1.
+        if (!heartbeat() && !state.in_flight)
           start_check();
         return rp;
       },
@@ -80,6 +112,14 @@ public:
   }
 
 private:
+  const config::heartbeat_probe* heartbeat() const {
+    return std::get_if<config::heartbeat_probe>(&state.probe.check);
+  }
+
+  void arm_beat() {
+    delayed_send(this, heartbeat()->within, beat_timer::value, ++state.beats);
+  }
+
   void reset() {
     state.consecutive = 0;
     state.first_failed_ns = 0;
@@ -132,8 +172,12 @@ private:
 
   void checked(const probe_outcome& r) {
     state.in_flight = false;
-    // Verification first: the first check started after the request.
-    if (!state.waiting.empty() && r.run >= state.fresh_from) {
+    // Verification first: the first check started after the request (a
+    // missed heartbeat answers nothing: the deadline of the verification
+    // does).
+    if (heartbeat()) {
+      // nothing to answer here
+    } else if (!state.waiting.empty() && r.run >= state.fresh_from) {
       for (auto& rp : state.waiting)
         rp.deliver(r.ok, r.ok ? std::string{} : r.detail);
       state.waiting.clear();

@@ -172,3 +172,32 @@ TEST_F(Supervision, ProbeRestartsCountTowardTheRestartIntensity) {
   EXPECT_EQ(reports_.all().back().mode, "restart_intensity_exceeded");
   EXPECT_EQ(starts("a").size(), 2u);
 }
+
+TEST_F(Supervision, AMissedHeartbeatIsHealedAndTheNextBeatVerifiesIt) {
+  // sd_notify WATCHDOG=1 every 20 ms; the first instance falls silent
+  // after 200 ms.
+  start(probed("        - {kind: heartbeat, within: 150ms}\n",
+               "--beat, \"20\", DIR/once, \"200\""));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
+  EXPECT_EQ(x.failure_mode, "heartbeat_missed");
+  EXPECT_EQ(x.severity, "high");
+  EXPECT_NE(reason(x).find("no WATCHDOG=1 within 150ms"), std::string::npos)
+    << reason(x);
+  EXPECT_EQ(starts("a").size(), 2u);
+  // The replacement keeps beating: nothing more is raised.
+  auto before = incident_lines().size();
+  ASSERT_TRUE(wait_log("root/a: ready", 2));
+  EXPECT_EQ(incident_lines().size(), before);
+}
+
+TEST_F(Supervision, AHeartbeatChildSeesWatchdogUsec) {
+  start(probed("        - {kind: heartbeat, within: 2s}\n",
+               "--env, WATCHDOG_USEC, --beat, \"20\", DIR/once, \"100000\""));
+  ASSERT_TRUE(wait_until([&] {
+    return test::slurp(dir_ + "/logs/root.a.out").find("WATCHDOG_USEC=2000000")
+           != std::string::npos;
+  }));
+  EXPECT_TRUE(incident_lines().empty());
+}

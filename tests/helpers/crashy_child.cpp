@@ -16,6 +16,8 @@
 //   --listen PORT      listen on 127.0.0.1:PORT
 //   --unlisten         close that listening socket (and keep running)
 //   --notify TEXT      send TEXT (e.g. READY=1) to $NOTIFY_SOCKET
+//   --beat MS ONCE STOP_MS  send WATCHDOG=1 every MS ms: forever, except
+//                      on the first run (file ONCE absent) only for STOP_MS
 //   --sleep MS         sleep MS milliseconds
 //   --flood            write to stdout as fast as possible, forever
 //   --first-run FILE   if FILE exists, skip the remaining options and wait;
@@ -189,6 +191,19 @@ int main(int argc, char** argv) {
       for (;;)
         if (::write(1, line, sizeof(line)) < 0 && errno != EINTR)
           return 3;
+    } else if (opt == "--beat") {
+      // WATCHDOG=1 every MS; on the first run (ONCE absent) only for
+      // STOP_MS, then silence (a hang), else forever.
+      auto every = std::atol(arg());
+      auto* once = arg();
+      auto stop = std::atol(arg());
+      auto first = ::access(once, F_OK) != 0;
+      if (first)
+        write_file(once, "1\n", false);
+      for (long waited = 0; !first || waited < stop; waited += every) {
+        notify("WATCHDOG=1");
+        sleep_ms(every);
+      }
     } else if (opt == "--first-run") {
       auto* file = arg();
       if (::access(file, F_OK) == 0)
