@@ -154,6 +154,12 @@ private:
       io.post([&io, host = tcp->host, port = tcp->port, timeout, report] {
         runtime::probe_tcp(io, host, port, timeout, report);
       });
+    } else if (auto* web
+               = std::get_if<config::http_probe>(&state.probe.check)) {
+      io.post([&io, h = *web, timeout, report] {
+        runtime::probe_http(io, h.host, h.port, h.target, h.expect_min,
+                            h.expect_max, timeout, report);
+      });
     } else if (auto* exec
                = std::get_if<config::exec_probe>(&state.probe.check)) {
       auto opts = state.exec;

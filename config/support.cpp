@@ -22,7 +22,7 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
       continue; // one report per pool is enough
     for (auto& p : ch.probes)
       if (p.kind != probe_kind::tcp && p.kind != probe_kind::exec
-          && p.kind != probe_kind::heartbeat)
+          && p.kind != probe_kind::heartbeat && p.kind != probe_kind::http)
         refuse(p.where, ch.path,
                "probe '" + p.name + "' of kind "
                  + std::string{to_string(p.kind)});

@@ -1,5 +1,6 @@
 // One health check of a component, run on the I/O thread and cut at its
-// timeout: a TCP connect, a command (scheduled health check). CAF-free: the
+// timeout: a TCP connect, an HTTP request, a command (scheduled health
+// check). CAF-free: the
 // monitor actor (actors/monitor.hpp) schedules them and decides what a run
 // of failures means. Every check calls its callback exactly once, on the
 // I/O thread.
@@ -37,6 +38,15 @@ using probe_callback = std::function<void(probe_result)>;
 /// after `timeout`. The value is the connect latency.
 void probe_tcp(io_loop& loop, const std::string& host, std::uint16_t port,
                std::chrono::milliseconds timeout, probe_callback done);
+
+/// Sends `GET target` to `host:port` over HTTP/1.1 (Boost.Beast). Fails
+/// with `api_timeout` when no complete answer arrives within `timeout`,
+/// `rate_limited` on status 429, `api_error` on another status outside
+/// [expect_min, expect_max] or when the connection fails. The value is the
+/// latency; the output, the start of the body.
+void probe_http(io_loop& loop, const std::string& host, std::uint16_t port,
+                const std::string& target, int expect_min, int expect_max,
+                std::chrono::milliseconds timeout, probe_callback done);
 
 /// Runs `check` (its stdout and stderr captured); fails with `check_failed`
 /// on an exit code other than 0, a signal, a spawn failure, or `timeout`

@@ -201,3 +201,54 @@ TEST_F(Supervision, AHeartbeatChildSeesWatchdogUsec) {
   }));
   EXPECT_TRUE(incident_lines().empty());
 }
+
+namespace {
+
+// `a` serves HTTP on `port`: `first` on its first run, 200 afterwards.
+std::string web(int port, int first, const std::string& probe_keys) {
+  auto p = std::to_string(port);
+  return probed("        - {kind: http, url: \"http://127.0.0.1:" + p
+                  + "/health\", every: 20ms, timeout: 200ms" + probe_keys
+                  + "}\n",
+                "--http, \"" + p + "\", DIR/once, \"" + std::to_string(first)
+                  + "\", DIR/requests",
+                "ready: {tcp: " + p + ", within: 5s}");
+}
+
+} // namespace
+
+TEST_F(Supervision, AnHttpErrorIsApiErrorAndAHealthyAnswerResolvesIt) {
+  start(web(47621, 503, ""));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
+  EXPECT_EQ(x.failure_mode, "api_error");
+  EXPECT_EQ(x.severity, "medium");
+  EXPECT_NE(reason(x).find("status 503"), std::string::npos) << reason(x);
+  EXPECT_EQ(starts("a").size(), 2u);
+  // The healthy replacement is probed on and on, raising nothing.
+  auto seen = line_count(dir_ + "/requests");
+  ASSERT_TRUE(
+    wait_until([&] { return line_count(dir_ + "/requests") >= seen + 10; }));
+  EXPECT_EQ(closed_incidents().size(), 1u);
+  EXPECT_EQ(incident_lines().size(), 2u);
+}
+
+TEST_F(Supervision, A429IsRateLimitedAndLow) {
+  start(web(47622, 429, ""));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.failure_mode, "rate_limited");
+  EXPECT_EQ(x.severity, "low");
+  EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
+}
+
+TEST_F(Supervision, AnHttpServiceThatNeverAnswersIsApiTimeout) {
+  start(web(47623, 0, ", expect: 200"));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.failure_mode, "api_timeout");
+  EXPECT_NE(reason(x).find("no answer within 200ms"), std::string::npos)
+    << reason(x);
+  EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
+}

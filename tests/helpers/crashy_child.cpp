@@ -15,6 +15,9 @@
 //                      writes its pid to FILE and exits after MS ms
 //   --listen PORT      listen on 127.0.0.1:PORT
 //   --unlisten         close that listening socket (and keep running)
+//   --http PORT ONCE FIRST LOG  serve HTTP on PORT forever: status FIRST on
+//                      the first run (file ONCE absent; 0 = no answer),
+//                      200 after; a line per request in LOG
 //   --notify TEXT      send TEXT (e.g. READY=1) to $NOTIFY_SOCKET
 //   --beat MS ONCE STOP_MS  send WATCHDOG=1 every MS ms: forever, except
 //                      on the first run (file ONCE absent) only for STOP_MS
@@ -93,6 +96,47 @@ void notify(const char* text) {
 }
 
 } // namespace
+
+// A tiny HTTP/1.1 server, one connection at a time, never returns.
+[[noreturn]] static void serve_http(uint16_t port, int status,
+                                    const char* log) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+      || ::listen(fd, 16) != 0) {
+    std::fprintf(stderr, "crashy_child: bind: %s\n", std::strerror(errno));
+    std::exit(98);
+  }
+  for (;;) {
+    int c = ::accept(fd, nullptr, nullptr);
+    if (c < 0)
+      continue;
+    std::string request;
+    char buf[1024];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      auto n = ::read(c, buf, sizeof buf);
+      if (n <= 0)
+        break;
+      request.append(buf, static_cast<std::size_t>(n));
+    }
+    write_file(log, "request\n", true);
+    if (status == 0) {
+      sleep_ms(60'000); // never answers (in time)
+    } else {
+      auto reply = "HTTP/1.1 " + std::to_string(status)
+                   + " Whatever\r\nContent-Length: 2\r\nConnection: "
+                     "close\r\n\r\nok";
+      if (::write(c, reply.data(), reply.size()) < 0)
+        std::perror("write");
+    }
+    ::close(c);
+  }
+}
 
 int main(int argc, char** argv) {
   auto start = monotonic_ns();
@@ -191,6 +235,18 @@ int main(int argc, char** argv) {
       for (;;)
         if (::write(1, line, sizeof(line)) < 0 && errno != EINTR)
           return 3;
+    } else if (opt == "--http") {
+      // Serves HTTP on 127.0.0.1:PORT forever: status FIRST on the first
+      // run (file ONCE absent; 0 = never answer), 200 after; one line per
+      // request in LOG.
+      auto port = static_cast<uint16_t>(std::atoi(arg()));
+      auto* once = arg();
+      auto first_status = std::atoi(arg());
+      auto* log = arg();
+      auto first = ::access(once, F_OK) != 0;
+      if (first)
+        write_file(once, "1\n", false);
+      serve_http(port, first ? first_status : 200, log);
     } else if (opt == "--beat") {
       // WATCHDOG=1 every MS; on the first run (ONCE absent) only for
       // STOP_MS, then silence (a hang), else forever.
