@@ -184,7 +184,7 @@ public:
           return;
         for (auto& m : state.monitors) {
           send(m, pause_atom::value);
-          send(m, unpause_atom::value);
+          send(m, unpause_atom::value, state.pid);
         }
       },
       [this](verify_timer, std::uint64_t id) {
@@ -615,7 +615,7 @@ private:
     cancel_readiness();
     state.now = phase::running;
     for (auto& m : state.monitors)
-      send(m, unpause_atom::value);
+      send(m, unpause_atom::value, state.pid);
     auto waiting = std::move(state.waiting_ready);
     state.waiting_ready.clear();
     for (auto id : waiting)

@@ -32,6 +32,11 @@ struct monitor_state {
   std::uint64_t fresh_from = 0; // answer with a check run >= this
   // Heartbeats: the deadline for the next WATCHDOG=1.
   std::uint64_t beats = 0;
+  int pid = 0; // the component's process, while it is ready
+  // What file and resource checks remember between runs (I/O thread only).
+  std::shared_ptr<runtime::file_memory> file_memory
+    = std::make_shared<runtime::file_memory>();
+  std::shared_ptr<runtime::resource_memory> resource_memory;
 };
 
 using beat_timer = caf::atom_constant<caf::atom("beatto")>;
@@ -58,10 +63,13 @@ public:
         ++state.beats;
         reset();
       },
-      [this](unpause_atom) {
+      [this](unpause_atom, int pid) {
         if (!state.paused)
           return;
         state.paused = false;
+        state.pid = pid;
+        // A new process: its CPU time starts from scratch.
+        state.resource_memory = std::make_shared<runtime::resource_memory>();
         reset();
         if (heartbeat())
           arm_beat();
@@ -160,6 +168,25 @@ private:
         runtime::probe_http(io, h.host, h.port, h.target, h.expect_min,
                             h.expect_max, timeout, report);
       });
+    } else if (auto* file
+               = std::get_if<config::file_probe>(&state.probe.check)) {
+      io.post([f = *file, memory = state.file_memory, report] {
+        std::optional<std::chrono::nanoseconds> max_age;
+        if (f.max_age)
+          max_age = *f.max_age;
+        runtime::probe_file(f.path, max_age, f.monotonic, *memory, report);
+      });
+    } else if (auto* res
+               = std::get_if<config::resource_probe>(&state.probe.check)) {
+      runtime::resource_limits limits;
+      limits.max_rss = res->max_rss;
+      limits.max_cpu = res->max_cpu;
+      limits.max_fds = res->max_fds;
+      limits.sustained = res->sustained;
+      io.post(
+        [pid = state.pid, limits, memory = state.resource_memory, report] {
+          runtime::probe_resource(pid, limits, *memory, report);
+        });
     } else if (auto* exec
                = std::get_if<config::exec_probe>(&state.probe.check)) {
       auto opts = state.exec;
@@ -195,6 +222,8 @@ private:
     if (r.ok) {
       if (state.raised)
         spdlog::info("{}: probe {} passes again", state.path, state.probe.name);
+      else
+        spdlog::debug("{}: probe {} passes", state.path, state.probe.name);
       reset();
       return;
     }

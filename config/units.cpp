@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <iterator>
 #include <limits>
 
 namespace grace::config {
@@ -143,6 +145,23 @@ std::string format_duration(duration d) {
   if (ns % 1'000 == 0)
     return exact(1'000, "us");
   return exact(1, "ns");
+}
+
+std::string format_size(std::uint64_t bytes) {
+  static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  auto value = static_cast<double>(bytes);
+  std::size_t u = 0;
+  while (value >= 1024 && u + 1 < std::size(units)) {
+    value /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0 || value >= 100
+      || value == static_cast<double>(static_cast<std::uint64_t>(value)))
+    std::snprintf(buf, sizeof buf, "%.0f%s", value, units[u]);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f%s", value, units[u]);
+  return buf;
 }
 
 } // namespace grace::config

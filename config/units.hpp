@@ -34,4 +34,7 @@ std::string check_name(std::string_view text);
 /// Renders a duration the way a user would write it (`150ms`, `5s`, `2m`).
 std::string format_duration(duration d);
 
+/// Renders a size as people read it: `512B`, `64KiB`, `1.5GiB`.
+std::string format_size(std::uint64_t bytes);
+
 } // namespace grace::config

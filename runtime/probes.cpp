@@ -5,6 +5,8 @@
 #include <cstring>
 #include <memory>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -14,6 +16,8 @@
 #include "config/units.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/output.hpp"
+#include "runtime/proc_stat.hpp"
+#include "runtime/unique_fd.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -157,6 +161,111 @@ void probe_tcp(io_loop& loop, const std::string& host, std::uint16_t port,
       }
       c->finish(std::move(r));
     });
+}
+
+void probe_file(const std::string& path,
+                std::optional<std::chrono::nanoseconds> max_age, bool monotonic,
+                file_memory& memory, probe_callback done) {
+  probe_result r;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    r.mode = "file_stale";
+    r.detail = path + ": " + std::strerror(errno);
+    return done(std::move(r));
+  }
+  if (max_age) {
+    auto mtime = std::chrono::system_clock::time_point{
+      std::chrono::seconds{st.st_mtim.tv_sec}
+      + std::chrono::nanoseconds{st.st_mtim.tv_nsec}};
+    auto age = std::chrono::system_clock::now() - mtime;
+    r.value = std::chrono::duration<double>(age).count();
+    if (age > *max_age) {
+      r.mode = "file_stale";
+      r.detail
+        = path + ": not modified for "
+          + config::format_duration(
+            std::chrono::duration_cast<std::chrono::milliseconds>(age))
+          + " (max_age "
+          + config::format_duration(
+            std::chrono::duration_cast<std::chrono::milliseconds>(*max_age))
+          + ")";
+      return done(std::move(r));
+    }
+  }
+  if (monotonic) {
+    std::string content(256, '\0');
+    unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    auto n = fd ? ::read(fd.get(), content.data(), content.size()) : -1;
+    content.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    auto now = parse_version(content);
+    if (now && memory.last_text) {
+      auto before = parse_version(*memory.last_text);
+      if (before && older(*now, *before)) {
+        r.mode = "version_rollback";
+        r.detail = path + ": went from " + before->text + " to " + now->text;
+        memory.last_text = now->text;
+        return done(std::move(r));
+      }
+    }
+    if (now)
+      memory.last_text = now->text;
+  }
+  r.ok = true;
+  done(std::move(r));
+}
+
+void probe_resource(int pid, const resource_limits& limits,
+                    resource_memory& memory, probe_callback done) {
+  probe_result r;
+  auto u = sample_tree(pid);
+  auto now = clock_type::now();
+  if (!u) {
+    // Gone: its exit is the supervisor's business, not a resource spike.
+    r.ok = true;
+    return done(std::move(r));
+  }
+  r.value = static_cast<double>(u->rss_bytes);
+  std::string over;
+  if (limits.max_rss && u->rss_bytes > *limits.max_rss)
+    over = "rss " + config::format_size(u->rss_bytes) + " > "
+           + config::format_size(*limits.max_rss);
+  if (limits.max_fds && u->fds > *limits.max_fds)
+    over = "open fds " + std::to_string(u->fds) + " > "
+           + std::to_string(*limits.max_fds);
+  if (limits.max_cpu && memory.cpu_ticks && now > memory.sampled) {
+    auto ticks = static_cast<double>(
+      u->cpu_ticks - std::min(u->cpu_ticks, *memory.cpu_ticks));
+    auto secs = std::chrono::duration<double>(now - memory.sampled).count();
+    auto cpu
+      = 100.0 * ticks / static_cast<double>(clock_ticks_per_second()) / secs;
+    if (cpu > *limits.max_cpu) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "cpu %.0f%% > %.0f%%", cpu,
+                    *limits.max_cpu);
+      over = buf;
+    }
+  }
+  memory.cpu_ticks = u->cpu_ticks;
+  memory.sampled = now;
+  if (over.empty()) {
+    memory.over_since.reset();
+    r.ok = true;
+    return done(std::move(r));
+  }
+  if (!memory.over_since)
+    memory.over_since = now;
+  if (now - *memory.over_since < limits.sustained) {
+    r.ok = true; // over, but not for long enough yet
+    return done(std::move(r));
+  }
+  r.mode = "resource_spike";
+  r.detail = over + " (" + std::to_string(u->processes) + " process"
+             + (u->processes == 1 ? "" : "es") + ", for "
+             + config::format_duration(
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                 now - *memory.over_since))
+             + ")";
+  done(std::move(r));
 }
 
 void probe_exec(io_loop& loop, spawn_options check,

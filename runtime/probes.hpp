@@ -54,4 +54,38 @@ void probe_http(io_loop& loop, const std::string& host, std::uint16_t port,
 void probe_exec(io_loop& loop, spawn_options check,
                 std::chrono::milliseconds timeout, probe_callback done);
 
+/// What a file check remembers between runs (the last version seen).
+struct file_memory {
+  std::optional<std::string> last_text;
+};
+
+/// Checks the file at `path`: `file_stale` if it is missing or was not
+/// modified within `max_age`; with `monotonic`, `version_rollback` if its
+/// version (a number or a dotted version) is older than the last one seen.
+/// Runs at once (a stat and a small read).
+void probe_file(const std::string& path,
+                std::optional<std::chrono::nanoseconds> max_age, bool monotonic,
+                file_memory& memory, probe_callback done);
+
+/// Limits for a process tree.
+struct resource_limits {
+  std::optional<std::uint64_t> max_rss; // bytes
+  std::optional<double> max_cpu;        // percent of one core
+  std::optional<std::uint64_t> max_fds;
+  std::chrono::nanoseconds sustained{}; // over a limit this long raises
+};
+
+/// What a resource check remembers between runs.
+struct resource_memory {
+  std::optional<std::uint64_t> cpu_ticks; // the last sample
+  std::chrono::steady_clock::time_point sampled{};
+  std::optional<std::chrono::steady_clock::time_point> over_since;
+};
+
+/// Samples the tree of `pid` from /proc: `resource_spike` once a limit has
+/// been exceeded for `sustained` (CPU needs two samples). The value is the
+/// RSS in bytes.
+void probe_resource(int pid, const resource_limits& limits,
+                    resource_memory& memory, probe_callback done);
+
 } // namespace grace::runtime

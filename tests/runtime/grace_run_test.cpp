@@ -144,16 +144,15 @@ TEST_F(GraceRun, OrphanedGrandchildrenAreReaped) {
 }
 
 TEST_F(GraceRun, RefusesKeysItCannotCarryOutYet) {
-  auto file = tmp_.write("grace.yaml",
-                         "grace: 1\nsupervisor:\n  children:\n"
-                         "    - name: api\n      command: [x]\n"
-                         "      probes: [{kind: resource, max_rss: 1GiB}]\n");
+  auto file
+    = tmp_.write("grace.yaml", "grace: 1\nsupervisor:\n  children:\n"
+                               "    - name: api\n      command: [x]\n"
+                               "      probes: [{kind: log, pattern: panic}]\n");
   auto r = grace::test::run_process({grace_bin, "run", file});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, file
-                     + ":6:16: error: root/api: probe 'resource' of kind "
-                       "resource is not supported yet by 'grace run'\ngrace: "
-                       "1 error in "
+                     + ":6:16: error: root/api: probe 'log' of kind log is "
+                       "not supported yet by 'grace run'\ngrace: 1 error in "
                      + file + "\n");
 }
 
