@@ -37,6 +37,8 @@ struct monitor_state {
   std::shared_ptr<runtime::file_memory> file_memory
     = std::make_shared<runtime::file_memory>();
   std::shared_ptr<runtime::resource_memory> resource_memory;
+  std::shared_ptr<runtime::kpi_memory> kpi_memory
+    = std::make_shared<runtime::kpi_memory>();
 };
 
 using beat_timer = caf::atom_constant<caf::atom("beatto")>;
@@ -187,6 +189,29 @@ private:
         [pid = state.pid, limits, memory = state.resource_memory, report] {
           runtime::probe_resource(pid, limits, *memory, report);
         });
+    } else if (auto* kpi = std::get_if<config::kpi_probe>(&state.probe.check)) {
+      runtime::kpi_rule rule;
+      rule.json_pointer = kpi->json_pointer;
+      rule.above = kpi->above;
+      rule.below = kpi->below;
+      rule.sustained = kpi->sustained;
+      auto judged
+        = [rule, memory = state.kpi_memory, report](runtime::probe_result raw) {
+            report(runtime::judge_kpi(std::move(raw), rule, *memory));
+          };
+      if (kpi->argv.empty()) {
+        io.post([&io, h = kpi->http, timeout, judged] {
+          runtime::probe_http(io, h.host, h.port, h.target, 200, 299, timeout,
+                              judged);
+        });
+      } else {
+        auto opts = state.exec;
+        opts.argv = kpi->argv;
+        opts.executable.clear();
+        io.post([&io, opts = std::move(opts), timeout, judged]() mutable {
+          runtime::probe_exec(io, std::move(opts), timeout, judged);
+        });
+      }
     } else if (auto* exec
                = std::get_if<config::exec_probe>(&state.probe.check)) {
       auto opts = state.exec;

@@ -1406,6 +1406,7 @@ private:
             if (auto why = parse_http_url(*url, parsed); !why.empty())
               w_.error(*http, f.label("http") + ": " + why);
             x.url = *url;
+            x.http = parsed;
           }
           if (!f.has("json_pointer"))
             w_.error(id, prefix

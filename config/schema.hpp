@@ -180,6 +180,7 @@ struct log_probe {
 struct kpi_probe {
   std::vector<std::string> argv; // exec source, or
   std::string url;               // http source
+  http_probe http;               // the url, parsed
   std::string json_pointer;
   std::optional<double> above;
   std::optional<double> below;

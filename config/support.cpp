@@ -21,8 +21,7 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
     if (ch.replica.value_or(0) > 0)
       continue; // one report per pool is enough
     for (auto& p : ch.probes)
-      if (p.kind == probe_kind::log || p.kind == probe_kind::kpi
-          || p.kind == probe_kind::anomaly)
+      if (p.kind == probe_kind::log || p.kind == probe_kind::anomaly)
         refuse(p.where, ch.path,
                "probe '" + p.name + "' of kind "
                  + std::string{to_string(p.kind)});

@@ -106,7 +106,8 @@ void probe_http(io_loop& loop, const std::string& host, std::uint16_t port,
               auto status = static_cast<int>(res.result_int());
               probe_result r;
               r.value = c->elapsed();
-              r.output = res.body().substr(0, 4096);
+              // Enough for a KPI's JSON document.
+              r.output = res.body().substr(0, 64 * 1024);
               if (status == 429) {
                 r.mode = "rate_limited";
                 r.detail = c->where + ": status 429";

@@ -1,9 +1,11 @@
 #include "runtime/probes.hpp"
 
 #include <array>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <memory>
+#include <sstream>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
 
 #include "config/units.hpp"
 #include "runtime/io_loop.hpp"
@@ -266,6 +269,85 @@ void probe_resource(int pid, const resource_limits& limits,
                  now - *memory.over_since))
              + ")";
   done(std::move(r));
+}
+
+probe_result judge_kpi(probe_result raw, const kpi_rule& rule,
+                       kpi_memory& memory) {
+  probe_result r;
+  r.output = std::move(raw.output);
+  r.mode = "kpi_threshold";
+  if (!raw.ok) {
+    memory.out_since.reset();
+    r.detail = "cannot read the KPI: " + raw.detail;
+    return r;
+  }
+  std::optional<double> value;
+  if (rule.json_pointer.empty()) {
+    // The first number printed.
+    std::istringstream in{r.output};
+    for (std::string word; in >> word;) {
+      double d = 0;
+      auto res = std::from_chars(word.data(), word.data() + word.size(), d);
+      if (res.ec == std::errc{}) {
+        value = d;
+        break;
+      }
+    }
+  } else {
+    auto j = nlohmann::json::parse(r.output, nullptr, false);
+    if (!j.is_discarded()) {
+      try {
+        auto& at = j.at(nlohmann::json::json_pointer{rule.json_pointer});
+        if (at.is_number())
+          value = at.get<double>();
+        else if (at.is_string()) {
+          auto text = at.get<std::string>();
+          double d = 0;
+          auto res = std::from_chars(text.data(), text.data() + text.size(), d);
+          if (res.ec == std::errc{})
+            value = d;
+        }
+      } catch (const nlohmann::json::exception&) {
+        // no such value: reported below
+      }
+    }
+  }
+  if (!value) {
+    memory.out_since.reset();
+    r.detail = rule.json_pointer.empty()
+                 ? std::string{"no number in the output"}
+                 : "no number at " + rule.json_pointer;
+    return r;
+  }
+  r.value = *value;
+  char buf[128];
+  std::string out;
+  if (rule.above && *value > *rule.above) {
+    std::snprintf(buf, sizeof buf, "%g above %g", *value, *rule.above);
+    out = buf;
+  } else if (rule.below && *value < *rule.below) {
+    std::snprintf(buf, sizeof buf, "%g below %g", *value, *rule.below);
+    out = buf;
+  }
+  auto now = clock_type::now();
+  if (out.empty()) {
+    memory.out_since.reset();
+    r.ok = true;
+    r.mode.clear();
+    return r;
+  }
+  if (!memory.out_since)
+    memory.out_since = now;
+  if (now - *memory.out_since < rule.sustained) {
+    r.ok = true; // out of bounds, not for long enough yet
+    r.mode.clear();
+    return r;
+  }
+  r.detail = "KPI " + out + " for "
+             + config::format_duration(
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                 now - *memory.out_since));
+  return r;
 }
 
 void probe_exec(io_loop& loop, spawn_options check,

@@ -88,4 +88,24 @@ struct resource_memory {
 void probe_resource(int pid, const resource_limits& limits,
                     resource_memory& memory, probe_callback done);
 
+/// A KPI's bounds and what it remembers between runs.
+struct kpi_rule {
+  std::string json_pointer; // empty: the first number of the output
+  std::optional<double> above;
+  std::optional<double> below;
+  std::chrono::nanoseconds sustained{};
+};
+
+struct kpi_memory {
+  std::optional<std::chrono::steady_clock::time_point> out_since;
+};
+
+/// Turns the result of the exec or http check behind a KPI into the KPI's
+/// own: the number (its output's first number, or the value at the JSON
+/// pointer) past `above` or `below` for `sustained` is `kpi_threshold`; a
+/// check that failed, or output without the number, is `kpi_threshold` at
+/// once (the KPI cannot be read). The value is the number.
+probe_result judge_kpi(probe_result raw, const kpi_rule& rule,
+                       kpi_memory& memory);
+
 } // namespace grace::runtime

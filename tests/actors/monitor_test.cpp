@@ -297,3 +297,32 @@ TEST_F(Supervision, MemoryOverItsLimitForLongEnoughIsAResourceSpike) {
   ASSERT_TRUE(wait_closed(2));
   EXPECT_EQ(closed_incidents()[1].failure_mode, "resource_spike");
 }
+
+TEST_F(Supervision, AKpiPastItsBoundIsKpiThreshold) {
+  verify_within_ = 200ms;
+  std::ofstream{dir_ + "/queue"} << "queue depth: 5\n";
+  start(probed("        - {kind: kpi, exec: [cat, DIR/queue], above: 100, "
+               "every: 20ms}\n"));
+  ASSERT_TRUE(wait_log("root/a: probe kpi passes"));
+  EXPECT_TRUE(incident_lines().empty()) << "5 is within bounds";
+  std::ofstream{dir_ + "/queue.new"} << "queue depth: 500\n";
+  std::filesystem::rename(dir_ + "/queue.new", dir_ + "/queue");
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.failure_mode, "kpi_threshold");
+  EXPECT_EQ(x.severity, "medium");
+  EXPECT_NE(reason(x).find("KPI 500 above 100"), std::string::npos)
+    << reason(x);
+  // Restarting does not drain the queue: the verification fails.
+  EXPECT_EQ(x.status, incident_status::failed);
+}
+
+TEST_F(Supervision, AKpiReadsAJsonPointer) {
+  verify_within_ = 200ms;
+  start(probed("        - {kind: kpi, exec: [echo, '{\"queue\": {\"depth\": "
+               "7}}'], json_pointer: /queue/depth, below: 10, every: 20ms}\n"));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.failure_mode, "kpi_threshold");
+  EXPECT_NE(reason(x).find("KPI 7 below 10"), std::string::npos) << reason(x);
+}
