@@ -64,6 +64,7 @@ private:
     n.mode = f.mode;
     n.severity = f.severity;
     n.detail = f.detail;
+    n.output = f.output;
     n.at_ns = f.at_ns;
     n.failed_ns = f.failed_ns;
     n.verified = true;

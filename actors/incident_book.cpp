@@ -65,6 +65,8 @@ std::optional<incident> incident_book::failed(const failure_event& e) {
   else if (e.mode == "exited")
     inc.detail.emplace_back("code", std::int64_t{e.code});
   inc.detail.emplace_back("reason", e.detail);
+  if (!e.output.empty())
+    inc.detail.emplace_back("output", e.output);
   auto copy = inc;
   open_.emplace(e.path, std::move(o));
   return copy;

@@ -30,6 +30,7 @@ struct failure_event {
   std::int32_t code = 0;
   std::int32_t signal = 0;
   std::string detail;
+  std::string output;         // what a failing check printed
   std::int64_t at_ns = 0;     // steady: detected
   std::int64_t wall_us = 0;   // wall clock at at_ns
   std::int64_t failed_ns = 0; // steady: the failure itself, if known

@@ -114,6 +114,7 @@ struct incident_note {
   std::int32_t code = 0;
   std::int32_t signal = 0;
   std::string detail;         // why, in words
+  std::string output;         // failed: what a failing check printed
   std::int64_t at_ns = 0;     // steady clock: when it happened
   std::int64_t failed_ns = 0; // failed: when the failure itself happened,
                               // if known (else 0)
@@ -123,7 +124,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incident_note& x) {
   return f(caf::meta::type_name("grace.incident_note"), x.kind, x.path, x.mode,
            x.step, x.status, x.severity, x.verified, x.ok, x.subtree, x.pid,
-           x.code, x.signal, x.detail, x.at_ns, x.failed_ns);
+           x.code, x.signal, x.detail, x.output, x.at_ns, x.failed_ns);
 }
 
 /// What one probe check found (monitor <- I/O thread).

@@ -84,6 +84,7 @@ private:
         e.code = n.code;
         e.signal = n.signal;
         e.detail = n.detail;
+        e.output = n.output;
         e.at_ns = at;
         e.wall_us = wall;
         e.failed_ns = n.failed_ns;

@@ -145,6 +145,20 @@ TEST_F(Supervision, AComponentThatStaysSickFailsItsVerification) {
   EXPECT_NE(reason(x).find("exit code 1"), std::string::npos) << reason(x);
 }
 
+TEST_F(Supervision, WhatAFailingCheckPrintedIsKeptInTheIncident) {
+  verify_within_ = 200ms;
+  start(probed("        - {kind: exec, command: [sh, -c, 'echo disk is full; "
+               "exit 3'], every: 20ms}\n"));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  std::string out;
+  for (auto& [k, v] : x.detail)
+    if (k == "output")
+      out = std::get<std::string>(v);
+  EXPECT_EQ(out, "disk is full\n");
+  EXPECT_NE(reason(x).find("exit code 3"), std::string::npos) << reason(x);
+}
+
 TEST_F(Supervision, ProbesArePausedUntilTheComponentIsReady) {
   // Not ready for 300 ms, and the probe fails until the pid file appears
   // (at once): had it run before readiness, it would have raised.
