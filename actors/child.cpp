@@ -159,9 +159,9 @@ public:
 
   caf::behavior make_behavior() override {
     for (auto& probe : state.spec.probes)
-      state.monitors.push_back(spawn_monitor(this, state.spec.path, probe,
-                                             base_options(state.spec),
-                                             state.ctx, state.supervisor));
+      state.monitors.push_back(
+        spawn_monitor(this, state.spec.path, probe, base_options(state.spec),
+                      state.ctx, state.supervisor, state.out, state.err));
     return {
       [this](start_atom) { start(); },
       [this](stop_atom) { stop(); },

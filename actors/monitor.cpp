@@ -5,6 +5,8 @@
 #include "actors/messages.hpp"
 #include "config/units.hpp"
 #include "runtime/io_loop.hpp"
+#include "runtime/log_watch.hpp"
+#include "runtime/output.hpp"
 #include "runtime/probes.hpp"
 
 namespace grace::actors {
@@ -75,7 +77,7 @@ public:
         reset();
         if (heartbeat())
           arm_beat();
-        else
+        else if (!log_probe())
           schedule(++state.ticks);
       },
       [this](watchdog_atom) {
@@ -113,15 +115,24 @@ public:
         auto rp = make_response_promise<bool, std::string>();
         state.waiting.push_back(rp);
         state.fresh_from = state.run + 1;
-        // A heartbeat's fresh check is the next WATCHDOG=1.
-        if (!heartbeat() && !state.in_flight)
+        // A heartbeat's fresh check is the next WATCHDOG=1; a log probe
+        // passes while no burst of matching lines comes.
+        if (log_probe()) {
+          rp.deliver(true, std::string{});
+          state.waiting.pop_back();
+        } else if (!heartbeat() && !state.in_flight) {
           start_check();
+        }
         return rp;
       },
     };
   }
 
 private:
+  bool log_probe() const {
+    return std::holds_alternative<config::log_probe>(state.probe.check);
+  }
+
   const config::heartbeat_probe* heartbeat() const {
     return std::get_if<config::heartbeat_probe>(&state.probe.check);
   }
@@ -233,7 +244,7 @@ private:
     // Verification first: the first check started after the request (a
     // missed heartbeat answers nothing: the deadline of the verification
     // does).
-    if (heartbeat()) {
+    if (heartbeat() || log_probe()) {
       // nothing to answer here
     } else if (!state.waiting.empty() && r.run >= state.fresh_from) {
       for (auto& rp : state.waiting)
@@ -278,15 +289,47 @@ private:
   }
 };
 
+// A log probe matches the component's output lines on the I/O thread as
+// they are written; a burst reports to the monitor as one failed check.
+void watch_log(caf::actor monitor, const config::log_probe& probe,
+               runtime::io_loop& io, std::shared_ptr<runtime::output_sink> out,
+               std::shared_ptr<runtime::output_sink> err) {
+  io.post([monitor, probe, out, err] {
+    auto watch = std::make_shared<runtime::log_watch>(
+      probe.pattern, probe.count, probe.window);
+    auto tap = [monitor, watch](std::string_view line) {
+      auto now = runtime::log_watch::clock_type::now();
+      if (auto hit = watch->feed(line, now)) {
+        probe_outcome o;
+        o.mode = "log_pattern";
+        o.detail = std::move(*hit);
+        o.output = std::string{line.substr(0, 4096)};
+        o.started_ns = steady_ns();
+        caf::anon_send(monitor, std::move(o));
+      }
+    };
+    using source = config::log_probe::source;
+    if (probe.from == source::out || probe.from == source::both)
+      out->add_line_tap(tap);
+    if (probe.from == source::err || probe.from == source::both)
+      err->add_line_tap(tap);
+  });
+}
+
 } // namespace
 
 caf::actor spawn_monitor(caf::event_based_actor* child, const std::string& path,
                          const config::probe_spec& probe,
                          runtime::spawn_options exec, node_context_ptr ctx,
-                         caf::actor supervisor) {
-  return child->spawn<monitor_actor, caf::linked>(
-    probe, path, std::move(exec), std::move(ctx),
-    caf::actor_cast<caf::actor>(child), std::move(supervisor));
+                         caf::actor supervisor,
+                         std::shared_ptr<runtime::output_sink> out,
+                         std::shared_ptr<runtime::output_sink> err) {
+  auto m = child->spawn<monitor_actor, caf::linked>(
+    probe, path, std::move(exec), ctx, caf::actor_cast<caf::actor>(child),
+    std::move(supervisor));
+  if (auto* log = std::get_if<config::log_probe>(&probe.check))
+    watch_log(m, *log, *ctx->io, std::move(out), std::move(err));
+  return m;
 }
 
 } // namespace grace::actors

@@ -14,20 +14,30 @@
 // check that starts after the request.
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include <caf/fwd.hpp>
 
 #include "actors/node_context.hpp"
 #include "config/schema.hpp"
 #include "runtime/process.hpp"
 
+namespace grace::runtime {
+class output_sink;
+} // namespace grace::runtime
+
 namespace grace::actors {
 
 /// Spawns the monitor of `probe` for the component at `path`, whose process
 /// actor `child` links it; exec checks start like the child (`exec`, argv
-/// replaced). Failures go to `ctx->coordinator`.
+/// replaced); log probes read the lines written to `out` and `err`.
+/// Failures go to `ctx->coordinator`.
 caf::actor spawn_monitor(caf::event_based_actor* child, const std::string& path,
                          const config::probe_spec& probe,
                          runtime::spawn_options exec, node_context_ptr ctx,
-                         caf::actor supervisor);
+                         caf::actor supervisor,
+                         std::shared_ptr<runtime::output_sink> out,
+                         std::shared_ptr<runtime::output_sink> err);
 
 } // namespace grace::actors

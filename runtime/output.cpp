@@ -130,7 +130,30 @@ void output_sink::rotate() {
     fs::remove(file_, ec);
 }
 
+void output_sink::add_line_tap(std::function<void(std::string_view)> tap) {
+  taps_.push_back(std::move(tap));
+}
+
+void output_sink::feed_taps(const char* data, std::size_t size) {
+  constexpr std::size_t max_line = 4096;
+  std::string_view rest{data, size};
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    auto piece = rest.substr(0, nl);
+    if (partial_.size() < max_line)
+      partial_.append(piece.substr(0, max_line - partial_.size()));
+    if (nl == std::string_view::npos)
+      return; // the line goes on in the next chunk
+    for (auto& tap : taps_)
+      tap(partial_);
+    partial_.clear();
+    rest.remove_prefix(nl + 1);
+  }
+}
+
 void output_sink::write(const char* data, std::size_t size) {
+  if (!taps_.empty())
+    feed_taps(data, size);
   while (size > 0) {
     if (!fd_ && !open_file())
       return; // reported; the output is dropped rather than block the child

@@ -6,8 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "runtime/unique_fd.hpp"
 
@@ -46,6 +49,11 @@ public:
   /// thread.
   void read_from(unique_fd read);
 
+  /// Calls `tap` with every complete line written from now on (at most
+  /// 4 KiB of each; longer lines are cut), on the I/O thread. Call on the
+  /// I/O thread.
+  void add_line_tap(std::function<void(std::string_view)> tap);
+
   /// Returns the bytes copied into files so far (all generations).
   std::uint64_t bytes_written() const noexcept { return total_; }
 
@@ -65,6 +73,10 @@ private:
   unique_fd fd_;
   std::uint64_t size_ = 0;  // of the current file
   std::uint64_t total_ = 0; // copied overall
+  std::vector<std::function<void(std::string_view)>> taps_;
+  std::string partial_; // the start of a line not ended yet (for taps)
+
+  void feed_taps(const char* data, std::size_t size);
 };
 
 } // namespace grace::runtime

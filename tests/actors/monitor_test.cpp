@@ -340,3 +340,35 @@ TEST_F(Supervision, AKpiReadsAJsonPointer) {
   EXPECT_EQ(x.failure_mode, "kpi_threshold");
   EXPECT_NE(reason(x).find("KPI 7 below 10"), std::string::npos) << reason(x);
 }
+
+TEST_F(Supervision, ABurstOfMatchingLogLinesIsOneLogPattern) {
+  // Three "ERROR" lines within 500 ms make one failure; other lines and
+  // the odd single error do not.
+  start(probed("        - {kind: log, pattern: 'ERROR [0-9]+', count: 3, "
+               "window: 500ms}\n",
+               "--first-run, DIR/once, --print, ok, --eprint, 'ERROR 1', "
+               "--print, fine, --sleep, \"50\", --eprint, 'ERROR 2', "
+               "--eprint, 'ERROR 3', --print, 'ERROR 4'"));
+  ASSERT_TRUE(wait_closed(1));
+  auto lines = incident_lines();
+  ASSERT_EQ(lines.size(), 2u) << "one incident for the burst";
+  auto& x = lines.back();
+  EXPECT_EQ(x.failure_mode, "log_pattern");
+  EXPECT_EQ(x.severity, "medium");
+  EXPECT_NE(reason(x).find("3 lines matching /ERROR [0-9]+/ within 500ms"),
+            std::string::npos)
+    << reason(x);
+  EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
+}
+
+TEST_F(Supervision, AFloodingChildDoesNotStopItsLogProbeOrItsRestarts) {
+  // 100 MB/s of 'xxxx' lines: matched up to a budget, the rest skipped;
+  // the child is still killed and restarted promptly.
+  start(
+    probed("        - {kind: log, pattern: 'never(matches)?$'}\n", "--flood"));
+  ASSERT_TRUE(wait_up({"a"}));
+  kill_child("a");
+  ASSERT_TRUE(wait_starts("a", 2, 5s));
+  ASSERT_TRUE(wait_closed(1));
+  EXPECT_EQ(closed_incidents().front().failure_mode, "crashed");
+}
