@@ -162,6 +162,15 @@ public:
       state.monitors.push_back(
         spawn_monitor(this, state.spec.path, probe, base_options(state.spec),
                       state.ctx, state.supervisor, state.out, state.err));
+    // Anomaly probes watch the values another probe measures.
+    for (std::size_t k = 0; k < state.spec.probes.size(); ++k) {
+      auto* a = std::get_if<config::anomaly_probe>(&state.spec.probes[k].check);
+      if (!a)
+        continue;
+      for (std::size_t j = 0; j < state.spec.probes.size(); ++j)
+        if (state.spec.probes[j].name == a->of.name)
+          send(state.monitors[j], subscribe_atom::value, state.monitors[k]);
+    }
     return {
       [this](start_atom) { start(); },
       [this](stop_atom) { stop(); },

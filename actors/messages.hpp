@@ -47,6 +47,8 @@ using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using unpause_atom = caf::atom_constant<caf::atom("unpause")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using value_atom = caf::atom_constant<caf::atom("value")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {

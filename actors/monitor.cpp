@@ -4,6 +4,7 @@
 
 #include "actors/messages.hpp"
 #include "config/units.hpp"
+#include "runtime/ewma.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/log_watch.hpp"
 #include "runtime/output.hpp"
@@ -41,6 +42,10 @@ struct monitor_state {
   std::shared_ptr<runtime::resource_memory> resource_memory;
   std::shared_ptr<runtime::kpi_memory> kpi_memory
     = std::make_shared<runtime::kpi_memory>();
+  // Anomaly probes watching this one's measured values; and, for an
+  // anomaly probe, the statistics of the values it watches.
+  std::vector<caf::actor> subscribers;
+  runtime::ewma_detector detector;
 };
 
 using beat_timer = caf::atom_constant<caf::atom("beatto")>;
@@ -111,6 +116,37 @@ public:
           start_check();
       },
       [this](const probe_outcome& r) { checked(r); },
+      [this](subscribe_atom, const caf::actor& anomaly) {
+        state.subscribers.push_back(anomaly);
+      },
+      [this](value_atom, double x) {
+        if (state.paused || !anomaly())
+          return;
+        auto& a = *anomaly();
+        auto z = state.detector.observe(x);
+        probe_outcome o;
+        o.run = ++state.run;
+        o.has_value = true;
+        o.value = x;
+        o.started_ns = steady_ns();
+        o.ok = true;
+        if (z
+            && state.detector.samples()
+                 > static_cast<std::uint64_t>(a.min_samples)
+            && *z > a.z) {
+          char buf[160];
+          std::snprintf(
+            buf, sizeof buf,
+            "%g is %.1f standard deviations from its mean of %g "
+            "(z > %g, %llu samples)",
+            x, *z, state.detector.mean(), a.z,
+            static_cast<unsigned long long>(state.detector.samples() - 1));
+          o.ok = false;
+          o.mode = "event_anomaly";
+          o.detail = "probe " + a.of.name + ": " + buf;
+        }
+        checked(o);
+      },
       [this](check_atom) -> caf::result<bool, std::string> {
         auto rp = make_response_promise<bool, std::string>();
         state.waiting.push_back(rp);
@@ -129,8 +165,15 @@ public:
   }
 
 private:
+  // Log and anomaly probes have no check of their own to run: they pass
+  // unless lines or values arrive that make them fail.
   bool log_probe() const {
-    return std::holds_alternative<config::log_probe>(state.probe.check);
+    return std::holds_alternative<config::log_probe>(state.probe.check)
+           || anomaly();
+  }
+
+  const config::anomaly_probe* anomaly() const {
+    return std::get_if<config::anomaly_probe>(&state.probe.check);
   }
 
   const config::heartbeat_probe* heartbeat() const {
@@ -255,6 +298,9 @@ private:
     }
     if (state.paused)
       return;
+    if (r.has_value)
+      for (auto& a : state.subscribers)
+        send(a, value_atom::value, r.value);
     if (r.ok) {
       if (state.raised)
         spdlog::info("{}: probe {} passes again", state.path, state.probe.name);

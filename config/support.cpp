@@ -21,10 +21,6 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
     if (ch.replica.value_or(0) > 0)
       continue; // one report per pool is enough
     for (auto& p : ch.probes) {
-      if (p.kind == probe_kind::anomaly)
-        refuse(p.where, ch.path,
-               "probe '" + p.name + "' of kind "
-                 + std::string{to_string(p.kind)});
       auto* log = std::get_if<log_probe>(&p.check);
       if (log && log->from == log_probe::source::file)
         refuse(p.where, ch.path,

@@ -372,3 +372,23 @@ TEST_F(Supervision, AFloodingChildDoesNotStopItsLogProbeOrItsRestarts) {
   ASSERT_TRUE(wait_closed(1));
   EXPECT_EQ(closed_incidents().front().failure_mode, "crashed");
 }
+
+TEST_F(Supervision, ALatencyFarFromItsUsualIsAnEventAnomaly) {
+  // An exec check that usually takes a few milliseconds starts taking
+  // 300 ms: its run time, watched by an anomaly probe, jumps many standard
+  // deviations.
+  start(probed("        - {name: check, kind: exec, command: [sh, -c, 'if [ -e "
+               "DIR/slow ]; then sleep 0.3; fi'], every: 10ms}\n"
+               "        - {name: odd, kind: anomaly, of: check, z: 6, "
+               "min_samples: 15}\n"));
+  ASSERT_TRUE(wait_log("root/a: probe odd passes", 20, 10s));
+  EXPECT_TRUE(incident_lines().empty()) << "usual values raise nothing";
+  std::ofstream{dir_ + "/slow"} << "1\n";
+  ASSERT_TRUE(wait_closed(1, 10s));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.failure_mode, "event_anomaly");
+  EXPECT_EQ(x.severity, "low");
+  EXPECT_NE(reason(x).find("probe check:"), std::string::npos) << reason(x);
+  EXPECT_NE(reason(x).find("standard deviations"), std::string::npos)
+    << reason(x);
+}
