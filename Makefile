@@ -68,6 +68,9 @@ bench: deps $(BENCH_BUILD)/build.ninja
 	  --json $(BENCH_BUILD)/restart_latency.json
 	./$(BENCH_BUILD)/bench/audit_bench --grace $(BENCH_BUILD)/grace \
 	  --dir $(BENCH_BUILD) --json $(BENCH_BUILD)/audit.json
+	./$(BENCH_BUILD)/bench/probe_heal_bench --grace $(BENCH_BUILD)/grace \
+	  --child $(BENCH_BUILD)/tests/crashy_child \
+	  --json $(BENCH_BUILD)/probe_heal.json
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

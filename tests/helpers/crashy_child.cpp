@@ -19,6 +19,10 @@
 //                      the first run (file ONCE absent; 0 = no answer),
 //                      200 after; a line per request in LOG
 //   --notify TEXT      send TEXT (e.g. READY=1) to $NOTIFY_SOCKET
+//   --http-sick PORT FILE  serve HTTP 200 on PORT, 503 while FILE holds
+//                      this process's pid
+//   --beat-sick MS FILE  WATCHDOG=1 every MS ms, none while FILE holds this
+//                      process's pid
 //   --beat MS ONCE STOP_MS  send WATCHDOG=1 every MS ms: forever, except
 //                      on the first run (file ONCE absent) only for STOP_MS
 //   --sleep MS         sleep MS milliseconds
@@ -97,9 +101,22 @@ void notify(const char* text) {
 
 } // namespace
 
+// Returns the number in `path`, or -1.
+static long read_int(const char* path) {
+  auto* f = std::fopen(path, "r");
+  if (!f)
+    return -1;
+  long v = -1;
+  if (std::fscanf(f, "%ld", &v) != 1)
+    v = -1;
+  std::fclose(f);
+  return v;
+}
+
 // A tiny HTTP/1.1 server, one connection at a time, never returns.
 [[noreturn]] static void serve_http(uint16_t port, int status,
-                                    const char* log) {
+                                    const char* log,
+                                    const char* sick = nullptr) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -124,8 +141,14 @@ void notify(const char* text) {
         break;
       request.append(buf, static_cast<std::size_t>(n));
     }
-    write_file(log, "request\n", true);
-    if (status == 0) {
+    if (log)
+      write_file(log, "request\n", true);
+    if (sick && read_int(sick) == ::getpid()) {
+      std::string reply = "HTTP/1.1 503 Sick\r\nContent-Length: 0\r\n"
+                          "Connection: close\r\n\r\n";
+      if (::write(c, reply.data(), reply.size()) < 0)
+        std::perror("write");
+    } else if (status == 0) {
       sleep_ms(60'000); // never answers (in time)
     } else {
       auto reply = "HTTP/1.1 " + std::to_string(status)
@@ -247,6 +270,20 @@ int main(int argc, char** argv) {
       if (first)
         write_file(once, "1\n", false);
       serve_http(port, first ? first_status : 200, log);
+    } else if (opt == "--http-sick") {
+      // Serves 200 on PORT, 503 while FILE holds this process's pid.
+      auto port = static_cast<uint16_t>(std::atoi(arg()));
+      auto* sick = arg();
+      serve_http(port, 200, nullptr, sick);
+    } else if (opt == "--beat-sick") {
+      // WATCHDOG=1 every MS ms, none while FILE holds this process's pid.
+      auto every = std::atol(arg());
+      auto* sick = arg();
+      for (;;) {
+        if (read_int(sick) != ::getpid())
+          notify("WATCHDOG=1");
+        sleep_ms(every);
+      }
     } else if (opt == "--beat") {
       // WATCHDOG=1 every MS; on the first run (ONCE absent) only for
       // STOP_MS, then silence (a hang), else forever.

@@ -1,0 +1,209 @@
+// Probe failure -> resolved: how long Grace takes to notice a sick (but
+// running) component through a probe, restart it through its supervisor and
+// verify it, for an http probe and a missed heartbeat. A real `grace run`
+// with two children (the helper child of the tests): `web` answers 503 and
+// `beat` stops sending WATCHDOG=1 as soon as the benchmark writes their pid
+// into a file (their replacements, with other pids, are healthy). The clock
+// starts when the benchmark makes one sick (wall clock, this process) and
+// stops at the incident's `resolved_at` in incidents.jsonl; the incident's
+// own MTTR (detection -> resolved) is reported beside it.
+//
+//   probe_heal_bench --grace BIN --child CRASHY_CHILD [-n 50] [--json FILE]
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/stats.hpp"
+#include "runtime/incident.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::int64_t wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Returns the resolved incidents of `component` in the log, in order.
+std::vector<grace::runtime::incident> resolved(const std::string& log,
+                                               const std::string& component) {
+  std::vector<grace::runtime::incident> out;
+  std::ifstream in{log};
+  for (std::string line; std::getline(in, line);)
+    if (auto x = grace::runtime::incident_from_json(line))
+      if (x->component == component
+          && x->status == grace::runtime::incident_status::resolved)
+        out.push_back(std::move(*x));
+  return out;
+}
+
+int pid_in(const std::string& path) {
+  std::ifstream in{path};
+  int pid = -1;
+  in >> pid;
+  return pid;
+}
+
+struct sample_set {
+  std::vector<double> onset_to_resolved;
+  std::vector<double> mttr;
+};
+
+// Makes `component` sick n times; returns the samples, or nothing if a
+// healing did not happen within 10 s.
+bool measure(const std::string& dir, const std::string& name, int n,
+             sample_set& out) {
+  auto log = dir + "/logs/incidents.jsonl";
+  auto component = "root/" + name;
+  for (int i = 0; i < n; ++i) {
+    auto before = resolved(log, component).size();
+    // The current instance, once it is up (a replacement writes its pid).
+    int pid = -1;
+    for (auto until = std::chrono::steady_clock::now() + 10s;
+         std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(1ms)) {
+      pid = pid_in(dir + "/" + name + ".pid");
+      if (pid > 1 && ::kill(pid, 0) == 0)
+        break;
+    }
+    if (pid <= 1)
+      return false;
+    // Let it be seen healthy for a moment, then make it sick.
+    std::this_thread::sleep_for(100ms);
+    auto onset = wall_us();
+    {
+      std::ofstream sick{dir + "/" + name + ".sick.tmp"};
+      sick << pid << '\n';
+    }
+    fs::rename(dir + "/" + name + ".sick.tmp", dir + "/" + name + ".sick");
+    std::vector<grace::runtime::incident> now;
+    for (auto until = std::chrono::steady_clock::now() + 10s;
+         std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(1ms)) {
+      now = resolved(log, component);
+      if (now.size() > before)
+        break;
+    }
+    if (now.size() <= before) {
+      std::fprintf(stderr, "%s: not healed within 10 s\n", name.c_str());
+      return false;
+    }
+    auto& x = now.back();
+    out.onset_to_resolved.push_back(
+      static_cast<double>(*x.closed_us - onset) / 1e6);
+    out.mttr.push_back(x.mttr_seconds.value_or(0));
+  }
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string grace, child, json;
+  int n = 50;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--grace")
+      grace = value();
+    else if (a == "--child")
+      child = value();
+    else if (a == "-n")
+      n = std::atoi(value().c_str());
+    else if (a == "--json")
+      json = value();
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (grace.empty() || child.empty()) {
+    std::fprintf(stderr, "usage: probe_heal_bench --grace BIN --child "
+                         "CRASHY_CHILD [-n N] [--json FILE]\n");
+    return 2;
+  }
+  grace = fs::absolute(grace).string();
+  child = fs::absolute(child).string();
+  auto tmpl = (fs::temp_directory_path() / "grace-heal-XXXXXX").string();
+  std::string dir = ::mkdtemp(tmpl.data());
+  std::ofstream{dir + "/grace.yaml"}
+    << "grace: 1\nlog_dir: " << dir << "/logs\n"
+    << "supervisor:\n  intensity: 100000\n  period: 1s\n  children:\n"
+    << "    - name: web\n      command: [" << child << ", --pid-file, " << dir
+    << "/web.pid, --http-sick, \"47631\", " << dir << "/web.sick]\n"
+    << "      ready: {tcp: 47631, within: 5s}\n"
+    << "      probes:\n"
+    << "        - {kind: http, url: \"http://127.0.0.1:47631/health\", "
+       "every: 20ms, timeout: 500ms}\n"
+    << "    - name: beat\n      command: [" << child << ", --pid-file, " << dir
+    << "/beat.pid, --beat-sick, \"10\", " << dir << "/beat.sick]\n"
+    << "      probes:\n"
+    << "        - {kind: heartbeat, within: 100ms}\n";
+  auto pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    int fd = ::open((dir + "/grace.out").c_str(),
+                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl(grace.c_str(), grace.c_str(), "run", (dir + "/grace.yaml").c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  sample_set web, beat;
+  auto ok = measure(dir, "web", n, web) && measure(dir, "beat", n, beat);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!ok) {
+    std::fprintf(stderr, "%s", slurp(dir + "/grace.out").c_str());
+    return 1;
+  }
+  grace::bench::print_header();
+  std::vector<std::string> out;
+  auto row = [&](const std::string& name, const std::vector<double>& xs) {
+    auto s = grace::bench::summarise(xs);
+    grace::bench::print_row(name, s);
+    out.push_back(grace::bench::to_json(name, s));
+  };
+  row("http: sick -> resolved", web.onset_to_resolved);
+  row("http: incident MTTR", web.mttr);
+  row("heartbeat: silent -> resolved", beat.onset_to_resolved);
+  row("heartbeat: incident MTTR", beat.mttr);
+  std::string text = "[";
+  for (std::size_t i = 0; i < out.size(); ++i)
+    text += (i ? ",\n " : "") + out[i];
+  text += "]\n";
+  if (!json.empty())
+    std::ofstream{json} << text;
+  else
+    std::printf("%s", text.c_str());
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return 0;
+}
