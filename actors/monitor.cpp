@@ -1,11 +1,14 @@
 #include "actors/monitor.hpp"
 
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
 #include "config/units.hpp"
 #include "runtime/ewma.hpp"
 #include "runtime/io_loop.hpp"
+#include "runtime/log_follow.hpp"
 #include "runtime/log_watch.hpp"
 #include "runtime/output.hpp"
 #include "runtime/probes.hpp"
@@ -13,6 +16,11 @@
 namespace grace::actors {
 
 namespace {
+
+/// A log probe's `tail -F`, owned by the I/O thread.
+struct follower_holder {
+  std::shared_ptr<runtime::file_follower> follower;
+};
 
 struct monitor_state {
   static inline const char* name = "grace.monitor";
@@ -46,6 +54,22 @@ struct monitor_state {
   // anomaly probe, the statistics of the values it watches.
   std::vector<caf::actor> subscribers;
   runtime::ewma_detector detector;
+  std::shared_ptr<follower_holder> follow;
+
+  monitor_state() = default;
+  monitor_state(const monitor_state&) = delete;
+  monitor_state& operator=(const monitor_state&) = delete;
+
+  // Runs in on_exit, while the I/O loop is certainly alive.
+  ~monitor_state() {
+    if (!follow || !ctx)
+      return;
+    ctx->io->post([holder = std::move(follow)] {
+      if (holder->follower)
+        holder->follower->stop();
+      holder->follower.reset();
+    });
+  }
 };
 
 using beat_timer = caf::atom_constant<caf::atom("beatto")>;
@@ -54,8 +78,10 @@ class monitor_actor : public caf::stateful_actor<monitor_state> {
 public:
   monitor_actor(caf::actor_config& cfg, config::probe_spec probe,
                 std::string path, runtime::spawn_options exec,
-                node_context_ptr ctx, caf::actor child, caf::actor supervisor)
+                node_context_ptr ctx, caf::actor child, caf::actor supervisor,
+                std::shared_ptr<follower_holder> follow)
       : caf::stateful_actor<monitor_state>(cfg) {
+    state.follow = std::move(follow);
     state.probe = std::move(probe);
     state.path = std::move(path);
     state.exec = std::move(exec);
@@ -339,8 +365,9 @@ private:
 // they are written; a burst reports to the monitor as one failed check.
 void watch_log(caf::actor monitor, const config::log_probe& probe,
                runtime::io_loop& io, std::shared_ptr<runtime::output_sink> out,
-               std::shared_ptr<runtime::output_sink> err) {
-  io.post([monitor, probe, out, err] {
+               std::shared_ptr<runtime::output_sink> err,
+               std::shared_ptr<follower_holder> follow) {
+  io.post([&io, monitor, probe, out, err, follow] {
     auto watch = std::make_shared<runtime::log_watch>(
       probe.pattern, probe.count, probe.window);
     auto tap = [monitor, watch](std::string_view line) {
@@ -355,6 +382,12 @@ void watch_log(caf::actor monitor, const config::log_probe& probe,
       }
     };
     using source = config::log_probe::source;
+    if (probe.from == source::file) {
+      follow->follower = runtime::file_follower::start(io, probe.file, tap);
+      if (!follow->follower)
+        spdlog::error("cannot follow {}: {}", probe.file, std::strerror(errno));
+      return;
+    }
     if (probe.from == source::out || probe.from == source::both)
       out->add_line_tap(tap);
     if (probe.from == source::err || probe.from == source::both)
@@ -370,11 +403,12 @@ caf::actor spawn_monitor(caf::event_based_actor* child, const std::string& path,
                          caf::actor supervisor,
                          std::shared_ptr<runtime::output_sink> out,
                          std::shared_ptr<runtime::output_sink> err) {
+  auto follow = std::make_shared<follower_holder>();
   auto m = child->spawn<monitor_actor, caf::linked>(
     probe, path, std::move(exec), ctx, caf::actor_cast<caf::actor>(child),
-    std::move(supervisor));
+    std::move(supervisor), follow);
   if (auto* log = std::get_if<config::log_probe>(&probe.check))
-    watch_log(m, *log, *ctx->io, std::move(out), std::move(err));
+    watch_log(m, *log, *ctx->io, std::move(out), std::move(err), follow);
   return m;
 }
 

@@ -9,10 +9,6 @@
 // own MTTR (detection -> resolved) is reported beside it.
 //
 //   probe_heal_bench --grace BIN --child CRASHY_CHILD [-n 50] [--json FILE]
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -23,6 +19,10 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench/stats.hpp"
 #include "runtime/incident.hpp"
@@ -81,7 +81,8 @@ bool measure(const std::string& dir, const std::string& name, int n,
     // The current instance, once it is up (a replacement writes its pid).
     int pid = -1;
     for (auto until = std::chrono::steady_clock::now() + 10s;
-         std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(1ms)) {
+         std::chrono::steady_clock::now() < until;
+         std::this_thread::sleep_for(1ms)) {
       pid = pid_in(dir + "/" + name + ".pid");
       if (pid > 1 && ::kill(pid, 0) == 0)
         break;
@@ -98,7 +99,8 @@ bool measure(const std::string& dir, const std::string& name, int n,
     fs::rename(dir + "/" + name + ".sick.tmp", dir + "/" + name + ".sick");
     std::vector<grace::runtime::incident> now;
     for (auto until = std::chrono::steady_clock::now() + 10s;
-         std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(1ms)) {
+         std::chrono::steady_clock::now() < until;
+         std::this_thread::sleep_for(1ms)) {
       now = resolved(log, component);
       if (now.size() > before)
         break;
@@ -108,8 +110,8 @@ bool measure(const std::string& dir, const std::string& name, int n,
       return false;
     }
     auto& x = now.back();
-    out.onset_to_resolved.push_back(
-      static_cast<double>(*x.closed_us - onset) / 1e6);
+    out.onset_to_resolved.push_back(static_cast<double>(*x.closed_us - onset)
+                                    / 1e6);
     out.mttr.push_back(x.mttr_seconds.value_or(0));
   }
   return true;
@@ -167,8 +169,8 @@ int main(int argc, char** argv) {
   auto pid = ::fork();
   if (pid == 0) {
     ::setsid();
-    int fd = ::open((dir + "/grace.out").c_str(),
-                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd = ::open((dir + "/grace.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                    0600);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     ::execl(grace.c_str(), grace.c_str(), "run", (dir + "/grace.yaml").c_str(),

@@ -20,12 +20,6 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
     auto& ch = std::get<child_spec>(c.node);
     if (ch.replica.value_or(0) > 0)
       continue; // one report per pool is enough
-    for (auto& p : ch.probes) {
-      auto* log = std::get_if<log_probe>(&p.check);
-      if (log && log->from == log_probe::source::file)
-        refuse(p.where, ch.path,
-               "probe '" + p.name + "': following a log 'file'");
-    }
     if (!ch.on.empty())
       refuse(ch.where, ch.path, "on");
     if (!ch.depends_on.empty())

@@ -394,3 +394,22 @@ TEST_F(Supervision, AValueFarFromItsUsualIsAnEventAnomaly) {
   EXPECT_NE(reason(x).find("standard deviations"), std::string::npos)
     << reason(x);
 }
+
+TEST_F(Supervision, ALogFileIsFollowedAcrossItsRotation) {
+  // The component writes its own log file; the probe follows it like
+  // `tail -F`, through a rotation.
+  auto log = dir_ + "/app.log";
+  std::ofstream{log} << "old ERROR before the probe started\n";
+  start(probed("        - {kind: log, file: DIR/app.log, pattern: ERROR, "
+               "count: 2, window: 5s}\n"));
+  ASSERT_TRUE(wait_up({"a"}));
+  std::ofstream{log, std::ios::app} << "ERROR one\n" << std::flush;
+  // Rotated: renamed away, a new file created; the second match is there.
+  std::filesystem::rename(log, log + ".1");
+  std::ofstream{log} << "fine\nERROR two\n" << std::flush;
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.failure_mode, "log_pattern");
+  EXPECT_NE(reason(x).find("the last: ERROR two"), std::string::npos)
+    << reason(x);
+}

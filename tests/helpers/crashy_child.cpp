@@ -114,8 +114,7 @@ static long read_int(const char* path) {
 }
 
 // A tiny HTTP/1.1 server, one connection at a time, never returns.
-[[noreturn]] static void serve_http(uint16_t port, int status,
-                                    const char* log,
+[[noreturn]] static void serve_http(uint16_t port, int status, const char* log,
                                     const char* sick = nullptr) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;

@@ -144,17 +144,14 @@ TEST_F(GraceRun, OrphanedGrandchildrenAreReaped) {
 }
 
 TEST_F(GraceRun, RefusesKeysItCannotCarryOutYet) {
-  auto file = tmp_.write("grace.yaml",
-                         "grace: 1\nsupervisor:\n  children:\n"
-                         "    - name: api\n      command: [x]\n"
-                         "      probes: [{kind: log, file: /var/log/x.log, "
-                         "pattern: panic}]\n");
+  auto file = tmp_.write("grace.yaml", "grace: 1\nsupervisor:\n  children:\n"
+                                       "    - name: api\n      command: [x]\n"
+                                       "      ports: [9999]\n");
   auto r = grace::test::run_process({grace_bin, "run", file});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, file
-                     + ":6:16: error: root/api: probe 'log': following a log "
-                       "'file' is not supported yet by 'grace run'\ngrace: 1 "
-                       "error in "
+                     + ":4:7: error: root/api: ports is not supported yet by "
+                       "'grace run'\ngrace: 1 error in "
                      + file + "\n");
 }
 
