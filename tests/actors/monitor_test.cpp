@@ -413,3 +413,29 @@ TEST_F(Supervision, ALogFileIsFollowedAcrossItsRotation) {
   EXPECT_NE(reason(x).find("the last: ERROR two"), std::string::npos)
     << reason(x);
 }
+
+TEST_F(Supervision, AChildThatIgnoresSigtermIsStillRestartedForItsProbe) {
+  verify_within_ = 300ms;
+  start(probed("        - {kind: exec, command: [test, -e, DIR/never], "
+               "every: 20ms}\n",
+               "--ignore-term", "shutdown: 200ms"));
+  ASSERT_TRUE(wait_closed(1, 10s));
+  EXPECT_TRUE(wait_log("did not stop within 200ms, sending SIGKILL"));
+  EXPECT_GE(starts("a").size(), 2u);
+  auto first = starts("a").front();
+  ASSERT_GT(first, 1);
+  EXPECT_TRUE(wait_until([&] { return !test::alive(first); }));
+}
+
+TEST_F(Supervision, AChildGrowingFastIsCaughtByItsResourceProbe) {
+  // 8 MiB every 10 ms, up to 400 MiB; the limit is 64 MiB. The first run
+  // grows, the next ones stay small.
+  start(probed("        - {kind: resource, max_rss: 64MiB, every: 20ms}\n",
+               "--first-run, DIR/once, --grow, \"8\", \"400\""));
+  ASSERT_TRUE(wait_closed(1, 10s));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.failure_mode, "resource_spike");
+  EXPECT_NE(reason(x).find("> 64MiB"), std::string::npos) << reason(x);
+  EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
+  EXPECT_EQ(starts("a").size(), 2u);
+}

@@ -19,6 +19,7 @@
 //                      the first run (file ONCE absent; 0 = no answer),
 //                      200 after; a line per request in LOG
 //   --notify TEXT      send TEXT (e.g. READY=1) to $NOTIFY_SOCKET
+//   --grow MB MAX      allocate (and touch) MB MiB every 10 ms up to MAX MiB
 //   --http-sick PORT FILE  serve HTTP 200 on PORT, 503 while FILE holds
 //                      this process's pid
 //   --beat-sick MS FILE  WATCHDOG=1 every MS ms, none while FILE holds this
@@ -269,6 +270,18 @@ int main(int argc, char** argv) {
       if (first)
         write_file(once, "1\n", false);
       serve_http(port, first ? first_status : 200, log);
+    } else if (opt == "--grow") {
+      // Grows by MB MiB every 10 ms, touching every page, up to MAX MiB.
+      auto step = std::atol(arg());
+      auto max = std::atol(arg());
+      for (long total = 0; total < max; total += step) {
+        auto bytes = static_cast<std::size_t>(step) << 20;
+        auto* p = static_cast<char*>(std::malloc(bytes));
+        if (!p)
+          break;
+        std::memset(p, 1, bytes); // resident, not just reserved
+        sleep_ms(10);
+      }
     } else if (opt == "--http-sick") {
       // Serves 200 on PORT, 503 while FILE holds this process's pid.
       auto port = static_cast<uint16_t>(std::atoi(arg()));
