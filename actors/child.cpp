@@ -264,12 +264,16 @@ public:
         if (gen == state.gen && state.now == phase::starting)
           ready_timeout();
       },
-      [this](notify_atom, int pid, int pgid, bool ready, bool watchdog) {
+      [this](notify_atom, int pid, int pgid, bool ready, bool watchdog,
+             const std::string& status) {
         // Only the current process (or one in its group) speaks for it.
         if (state.pid <= 0 || (pid != state.pid && pgid != state.pid))
           return;
         if (ready && state.now == phase::starting)
           became_ready();
+        if (!status.empty())
+          for (auto& m : state.monitors)
+            send(m, status_atom::value, status);
         if (watchdog)
           for (std::size_t k = 0; k < state.monitors.size(); ++k)
             if (state.spec.probes[k].kind == config::probe_kind::heartbeat)
@@ -378,7 +382,7 @@ private:
         notify->socket = runtime::notify_socket::open(
           *ctx->io, [self](int pid, int pgid, runtime::notify_message m) {
             caf::anon_send(self, notify_atom::value, pid, pgid, m.ready,
-                           m.watchdog);
+                           m.watchdog, m.status.value_or(std::string{}));
           });
       if (!notify->socket) {
         caf::anon_send(self, spawned_atom::value, gen, errno,

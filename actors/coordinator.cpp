@@ -73,7 +73,14 @@ private:
       return; // already healing: counted, not remediated twice
     auto id = ++state.next_id;
     state.active[f.path] = healing{id, f.child, f.supervisor};
-    note_action(f.path, "snapshot", "before the restart");
+    incident_note snap;
+    snap.kind = note_kind::action;
+    snap.path = f.path;
+    snap.step = "snapshot";
+    snap.detail = "before the restart";
+    snap.status_text = f.status_text;
+    snap.at_ns = steady_ns();
+    note(std::move(snap));
     note_action(f.path, "restart", "through its supervisor");
     spdlog::warn("{}: restarting it ({})", f.path, f.detail);
     request(f.supervisor, state.opts.restart_within, restart_atom::value,

@@ -49,6 +49,7 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using value_atom = caf::atom_constant<caf::atom("value")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -117,6 +118,7 @@ struct incident_note {
   std::int32_t signal = 0;
   std::string detail;         // why, in words
   std::string output;         // failed: what a failing check printed
+  std::string status_text;    // action snapshot: its last sd_notify STATUS=
   std::int64_t at_ns = 0;     // steady clock: when it happened
   std::int64_t failed_ns = 0; // failed: when the failure itself happened,
                               // if known (else 0)
@@ -126,7 +128,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incident_note& x) {
   return f(caf::meta::type_name("grace.incident_note"), x.kind, x.path, x.mode,
            x.step, x.status, x.severity, x.verified, x.ok, x.subtree, x.pid,
-           x.code, x.signal, x.detail, x.output, x.at_ns, x.failed_ns);
+           x.code, x.signal, x.detail, x.output, x.status_text, x.at_ns,
+           x.failed_ns);
 }
 
 /// What one probe check found (monitor <- I/O thread).
@@ -155,6 +158,7 @@ struct failure_report {
   std::string severity; // empty: the mode's default (or the component's)
   std::string detail;
   std::string output;
+  std::string status_text;    // the component's last sd_notify STATUS=
   std::int64_t failed_ns = 0; // steady: the first failing check started
   std::int64_t at_ns = 0;     // steady: raised
   caf::actor child;           // the component's process actor
@@ -164,8 +168,8 @@ struct failure_report {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failure_report& x) {
   return f(caf::meta::type_name("grace.failure_report"), x.path, x.probe,
-           x.mode, x.severity, x.detail, x.output, x.failed_ns, x.at_ns,
-           x.child, x.supervisor);
+           x.mode, x.severity, x.detail, x.output, x.status_text, x.failed_ns,
+           x.at_ns, x.child, x.supervisor);
 }
 
 /// Returns the name a child_report carries for `mode` (its config name).

@@ -55,6 +55,7 @@ struct monitor_state {
   std::vector<caf::actor> subscribers;
   runtime::ewma_detector detector;
   std::shared_ptr<follower_holder> follow;
+  std::string status_text; // the component's last sd_notify STATUS=
 
   monitor_state() = default;
   monitor_state(const monitor_state&) = delete;
@@ -142,6 +143,9 @@ public:
           start_check();
       },
       [this](const probe_outcome& r) { checked(r); },
+      [this](status_atom, const std::string& text) {
+        state.status_text = text;
+      },
       [this](subscribe_atom, const caf::actor& anomaly) {
         state.subscribers.push_back(anomaly);
       },
@@ -351,6 +355,7 @@ private:
       f.severity = std::string{to_string(*state.probe.severity)};
     f.detail = "probe " + state.probe.name + ": " + r.detail;
     f.output = r.output;
+    f.status_text = state.status_text;
     f.failed_ns = state.first_failed_ns;
     f.at_ns = steady_ns();
     f.child = state.child;

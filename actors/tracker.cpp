@@ -104,7 +104,8 @@ private:
         if (n.step == "snapshot") {
           if (auto* o = state.book.find(n.path)) {
             auto copy = *o;
-            state.book.set_snapshot(n.path, snapshot(copy, "restarting"));
+            state.book.set_snapshot(
+              n.path, snapshot(copy, "restarting", n.status_text));
           }
         }
         state.book.act(n.path, std::move(a));
@@ -148,7 +149,8 @@ private:
 
   // Queues the component's snapshot before the line that references it;
   // returns its path relative to the log directory.
-  std::string snapshot(open_incident& o, const char* what) {
+  std::string snapshot(open_incident& o, const char* what,
+                       const std::string& status_text = {}) {
     if (!state.opts.log)
       return {};
     auto& inc = o.inc;
@@ -160,6 +162,7 @@ private:
     in.exit_code = o.code;
     in.exit_signal = o.signal;
     in.reason = o.reason;
+    in.status_text = status_text;
     in.at_us = wall_us_at(steady_ns());
     if (auto it = state.children.find(inc.component);
         it != state.children.end()) {

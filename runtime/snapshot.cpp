@@ -148,6 +148,8 @@ std::string make_snapshot(const snapshot_input& in) {
   j["component"] = in.component;
   j["taken_at"] = format_utc(in.at_us);
   j["state"] = in.state;
+  j["status_text"]
+    = in.status_text.empty() ? ojson(nullptr) : ojson(in.status_text);
   j["pid"] = in.pid == 0 ? ojson(nullptr) : ojson(in.pid);
   j["last_exit"] = {
     {"code", in.exit_code}, {"signal", in.exit_signal}, {"reason", in.reason}};

@@ -19,8 +19,9 @@ struct snapshot_input {
   std::int32_t pid = 0;
   std::int32_t exit_code = 0;
   std::int32_t exit_signal = 0;
-  std::string reason;                                  // of the last failure
-  std::int64_t at_us = 0;                              // wall clock
+  std::string reason;      // of the last failure
+  std::string status_text; // its last sd_notify STATUS=, if any
+  std::int64_t at_us = 0;  // wall clock
   const config::child_spec* child = nullptr;           // a process, or
   const config::supervisor_spec* supervisor = nullptr; // a supervisor
   std::string stdout_file; // the child's captured output, if any

@@ -58,11 +58,12 @@ std::string probed(const std::string& probes, const std::string& extra = "",
 
 TEST_F(Supervision, AFailingExecProbeIsHealedThroughTheSupervisorAndVerified) {
   start(probed("        - {kind: exec, command: [test, -s, DIR/a.pid], "
-               "every: 20ms, timeout: 1s, failures: 2}\n"));
-  ASSERT_TRUE(wait_up({"a"}));
-  ASSERT_TRUE(
-    wait_until([&] { return !test::slurp(dir_ + "/a.pid").empty(); }));
-  std::filesystem::remove(dir_ + "/a.pid"); // the service "loses its health"
+               "every: 20ms, timeout: 1s, failures: 2}\n",
+               "", "ready: {exec: [test, -s, DIR/a.pid], within: 5s}"));
+  // Ready (its pid file written) and so watched; then it "loses its
+  // health".
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  std::filesystem::remove(dir_ + "/a.pid");
   ASSERT_TRUE(wait_closed(1));
   auto x = closed_incidents().front();
   EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
@@ -77,14 +78,16 @@ TEST_F(Supervision, AFailingExecProbeIsHealedThroughTheSupervisorAndVerified) {
   EXPECT_GT(*x.ttd_seconds, 0.0) << "two failures in a row before raising";
   ASSERT_TRUE(x.snapshot);
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/logs/" + *x.snapshot));
+  EXPECT_TRUE(wait_starts("a", 2)); // a start is stamped from its main()
   EXPECT_EQ(starts("a").size(), 2u) << "restarted once, by its supervisor";
 }
 
 TEST_F(Supervision, AHealthyComponentRaisesNothing) {
+  // Ready once it listens (probes watch a ready component only).
   start(probed("        - {kind: exec, command: [sh, -c, 'echo x >> "
                "DIR/checks'], every: 20ms}\n"
                "        - {kind: tcp, port: 47613, every: 20ms}\n",
-               "--listen, \"47613\""));
+               "--listen, \"47613\"", "ready: {tcp: 47613, within: 5s}"));
   ASSERT_TRUE(wait_up({"a"}));
   // Ten checks and more, each passing.
   ASSERT_TRUE(wait_until([&] { return line_count(dir_ + "/checks") >= 10; }));
@@ -99,13 +102,15 @@ TEST_F(Supervision, ALostPortIsConnectivityLostAndARestartHealsIt) {
   start(probed("        - {kind: tcp, port: 47614, every: 20ms, "
                "severity: high}\n",
                "--listen, \"47614\", --first-run, DIR/once, --sleep, "
-               "\"300\", --unlisten"));
+               "\"300\", --unlisten",
+               "ready: {tcp: 47614, within: 5s}"));
   ASSERT_TRUE(wait_closed(1));
   auto x = closed_incidents().front();
   EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
   EXPECT_EQ(x.failure_mode, "connectivity_lost");
   EXPECT_EQ(x.severity, "high") << "the probe's own severity";
   EXPECT_NE(reason(x).find("47614"), std::string::npos) << reason(x);
+  EXPECT_TRUE(wait_starts("a", 2)); // a start is stamped from its main()
   EXPECT_EQ(starts("a").size(), 2u);
 }
 
@@ -184,6 +189,7 @@ TEST_F(Supervision, ProbeRestartsCountTowardTheRestartIntensity) {
   // restart exceeds the intensity: the root gives up.
   ASSERT_TRUE(wait_report(actors::report_kind::exited, 1, 10s));
   EXPECT_EQ(reports_.all().back().mode, "restart_intensity_exceeded");
+  EXPECT_TRUE(wait_starts("a", 2)); // a start is stamped from its main()
   EXPECT_EQ(starts("a").size(), 2u);
 }
 
@@ -191,14 +197,22 @@ TEST_F(Supervision, AMissedHeartbeatIsHealedAndTheNextBeatVerifiesIt) {
   // sd_notify WATCHDOG=1 every 20 ms; the first instance falls silent
   // after 200 ms.
   start(probed("        - {kind: heartbeat, within: 150ms}\n",
-               "--beat, \"20\", DIR/once, \"200\""));
+               "--notify, 'STATUS=serving 42 requests', --notify, READY=1, "
+               "--beat, \"20\", DIR/once, \"200\"",
+               "ready: {notify: true, within: 5s}"));
   ASSERT_TRUE(wait_closed(1));
   auto x = closed_incidents().front();
   EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
   EXPECT_EQ(x.failure_mode, "heartbeat_missed");
+  ASSERT_TRUE(x.snapshot);
+  auto snap = test::slurp(dir_ + "/logs/" + *x.snapshot);
+  EXPECT_NE(snap.find("\"status_text\": \"serving 42 requests\""),
+            std::string::npos)
+    << snap;
   EXPECT_EQ(x.severity, "high");
   EXPECT_NE(reason(x).find("no WATCHDOG=1 within 150ms"), std::string::npos)
     << reason(x);
+  EXPECT_TRUE(wait_starts("a", 2)); // a start is stamped from its main()
   EXPECT_EQ(starts("a").size(), 2u);
   // The replacement keeps beating: nothing more is raised.
   auto before = incident_lines().size();
@@ -239,6 +253,7 @@ TEST_F(Supervision, AnHttpErrorIsApiErrorAndAHealthyAnswerResolvesIt) {
   EXPECT_EQ(x.failure_mode, "api_error");
   EXPECT_EQ(x.severity, "medium");
   EXPECT_NE(reason(x).find("status 503"), std::string::npos) << reason(x);
+  EXPECT_TRUE(wait_starts("a", 2)); // a start is stamped from its main()
   EXPECT_EQ(starts("a").size(), 2u);
   // The healthy replacement is probed on and on, raising nothing.
   auto seen = line_count(dir_ + "/requests");
@@ -277,7 +292,7 @@ TEST_F(Supervision, AStaleFileIsFileStaleAndTheRestartFreshensIt) {
   EXPECT_EQ(x.severity, "medium");
   EXPECT_NE(reason(x).find("max_age 300ms"), std::string::npos) << reason(x);
   EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
-  EXPECT_GE(starts("a").size(), 2u);
+  EXPECT_TRUE(wait_starts("a", 2));
 }
 
 TEST_F(Supervision, AVersionThatGoesDownIsAVersionRollback) {
@@ -416,12 +431,15 @@ TEST_F(Supervision, ALogFileIsFollowedAcrossItsRotation) {
 
 TEST_F(Supervision, AChildThatIgnoresSigtermIsStillRestartedForItsProbe) {
   verify_within_ = 300ms;
+  // Ready once it has set SIGTERM aside (it writes DIR/ready after).
   start(probed("        - {kind: exec, command: [test, -e, DIR/never], "
                "every: 20ms}\n",
-               "--ignore-term", "shutdown: 200ms"));
+               "--ignore-term, --pid-file, DIR/ready",
+               "shutdown: 200ms\n      ready: {exec: [test, -s, DIR/ready], "
+               "within: 5s}"));
   ASSERT_TRUE(wait_closed(1, 10s));
   EXPECT_TRUE(wait_log("did not stop within 200ms, sending SIGKILL"));
-  EXPECT_GE(starts("a").size(), 2u);
+  EXPECT_TRUE(wait_starts("a", 2));
   auto first = starts("a").front();
   ASSERT_GT(first, 1);
   EXPECT_TRUE(wait_until([&] { return !test::alive(first); }));
@@ -437,5 +455,6 @@ TEST_F(Supervision, AChildGrowingFastIsCaughtByItsResourceProbe) {
   EXPECT_EQ(x.failure_mode, "resource_spike");
   EXPECT_NE(reason(x).find("> 64MiB"), std::string::npos) << reason(x);
   EXPECT_EQ(x.status, incident_status::resolved) << reason(x);
+  EXPECT_TRUE(wait_starts("a", 2)); // a start is stamped from its main()
   EXPECT_EQ(starts("a").size(), 2u);
 }

@@ -305,3 +305,36 @@ TEST_F(GraceRun, IncidentsWithoutALogSaysSo) {
   EXPECT_NE(r.err.find("cannot read the audit log"), std::string::npos)
     << r.err;
 }
+
+TEST_F(GraceRun, AProbeFailureIsHealedAndRecorded) {
+  // The exec probe checks the pid file the child writes at start; removing
+  // it makes the component sick until a restart writes it again.
+  auto config = tmp_.write("grace.yaml",
+                           "grace: 1\nlog_dir: logs\nsupervisor:\n  children:\n"
+                           "    - name: a\n      command: ["
+                             + crashy + ", --stamp, " + dir_
+                             + "/a.stamp, --pid-file, " + dir_
+                             + "/a.pid]\n      probes:\n"
+                               "        - {kind: exec, command: [test, -s, "
+                             + dir_ + "/a.pid], every: 20ms}\n");
+  auto audit = dir_ + "/logs/incidents.jsonl";
+  auto g = run(config);
+  ASSERT_TRUE(wait_until([&] { return !slurp(dir_ + "/a.pid").empty(); }, 5s));
+  fs::remove(dir_ + "/a.pid");
+  ASSERT_TRUE(wait_until(
+    [&] { return count_of(lines_of(audit), "\"resolved\"") == 1; }, 5s))
+    << err();
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+  auto lines = lines_of(audit);
+  ASSERT_EQ(lines.size(), 2u);
+  for (auto& l : lines)
+    expect_spec_line(l);
+  auto& done = lines.back();
+  EXPECT_NE(done.find("\"failure_mode\":\"check_failed\""), std::string::npos)
+    << done;
+  EXPECT_NE(done.find("\"step\":\"verify\""), std::string::npos) << done;
+  EXPECT_NE(done.find("\"snapshot\":\"snapshots/inc_"), std::string::npos)
+    << done;
+  EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 2u);
+}
