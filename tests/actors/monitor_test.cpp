@@ -458,3 +458,16 @@ TEST_F(Supervision, AChildGrowingFastIsCaughtByItsResourceProbe) {
   EXPECT_TRUE(wait_starts("a", 2)); // a start is stamped from its main()
   EXPECT_EQ(starts("a").size(), 2u);
 }
+
+TEST_F(Supervision, AKpiReadsAJsonPointerOverHttp) {
+  verify_within_ = 200ms;
+  start(probed("        - {kind: kpi, http: \"http://127.0.0.1:47625/stats\", "
+               "json_pointer: /queue/depth, above: 100, every: 20ms}\n",
+               "--http-json, \"47625\", '{\"queue\": {\"depth\": 420}}'",
+               "ready: {tcp: 47625, within: 5s}"));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.failure_mode, "kpi_threshold");
+  EXPECT_NE(reason(x).find("KPI 420 above 100"), std::string::npos)
+    << reason(x);
+}

@@ -20,6 +20,7 @@
 //                      200 after; a line per request in LOG
 //   --notify TEXT      send TEXT (e.g. READY=1) to $NOTIFY_SOCKET
 //   --grow MB MAX      allocate (and touch) MB MiB every 10 ms up to MAX MiB
+//   --http-json PORT BODY  serve HTTP 200 with BODY on PORT
 //   --http-sick PORT FILE  serve HTTP 200 on PORT, 503 while FILE holds
 //                      this process's pid
 //   --beat-sick MS FILE  WATCHDOG=1 every MS ms, none while FILE holds this
@@ -116,7 +117,8 @@ static long read_int(const char* path) {
 
 // A tiny HTTP/1.1 server, one connection at a time, never returns.
 [[noreturn]] static void serve_http(uint16_t port, int status, const char* log,
-                                    const char* sick = nullptr) {
+                                    const char* sick = nullptr,
+                                    const char* body = "ok") {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -151,9 +153,10 @@ static long read_int(const char* path) {
     } else if (status == 0) {
       sleep_ms(60'000); // never answers (in time)
     } else {
-      auto reply = "HTTP/1.1 " + std::to_string(status)
-                   + " Whatever\r\nContent-Length: 2\r\nConnection: "
-                     "close\r\n\r\nok";
+      auto reply
+        = "HTTP/1.1 " + std::to_string(status)
+          + " Whatever\r\nContent-Length: " + std::to_string(std::strlen(body))
+          + "\r\nConnection: close\r\n\r\n" + body;
       if (::write(c, reply.data(), reply.size()) < 0)
         std::perror("write");
     }
@@ -282,6 +285,11 @@ int main(int argc, char** argv) {
         std::memset(p, 1, bytes); // resident, not just reserved
         sleep_ms(10);
       }
+    } else if (opt == "--http-json") {
+      // Serves 200 with BODY on PORT.
+      auto port = static_cast<uint16_t>(std::atoi(arg()));
+      auto* body = arg();
+      serve_http(port, 200, nullptr, nullptr, body);
     } else if (opt == "--http-sick") {
       // Serves 200 on PORT, 503 while FILE holds this process's pid.
       auto port = static_cast<uint16_t>(std::atoi(arg()));
