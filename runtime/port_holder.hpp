@@ -1,0 +1,32 @@
+// Who holds a TCP port: the listening sockets of /proc/net/tcp and tcp6,
+// and the process whose /proc/PID/fd links to one of them. Used before a
+// component that declares `ports:` starts, to tell a stale instance of it
+// (stopped) from a foreign holder (waited for, never killed).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace grace::runtime {
+
+/// Returns the socket inodes listening on `port` in the text of
+/// /proc/net/tcp or /proc/net/tcp6.
+std::vector<std::uint64_t> listening_inodes(std::string_view proc_net_tcp,
+                                            std::uint16_t port);
+
+/// A process holding a port.
+struct port_holder {
+  int pid = 0;
+  std::string exe;               // /proc/PID/exe, if readable
+  std::vector<std::string> argv; // /proc/PID/cmdline
+  std::string command() const;   // argv joined by spaces
+};
+
+/// Returns the process listening on TCP `port` (IPv4 or IPv6), if any can
+/// be seen. Reads /proc; takes a few milliseconds on a busy machine.
+std::optional<port_holder> find_port_holder(std::uint16_t port);
+
+} // namespace grace::runtime
