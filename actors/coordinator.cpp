@@ -43,29 +43,12 @@ private:
       send(state.opts.tracker, std::move(n));
   }
 
-  void note_action(const std::string& path, std::string step,
-                   std::string detail, bool ok = true) {
-    incident_note n;
-    n.kind = note_kind::action;
-    n.path = path;
-    n.step = std::move(step);
-    n.detail = std::move(detail);
-    n.ok = ok;
-    n.at_ns = steady_ns();
-    note(std::move(n));
-  }
-
   void on_failure(const failure_report& f) {
     // Classify: the probe's mode, its severity (else the tracker applies
     // the component's overrides or the mode's default).
-    incident_note n;
-    n.kind = note_kind::failed;
-    n.path = f.path;
-    n.mode = f.mode;
+    auto n = failed_note(f.path, f.mode, f.detail, f.at_ns);
     n.severity = f.severity;
-    n.detail = f.detail;
     n.output = f.output;
-    n.at_ns = f.at_ns;
     n.failed_ns = f.failed_ns;
     n.verified = true;
     note(n); // opens it, or counts on the one open
@@ -73,15 +56,11 @@ private:
       return; // already healing: counted, not remediated twice
     auto id = ++state.next_id;
     state.active[f.path] = healing{id, f.child, f.supervisor};
-    incident_note snap;
-    snap.kind = note_kind::action;
-    snap.path = f.path;
-    snap.step = "snapshot";
-    snap.detail = "before the restart";
+    auto snap = action_note(f.path, "snapshot", "before the restart");
+    snap.kind = note_kind::snapshot;
     snap.status_text = f.status_text;
-    snap.at_ns = steady_ns();
     note(std::move(snap));
-    note_action(f.path, "restart", "through its supervisor");
+    note(action_note(f.path, "restart", "through its supervisor"));
     spdlog::warn("{}: restarting it ({})", f.path, f.detail);
     request(f.supervisor, state.opts.restart_within, restart_atom::value,
             f.path)
@@ -107,12 +86,8 @@ private:
           if (at == state.active.end() || at->second.id != id)
             return;
           state.active.erase(at);
-          incident_note n;
-          n.kind = note_kind::recovered;
-          n.path = path;
-          n.step = "ready and every probe passing";
+          auto n = recovered_note(path, "ready and every probe passing");
           n.verified = true;
-          n.at_ns = steady_ns();
           note(std::move(n));
           spdlog::info("{}: healed and verified", path);
         },
@@ -135,13 +110,7 @@ private:
     send(it->second.child, unpause_atom::value);
     state.active.erase(it);
     spdlog::error("{}: {}", path, why);
-    incident_note n;
-    n.kind = note_kind::closed;
-    n.path = path;
-    n.status = "failed";
-    n.detail = why;
-    n.at_ns = steady_ns();
-    note(std::move(n));
+    note(closed_note(path, "failed", why));
   }
 };
 

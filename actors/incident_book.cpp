@@ -123,28 +123,18 @@ std::vector<open_incident> incident_book::close(const std::string& path,
                                                 incident_status status,
                                                 const std::string& why,
                                                 std::int64_t wall_us) {
-  std::vector<std::string> paths;
-  for (auto& [p, o] : open_)
-    if (p == path || (subtree && under(p, path)))
-      paths.push_back(p);
-  std::sort(paths.begin(), paths.end());
-  std::vector<open_incident> out;
-  for (auto& p : paths)
-    out.push_back(finish(p, status, why, wall_us));
-  return out;
+  return close_if(
+    [&](const std::string& p) {
+      return p == path || (subtree && under(p, path));
+    },
+    status, why, wall_us);
 }
 
 std::vector<open_incident> incident_book::close_all(incident_status status,
                                                     const std::string& why,
                                                     std::int64_t wall_us) {
-  std::vector<std::string> paths;
-  for (auto& [p, o] : open_)
-    paths.push_back(p);
-  std::sort(paths.begin(), paths.end());
-  std::vector<open_incident> out;
-  for (auto& p : paths)
-    out.push_back(finish(p, status, why, wall_us));
-  return out;
+  return close_if([](const std::string&) { return true; }, status, why,
+                  wall_us);
 }
 
 bool incident_book::set_snapshot(const std::string& path,
@@ -161,18 +151,27 @@ const open_incident* incident_book::find(const std::string& path) const {
   return it == open_.end() ? nullptr : &it->second;
 }
 
-open_incident incident_book::finish(const std::string& path,
-                                    incident_status status,
-                                    const std::string& why,
-                                    std::int64_t wall_us) {
-  auto it = open_.find(path);
-  auto o = std::move(it->second);
-  open_.erase(it);
-  o.inc.status = status;
-  o.inc.closed_us = wall_us;
-  if (!why.empty())
-    o.inc.detail.emplace_back("outcome", why);
-  return o;
+std::vector<open_incident>
+incident_book::close_if(const std::function<bool(const std::string&)>& which,
+                        incident_status status, const std::string& why,
+                        std::int64_t wall_us) {
+  std::vector<std::string> paths;
+  for (auto& [p, o] : open_)
+    if (which(p))
+      paths.push_back(p);
+  std::sort(paths.begin(), paths.end());
+  std::vector<open_incident> out;
+  for (auto& p : paths) {
+    auto it = open_.find(p);
+    auto o = std::move(it->second);
+    open_.erase(it);
+    o.inc.status = status;
+    o.inc.closed_us = wall_us;
+    if (!why.empty())
+      o.inc.detail.emplace_back("outcome", why);
+    out.push_back(std::move(o));
+  }
+  return out;
 }
 
 } // namespace grace::actors

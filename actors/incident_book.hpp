@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -95,8 +96,11 @@ public:
   std::size_t open_count() const noexcept { return open_.size(); }
 
 private:
-  open_incident finish(const std::string& path, runtime::incident_status status,
-                       const std::string& why, std::int64_t wall_us);
+  // Closes the open incidents whose path `which` accepts, in path order.
+  std::vector<open_incident>
+  close_if(const std::function<bool(const std::string&)>& which,
+           runtime::incident_status status, const std::string& why,
+           std::int64_t wall_us);
 
   std::unordered_map<std::string, open_incident> open_;
   runtime::incident_ids ids_;

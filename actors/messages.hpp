@@ -95,6 +95,7 @@ typename Inspector::result_type inspect(Inspector& f, child_report& x) {
 enum class note_kind : std::uint8_t {
   failed,    // the component failed (opens an incident, or counts on it)
   action,    // something was done about it (restart, start, ...)
+  snapshot,  // the component is about to be acted on: snapshot it
   recovered, // it is ready again: resolved
   closed,    // it will not recover here: failed, escalated, held, abandoned
 };
@@ -182,5 +183,60 @@ void register_messages(caf::actor_system_config& cfg);
 
 /// Returns steady-clock nanoseconds now.
 std::int64_t steady_ns();
+
+// -- notes to the tracker, as the actors write them
+// -----------------------------
+
+/// Returns a `failed` note (observed at steady `at_ns`; 0 = now).
+inline incident_note failed_note(std::string path, std::string mode,
+                                 std::string detail, std::int64_t at_ns = 0) {
+  incident_note n;
+  n.kind = note_kind::failed;
+  n.path = std::move(path);
+  n.mode = std::move(mode);
+  n.detail = std::move(detail);
+  n.at_ns = at_ns ? at_ns : steady_ns();
+  return n;
+}
+
+/// Returns an `action` note (`step` done at steady `at_ns`; 0 = now).
+inline incident_note action_note(std::string path, std::string step,
+                                 std::string detail, std::int32_t pid = 0,
+                                 std::int64_t at_ns = 0) {
+  incident_note n;
+  n.kind = note_kind::action;
+  n.path = std::move(path);
+  n.step = std::move(step);
+  n.detail = std::move(detail);
+  n.pid = pid;
+  n.at_ns = at_ns ? at_ns : steady_ns();
+  return n;
+}
+
+/// Returns a `recovered` note: ready by `rule` at steady `at_ns` (0 = now).
+inline incident_note recovered_note(std::string path, std::string rule,
+                                    std::int32_t pid = 0,
+                                    std::int64_t at_ns = 0) {
+  incident_note n;
+  n.kind = note_kind::recovered;
+  n.path = std::move(path);
+  n.step = std::move(rule);
+  n.pid = pid;
+  n.at_ns = at_ns ? at_ns : steady_ns();
+  return n;
+}
+
+/// Returns a `closed` note, now.
+inline incident_note closed_note(std::string path, std::string status,
+                                 std::string detail, bool subtree = false) {
+  incident_note n;
+  n.kind = note_kind::closed;
+  n.path = std::move(path);
+  n.status = std::move(status);
+  n.detail = std::move(detail);
+  n.subtree = subtree;
+  n.at_ns = steady_ns();
+  return n;
+}
 
 } // namespace grace::actors

@@ -109,7 +109,7 @@ public:
         reset();
         if (heartbeat())
           arm_beat();
-        else if (!log_probe())
+        else if (!passive())
           schedule(++state.ticks);
       },
       [this](watchdog_atom) {
@@ -183,7 +183,7 @@ public:
         state.fresh_from = state.run + 1;
         // A heartbeat's fresh check is the next WATCHDOG=1; a log probe
         // passes while no burst of matching lines comes.
-        if (log_probe()) {
+        if (passive()) {
           rp.deliver(true, std::string{});
           state.waiting.pop_back();
         } else if (!heartbeat() && !state.in_flight) {
@@ -197,7 +197,7 @@ public:
 private:
   // Log and anomaly probes have no check of their own to run: they pass
   // unless lines or values arrive that make them fail.
-  bool log_probe() const {
+  bool passive() const {
     return std::holds_alternative<config::log_probe>(state.probe.check)
            || anomaly();
   }
@@ -314,17 +314,16 @@ private:
 
   void checked(const probe_outcome& r) {
     state.in_flight = false;
-    // Verification first: the first check started after the request (a
-    // missed heartbeat answers nothing: the deadline of the verification
-    // does).
-    if (heartbeat() || log_probe()) {
-      // nothing to answer here
-    } else if (!state.waiting.empty() && r.run >= state.fresh_from) {
-      for (auto& rp : state.waiting)
-        rp.deliver(r.ok, r.ok ? std::string{} : r.detail);
-      state.waiting.clear();
-    } else if (!state.waiting.empty()) {
-      start_check(); // the one in flight was older than the request
+    // Verification first: the first check started after the request.
+    // Heartbeats and passive probes answer it elsewhere (a beat; at once).
+    if (!heartbeat() && !passive() && !state.waiting.empty()) {
+      if (r.run >= state.fresh_from) {
+        for (auto& rp : state.waiting)
+          rp.deliver(r.ok, r.ok ? std::string{} : r.detail);
+        state.waiting.clear();
+      } else {
+        start_check(); // the one in flight was older than the request
+      }
     }
     if (state.paused)
       return;

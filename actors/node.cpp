@@ -99,17 +99,10 @@ private:
     auto& tracker = state.ctx->tracker;
     if (!tracker)
       return;
-    incident_note n;
-    n.kind = note_kind::failed;
-    n.path = r.path;
-    n.mode = r.mode;
-    n.detail = r.detail;
-    n.at_ns = r.at_ns ? r.at_ns : steady_ns();
-    send(tracker, n);
-    n.kind = note_kind::closed;
-    n.status = "failed";
-    n.detail = "the root supervisor gave up: grace stops (exit 3)";
-    send(tracker, n);
+    send(tracker, failed_note(r.path, r.mode, r.detail, r.at_ns));
+    send(tracker,
+         closed_note(r.path, "failed",
+                     "the root supervisor gave up: grace stops (exit 3)"));
   }
 
   // Incidents still open are closed (abandoned) before grace reports its

@@ -370,10 +370,11 @@ private:
       return;
     }
     s.streak.failed(t, s.backoff.max);
-    note_action(s.path, "restart",
-                std::string{to_string(state.spec->strategy)}
-                  + ": restarted at once (pid " + std::to_string(r.pid) + ")",
-                r.pid, r.at_ns);
+    note(action_note(s.path, "restart",
+                     std::string{to_string(state.spec->strategy)}
+                       + ": restarted at once (pid " + std::to_string(r.pid)
+                       + ")",
+                     r.pid, r.at_ns));
     spdlog::warn("{}: restarting {} ({})", path(), s.path, r.detail);
   }
 
@@ -392,9 +393,9 @@ private:
         // A failure nobody heals: on record, and closed as such.
         note_failed(s, r);
         s.failing = false;
-        note_closed(s.path, "failed",
-                    std::string{to_string(s.restart)} + ": not restarted",
-                    false);
+        note(
+          closed_note(s.path, "failed",
+                      std::string{to_string(s.restart)} + ": not restarted"));
       }
       if (s.restart == config::restart_type::temporary)
         s.removed = true;
@@ -417,7 +418,7 @@ private:
       state.now = mode::restarting;
     auto detail = r.detail;
     auto failed_path = s.path;
-    note_action(failed_path, "restart", restart_detail(p, delay), 0, 0);
+    note(action_note(failed_path, "restart", restart_detail(p, delay)));
     run(std::move(p));
     // Logged once the restart is under way, not before.
     spdlog::warn(
@@ -536,11 +537,11 @@ private:
     state.ctx->ledger->gave_up(path(), hold);
     for (auto& c : state.children)
       c.failing = false;
-    note_closed(path(), hold ? "held" : "escalated",
-                "restart intensity exceeded (more than "
-                  + std::to_string(spec.intensity) + " restarts in "
-                  + config::format_duration(spec.period) + ")",
-                true);
+    note(closed_note(path(), hold ? "held" : "escalated",
+                     "restart intensity exceeded (more than "
+                       + std::to_string(spec.intensity) + " restarts in "
+                       + config::format_duration(spec.period) + ")",
+                     true));
     auto p = shutdown_plan(purpose::give_up);
     p.reason = why;
     run(std::move(p));
@@ -652,54 +653,21 @@ private:
 
   void note_failed(slot& s, const child_report& r) {
     s.failing = true;
-    incident_note n;
-    n.kind = note_kind::failed;
-    n.path = s.path;
-    n.mode = r.mode.empty() ? mode_name(config::failure_mode::exited) : r.mode;
+    auto n = failed_note(
+      s.path, r.mode.empty() ? mode_name(config::failure_mode::exited) : r.mode,
+      r.detail, r.at_ns);
     n.pid = r.restarted ? r.old_pid : r.pid;
     n.code = r.code;
     n.signal = r.signal;
-    n.detail = r.detail;
-    n.at_ns = r.at_ns ? r.at_ns : steady_ns();
-    note(std::move(n));
-  }
-
-  void note_action(const std::string& who, std::string step, std::string detail,
-                   std::int32_t pid, std::int64_t at_ns) {
-    incident_note n;
-    n.kind = note_kind::action;
-    n.path = who;
-    n.step = std::move(step);
-    n.detail = std::move(detail);
-    n.pid = pid;
-    n.at_ns = at_ns ? at_ns : steady_ns();
     note(std::move(n));
   }
 
   void note_recovered(slot& s, const child_report& r) {
     s.failing = false;
-    incident_note n;
-    n.kind = note_kind::recovered;
-    n.path = s.path;
-    if (auto* child = std::get_if<config::child_spec>(&s.spec->node))
-      n.step = ready_rule(child->ready);
-    else
-      n.step = "all children ready";
-    n.pid = r.pid;
-    n.at_ns = r.at_ns ? r.at_ns : steady_ns();
-    note(std::move(n));
-  }
-
-  void note_closed(const std::string& who, std::string status,
-                   std::string detail, bool subtree) {
-    incident_note n;
-    n.kind = note_kind::closed;
-    n.path = who;
-    n.status = std::move(status);
-    n.detail = std::move(detail);
-    n.subtree = subtree;
-    n.at_ns = steady_ns();
-    note(std::move(n));
+    auto* child = std::get_if<config::child_spec>(&s.spec->node);
+    note(recovered_note(s.path,
+                        child ? ready_rule(child->ready) : "all children ready",
+                        r.pid, r.at_ns));
   }
 
   static std::string ready_rule(const config::ready_spec& r) {

@@ -92,6 +92,11 @@ private:
           write(*opened);
         return;
       }
+      case note_kind::snapshot:
+        if (auto* o = state.book.find(n.path))
+          state.book.set_snapshot(n.path,
+                                  snapshot(*o, "restarting", n.status_text));
+        [[fallthrough]]; // and recorded as an action
       case note_kind::action: {
         runtime::incident_action a;
         a.step = n.step;
@@ -101,13 +106,6 @@ private:
           a.fields.emplace_back("pid", std::int64_t{n.pid});
         if (!n.detail.empty())
           a.fields.emplace_back("detail", n.detail);
-        if (n.step == "snapshot") {
-          if (auto* o = state.book.find(n.path)) {
-            auto copy = *o;
-            state.book.set_snapshot(
-              n.path, snapshot(copy, "restarting", n.status_text));
-          }
-        }
         state.book.act(n.path, std::move(a));
         return;
       }
@@ -127,7 +125,7 @@ private:
         for (auto& o :
              state.book.close(n.path, n.subtree, status, n.detail, wall)) {
           if (status == incident_status::held)
-            snapshot(o, "held");
+            o.inc.snapshot = snapshot(o, "held");
           write(o.inc);
         }
         return;
@@ -149,7 +147,7 @@ private:
 
   // Queues the component's snapshot before the line that references it;
   // returns its path relative to the log directory.
-  std::string snapshot(open_incident& o, const char* what,
+  std::string snapshot(const open_incident& o, const char* what,
                        const std::string& status_text = {}) {
     if (!state.opts.log)
       return {};
@@ -179,7 +177,6 @@ private:
     state.opts.log->write_file(
       state.opts.log_dir + "/" + relative,
       [in, keep = state.opts.root] { return runtime::make_snapshot(in); });
-    inc.snapshot = relative;
     return relative;
   }
 

@@ -83,12 +83,5 @@ int main(int argc, char** argv) {
     json.push_back(bench::to_json(name + " yaml only", ps));
     json.push_back(bench::to_json(name + " load", ls));
   }
-  std::string out = "[";
-  for (std::size_t i = 0; i < json.size(); ++i)
-    out += (i ? ",\n " : "") + json[i];
-  out += "]\n";
-  if (!json_path.empty())
-    std::ofstream{json_path} << out;
-  else
-    std::printf("%s", out.c_str());
+  grace::bench::emit_json(json, json_path);
 }

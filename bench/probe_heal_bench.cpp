@@ -124,13 +124,7 @@ int main(int argc, char** argv) {
   int n = 50;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+    auto value = [&] { return grace::bench::next_arg(argc, argv, i); };
     if (a == "--grace")
       grace = value();
     else if (a == "--child")
@@ -197,14 +191,7 @@ int main(int argc, char** argv) {
   row("http: incident MTTR", web.mttr);
   row("heartbeat: silent -> resolved", beat.onset_to_resolved);
   row("heartbeat: incident MTTR", beat.mttr);
-  std::string text = "[";
-  for (std::size_t i = 0; i < out.size(); ++i)
-    text += (i ? ",\n " : "") + out[i];
-  text += "]\n";
-  if (!json.empty())
-    std::ofstream{json} << text;
-  else
-    std::printf("%s", text.c_str());
+  grace::bench::emit_json(out, json);
   std::error_code ec;
   fs::remove_all(dir, ec);
   return 0;

@@ -215,13 +215,7 @@ int main(int argc, char** argv) {
   options opts;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+    auto value = [&] { return grace::bench::next_arg(argc, argv, i); };
     if (a == "--grace")
       opts.grace = value();
     else if (a == "--floor")
@@ -316,14 +310,7 @@ int main(int argc, char** argv) {
       json.push_back(grace::bench::to_json(third_name + " " + mode, ns));
     }
   }
-  std::string out = "[";
-  for (std::size_t i = 0; i < json.size(); ++i)
-    out += (i ? ",\n " : "") + json[i];
-  out += "]\n";
-  if (!opts.json.empty())
-    std::ofstream{opts.json} << out;
-  else
-    std::printf("%s", out.c_str());
+  grace::bench::emit_json(json, opts.json);
   std::error_code ec;
   fs::remove_all(dir, ec);
   return status;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -61,6 +63,30 @@ inline std::string to_json(const std::string& name, const summary& s) {
                 "\"p90\":%.9f,\"p99\":%.9f,\"max\":%.9f}",
                 name.c_str(), s.n, s.min, s.p50, s.p90, s.p99, s.max);
   return buf;
+}
+
+/// Returns the value after option argv[i] (advancing i), or exits with
+/// status 2 and a message if the command line ends there.
+inline std::string next_arg(int argc, char** argv, int& i) {
+  if (i + 1 >= argc) {
+    std::fprintf(stderr, "%s needs a value\n", argv[i]);
+    std::exit(2);
+  }
+  return argv[++i];
+}
+
+/// Writes `items` (JSON objects) as one JSON array to `file`, or to stdout
+/// if `file` is empty.
+inline void emit_json(const std::vector<std::string>& items,
+                      const std::string& file) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += (i ? ",\n " : "") + items[i];
+  out += "]\n";
+  if (!file.empty())
+    std::ofstream{file} << out;
+  else
+    std::printf("%s", out.c_str());
 }
 
 } // namespace grace::bench

@@ -8,6 +8,7 @@
 #include "config/units.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/probes.hpp"
+#include "runtime/resolve.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -77,20 +78,13 @@ void probe_http(io_loop& loop, const std::string& host, std::uint16_t port,
   c->request.set(http::field::host, host);
   c->request.set(http::field::user_agent, "grace");
   c->request.set(http::field::connection, "close");
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) {
-    // A host name: resolved synchronously (probes watch local services).
-    tcp::resolver resolver{loop.context()};
-    auto results = resolver.resolve(host, std::to_string(port), ec);
-    if (ec || results.empty())
-      return c->fail(ec ? ec : asio::error::host_not_found, "resolve");
-    address = results.begin()->endpoint().address();
-  }
+  auto address = resolve_host(loop, host, port);
+  if (!address)
+    return c->fail(asio::error::host_not_found, "resolve");
   // One deadline for the whole exchange.
   c->stream.expires_after(timeout);
   c->stream.async_connect(
-    tcp::endpoint{address, port}, [c](const beast::error_code& err) {
+    tcp::endpoint{*address, port}, [c](const beast::error_code& err) {
       if (err)
         return c->fail(err, "connect");
       http::async_write(

@@ -20,6 +20,7 @@
 #include "runtime/io_loop.hpp"
 #include "runtime/output.hpp"
 #include "runtime/proc_stat.hpp"
+#include "runtime/resolve.hpp"
 #include "runtime/unique_fd.hpp"
 
 namespace asio = boost::asio;
@@ -64,7 +65,7 @@ struct tcp_check : std::enable_shared_from_this<tcp_check> {
 
 struct exec_check : std::enable_shared_from_this<exec_check> {
   exec_check(io_loop& l, probe_callback d)
-      : loop(l), pipe(l.context()), timer(l.context()), done(std::move(d)) {}
+      : pipe(l.context()), timer(l.context()), done(std::move(d)) {}
 
   void read_more() {
     pipe.async_read_some(asio::buffer(buf),
@@ -110,7 +111,6 @@ struct exec_check : std::enable_shared_from_this<exec_check> {
     done(std::move(r));
   }
 
-  io_loop& loop;
   asio::posix::stream_descriptor pipe;
   asio::steady_timer timer;
   probe_callback done;
@@ -127,20 +127,12 @@ struct exec_check : std::enable_shared_from_this<exec_check> {
 void probe_tcp(io_loop& loop, const std::string& host, std::uint16_t port,
                std::chrono::milliseconds timeout, probe_callback done) {
   auto c = std::make_shared<tcp_check>(loop, std::move(done));
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) {
-    // A host name: resolved synchronously (probes watch local services;
-    // a remote name is rare).
-    tcp::resolver resolver{loop.context()};
-    auto results = resolver.resolve(host, std::to_string(port), ec);
-    if (ec || results.empty()) {
-      probe_result r;
-      r.mode = "connectivity_lost";
-      r.detail = "cannot resolve " + host;
-      return c->finish(std::move(r));
-    }
-    address = results.begin()->endpoint().address();
+  auto address = resolve_host(loop, host, port);
+  if (!address) {
+    probe_result r;
+    r.mode = "connectivity_lost";
+    r.detail = "cannot resolve " + host;
+    return c->finish(std::move(r));
   }
   c->timer.expires_after(timeout);
   c->timer.async_wait([c, timeout](const boost::system::error_code& err) {
@@ -152,7 +144,7 @@ void probe_tcp(io_loop& loop, const std::string& host, std::uint16_t port,
     c->finish(std::move(r));
   });
   c->socket.async_connect(
-    tcp::endpoint{address, port},
+    tcp::endpoint{*address, port},
     [c, host, port](const boost::system::error_code& err) {
       probe_result r;
       r.value = seconds_since(c->started);

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "runtime/io_loop.hpp"
+#include "runtime/resolve.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -56,20 +57,13 @@ struct tcp_attempt : polling_check<tcp_attempt> {
         port(p), socket(l.context()) {}
 
   void try_once() {
+    auto address = resolve_host(loop, host, port);
+    if (!address)
+      return retry();
     boost::system::error_code ec;
-    auto address = asio::ip::make_address(host, ec);
-    if (ec) {
-      // A host name: resolve it synchronously (rare; readiness of remote
-      // hosts is not what grace is for, localhost is the common case).
-      tcp::resolver resolver{loop.context()};
-      auto results = resolver.resolve(host, std::to_string(port), ec);
-      if (ec || results.empty())
-        return retry();
-      address = results.begin()->endpoint().address();
-    }
     socket.close(ec);
     socket.async_connect(
-      tcp::endpoint{address, port},
+      tcp::endpoint{*address, port},
       [self = shared_from_this()](const boost::system::error_code& err) {
         boost::system::error_code ignored;
         self->socket.close(ignored);
@@ -106,6 +100,19 @@ struct exec_attempt : polling_check<exec_attempt> {
 };
 
 } // namespace
+
+std::optional<asio::ip::address>
+resolve_host(io_loop& loop, const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec)
+    return address;
+  tcp::resolver resolver{loop.context()};
+  auto results = resolver.resolve(host, std::to_string(port), ec);
+  if (ec || results.empty())
+    return std::nullopt;
+  return results.begin()->endpoint().address();
+}
 
 void wait_for_exec(io_loop& loop, spawn_options check,
                    std::chrono::milliseconds interval, cancel_flag cancel,

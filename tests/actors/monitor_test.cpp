@@ -17,11 +17,7 @@ using test::wait_until;
 namespace {
 
 std::size_t line_count(const std::string& path) {
-  std::ifstream in{path};
-  std::size_t n = 0;
-  for (std::string line; std::getline(in, line);)
-    ++n;
-  return n;
+  return test::lines_of(path).size();
 }
 
 bool has_step(const incident& x, const std::string& step) {

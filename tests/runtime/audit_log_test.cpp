@@ -16,6 +16,7 @@
 #include "tests/support/wait_until.hpp"
 
 using namespace grace::runtime;
+using grace::test::lines_of;
 using grace::test::log_capture;
 using grace::test::slurp;
 using grace::test::temp_dir;
@@ -23,14 +24,6 @@ using grace::test::wait_until;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& path) {
-  std::vector<std::string> lines;
-  std::ifstream in{path};
-  for (std::string line; std::getline(in, line);)
-    lines.push_back(line);
-  return lines;
-}
 
 incident open_incident(const std::string& id, const std::string& component) {
   incident x;

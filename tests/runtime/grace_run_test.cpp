@@ -16,6 +16,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using grace::test::alive;
 using grace::test::background;
+using grace::test::lines_of;
 using grace::test::slurp;
 using grace::test::wait_until;
 
@@ -180,14 +181,6 @@ TEST_F(GraceRun, SighupIsIgnoredUntilReloadExists) {
 }
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& path) {
-  std::vector<std::string> lines;
-  std::ifstream in{path};
-  for (std::string line; std::getline(in, line);)
-    lines.push_back(line);
-  return lines;
-}
 
 std::size_t count_of(const std::vector<std::string>& lines,
                      const std::string& text) {
