@@ -1,5 +1,6 @@
 #include "actors/child.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <map>
@@ -7,12 +8,15 @@
 #include <optional>
 #include <set>
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
 #include "actors/monitor.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/output.hpp"
+#include "runtime/port_holder.hpp"
 #include "runtime/process.hpp"
 #include "runtime/readiness.hpp"
 #include "runtime/sd_notify.hpp"
@@ -28,13 +32,17 @@ namespace {
 //      |            spawn failed          exited / ready timeout   exited
 //      +------------------+---------------------+-------------------+
 //   starting|running --stop--> stopping --exited--> stopped
-enum class phase { stopped, spawning, starting, running, stopping };
+//   stopped --start, a port held--> blocked --start, ports free--> spawning
+//                                      +--gave up (blocked_atom)--> stopped
+enum class phase { stopped, blocked, spawning, starting, running, stopping };
 
 using kill_timer = caf::atom_constant<caf::atom("kill")>;
 using ready_timer = caf::atom_constant<caf::atom("readyto")>;
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
 using verify_timer = caf::atom_constant<caf::atom("verifyto")>;
 using verify_retry = caf::atom_constant<caf::atom("verifyre")>;
+using freed_atom = caf::atom_constant<caf::atom("freed")>;
+using free_retry = caf::atom_constant<caf::atom("freere")>;
 
 // Returns the heartbeat probe of `spec`, if it has one.
 const config::heartbeat_probe* heartbeat(const config::child_spec& spec) {
@@ -54,8 +62,11 @@ std::string describe_exit(int code, int signal) {
   return to_string(s);
 }
 
-/// Returns the failure mode of an exit: crashed (a signal) or exited.
-std::string exit_mode(int signal) {
+/// Returns the failure mode of an exit: port_in_use (a failure after
+/// "Address already in use" on stderr), crashed (a signal) or exited.
+std::string exit_mode(int signal, int code, bool addr_in_use) {
+  if (addr_in_use && (signal || code != 0))
+    return mode_name(config::failure_mode::port_in_use);
   return mode_name(signal ? config::failure_mode::crashed
                           : config::failure_mode::exited);
 }
@@ -77,6 +88,7 @@ struct fast_path {
   // ends watched) in advance: nothing on the restart path but the spawn.
   runtime::unique_fd out_write;
   runtime::unique_fd err_write;
+  std::vector<std::uint16_t> ports; // held by another: no restart at once
 };
 
 /// The child's $NOTIFY_SOCKET, created on the I/O thread at its first start
@@ -84,6 +96,25 @@ struct fast_path {
 struct notify_holder {
   std::shared_ptr<runtime::notify_socket> socket;
 };
+
+/// A `free_port` under way (the coordinator's playbook asked for it).
+struct freeing {
+  caf::response_promise rp;
+  std::int64_t deadline_ns = 0;       // steady: a foreign holder is waited for
+                                      // until then
+  std::chrono::milliseconds pause{1}; // before looking again
+  note_fields fields;                 // port, holder_pid, holder_cmd
+  std::string done;                   // what was stopped, in words
+};
+
+/// Returns "/usr/bin/x" for "/usr/bin/x (deleted)" (/proc/PID/exe of a
+/// replaced binary).
+std::string live_exe(std::string exe) {
+  constexpr std::string_view deleted{" (deleted)"};
+  if (exe.ends_with(deleted))
+    exe.resize(exe.size() - deleted.size());
+  return exe;
+}
 
 /// A verification under way (the coordinator's, after a restart).
 struct verification {
@@ -113,6 +144,12 @@ struct child_state {
   std::map<std::uint64_t, verification> verifications;
   std::uint64_t verification_ids = 0;
   std::vector<std::uint64_t> waiting_ready; // verifications asked too early
+  std::map<std::uint64_t, freeing> freeings;
+  std::uint64_t freeing_ids = 0;
+  /// Steady ns of the last stderr line saying the address is in use (set
+  /// on the I/O thread): an exit after it is `port_in_use`.
+  std::shared_ptr<std::atomic<std::int64_t>> addr_in_use
+    = std::make_shared<std::atomic<std::int64_t>>(0);
 
   child_state() = default;
   child_state(const child_state&) = delete;
@@ -152,12 +189,21 @@ public:
     if (state.spec.ready.how != config::ready_spec::kind::notify
         && !heartbeat(state.spec)) {
       state.fast = std::make_shared<fast_path>();
+      state.fast->ports = state.spec.ports;
     } else {
       state.notify = std::make_shared<notify_holder>();
     }
   }
 
   caf::behavior make_behavior() override {
+    // "Address already in use" on stderr makes an exit `port_in_use`.
+    state.ctx->io->post([err = state.err, seen = state.addr_in_use] {
+      err->add_line_tap([seen](std::string_view line) {
+        if (line.find("Address already in use") != line.npos
+            || line.find("EADDRINUSE") != line.npos)
+          seen->store(steady_ns());
+      });
+    });
     for (auto& probe : state.spec.probes)
       state.monitors.push_back(
         spawn_monitor(this, state.spec.path, probe, base_options(state.spec),
@@ -186,6 +232,61 @@ public:
         else
           state.waiting_ready.push_back(id); // once it is ready
         return rp;
+      },
+      [this](free_port_atom) -> caf::result<bool, std::string, note_fields> {
+        auto rp = make_response_promise<bool, std::string, note_fields>();
+        auto id = ++state.freeing_ids;
+        auto& f = state.freeings[id];
+        f.rp = rp;
+        auto within = state.spec.ready.within > config::duration::zero()
+                        ? state.spec.ready.within
+                        : config::duration{std::chrono::seconds{10}};
+        f.deadline_ns
+          = steady_ns()
+            + std::chrono::duration_cast<std::chrono::nanoseconds>(within)
+                .count();
+        free_ports(id);
+        return rp;
+      },
+      [this](freed_atom, std::uint64_t id, int pid, bool gone) {
+        auto it = state.freeings.find(id);
+        if (it == state.freeings.end())
+          return;
+        if (!gone) {
+          auto f = std::move(it->second);
+          state.freeings.erase(it);
+          f.rp.deliver(false,
+                       "pid " + std::to_string(pid)
+                         + " outlived SIGKILL: the port is still held",
+                       f.fields);
+          return;
+        }
+        free_ports(id);
+      },
+      [this](free_retry, std::uint64_t id) {
+        if (state.freeings.count(id))
+          free_ports(id);
+      },
+      [this](blocked_atom, const std::string& why) {
+        // The healing of a held port failed: this start is over; the
+        // supervisor's rules (backoff, intensity) decide what follows.
+        if (state.now != phase::blocked)
+          return;
+        state.now = phase::stopped;
+        auto r = report(report_kind::spawn_failed);
+        r.mode = mode_name(config::failure_mode::port_in_use);
+        r.detail = why;
+        r.noted = true;
+        send_report(std::move(r));
+      },
+      [this](signal_atom, int sig) -> caf::result<bool, std::string> {
+        if (state.pid <= 0
+            || (state.now != phase::starting && state.now != phase::running))
+          return {false, std::string{"not running"}};
+        if (!runtime::signal_group(state.pid, sig))
+          return {false, std::string{"pid "} + std::to_string(state.pid) + ": "
+                           + std::strerror(errno)};
+        return {true, "sent to pid " + std::to_string(state.pid)};
       },
       [this](unpause_atom) {
         // Re-armed after a healing failed: its monitors count afresh.
@@ -318,8 +419,12 @@ private:
   }
 
   void start() {
+    if (state.now == phase::blocked)
+      state.now = phase::stopped; // the port may be free now: look again
     if (state.now != phase::stopped)
       return; // already on its way up
+    if (port_blocked())
+      return;
     pause_monitors();
     ++state.gen;
     ++state.attempt;
@@ -332,6 +437,133 @@ private:
       start_on_io_thread(std::move(opts));
     else
       start_here(std::move(opts));
+  }
+
+  // -- ports (SPEC.md section 5: free_port) ---------------------------------
+
+  // Before a start: if one of its `ports:` is held, the start waits
+  // (blocked) and the coordinator is told: its playbook (free_port unless
+  // `on:` says otherwise) frees the port and starts it again.
+  bool port_blocked() {
+    for (auto port : state.spec.ports) {
+      if (!runtime::port_listened(port))
+        continue;
+      auto holder = runtime::find_port_holder(port);
+      failure_report f;
+      f.path = state.spec.path;
+      f.probe = "ports";
+      f.mode = mode_name(config::failure_mode::port_in_use);
+      f.detail = "port " + std::to_string(port) + " is held by "
+                 + (holder ? "pid " + std::to_string(holder->pid) + " ("
+                               + holder->command() + ")"
+                           : std::string{"a process grace cannot see"});
+      f.fields.numbers.emplace_back("port", port);
+      if (holder) {
+        f.fields.numbers.emplace_back("holder_pid", holder->pid);
+        f.fields.texts.emplace_back("holder_cmd", holder->command());
+      }
+      f.at_ns = steady_ns();
+      f.child = caf::actor_cast<caf::actor>(this);
+      f.supervisor = state.supervisor;
+      spdlog::warn("{}: not started: {}", state.spec.path, f.detail);
+      if (!state.ctx->coordinator) {
+        // Nobody to heal it: a failed start, the supervisor's rules apply.
+        auto r = report(report_kind::spawn_failed);
+        r.mode = f.mode;
+        r.detail = f.detail;
+        send_report(std::move(r));
+        return true;
+      }
+      state.now = phase::blocked;
+      send(state.ctx->coordinator, std::move(f));
+      return true;
+    }
+    return false;
+  }
+
+  // Frees this component's ports for request `id`: a stale instance (one
+  // of this component, or the same program with the same arguments not
+  // run by this grace) is stopped, TERM then KILL after `shutdown`; a
+  // foreign holder is never touched but waited for, with backoff, until
+  // the deadline. Answers (ok, what was done or why not, fields).
+  void free_ports(std::uint64_t id) {
+    auto& f = state.freeings.at(id);
+    for (auto port : state.spec.ports) {
+      if (!runtime::port_listened(port))
+        continue;
+      auto holder = runtime::find_port_holder(port);
+      if (holder && stale(*holder)) {
+        f.fields.numbers.emplace_back("port", port);
+        f.fields.numbers.emplace_back("holder_pid", holder->pid);
+        f.fields.texts.emplace_back("holder_cmd", holder->command());
+        f.done
+          += (f.done.empty() ? "stopped " : ", ")
+             + ("stale pid " + std::to_string(holder->pid) + " ("
+                + holder->command() + ") holding port " + std::to_string(port));
+        spdlog::warn("{}: stopping stale pid {} ({}) that holds port {}",
+                     state.spec.path, holder->pid, holder->command(), port);
+        auto patience
+          = state.spec.shutdown.how == config::shutdown_spec::kind::timeout
+              ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                state.spec.shutdown.timeout)
+              : std::chrono::milliseconds{0};
+        auto self = caf::actor_cast<caf::actor>(this);
+        state.ctx->io->post([io = state.ctx->io, self, id, pid = holder->pid,
+                             patience] {
+          runtime::stop_process(*io, pid, patience, [self, id, pid](bool gone) {
+            caf::anon_send(self, freed_atom::value, id, pid, gone);
+          });
+        });
+        return; // freed_atom: look again
+      }
+      // Foreign (or unseen): waited for, never killed.
+      auto who = holder ? "pid " + std::to_string(holder->pid) + " ("
+                            + holder->command() + ")"
+                        : std::string{"a process grace cannot see"};
+      if (steady_ns() >= f.deadline_ns) {
+        auto finished = std::move(f);
+        state.freeings.erase(id);
+        finished.fields.numbers.emplace_back("port", port);
+        if (holder) {
+          finished.fields.numbers.emplace_back("holder_pid", holder->pid);
+          finished.fields.texts.emplace_back("holder_cmd", holder->command());
+        }
+        finished.rp.deliver(
+          false,
+          "port " + std::to_string(port) + " is held by " + who
+            + ", not an instance of " + state.spec.path
+            + ": not killed; still held after "
+            + config::format_duration(state.spec.ready.within),
+          finished.fields);
+        return;
+      }
+      delayed_send(this, f.pause, free_retry::value, id);
+      f.pause = std::min(f.pause * 2, std::chrono::milliseconds{1000});
+      return;
+    }
+    auto finished = std::move(f);
+    state.freeings.erase(id);
+    finished.rp.deliver(true,
+                        finished.done.empty() ? "ports free" : finished.done,
+                        finished.fields);
+  }
+
+  // Whether `h` is a stale instance of this component, safe to stop.
+  bool stale(const runtime::port_holder& h) const {
+    if (h.pid <= 1 || h.pid == ::getpid() || h.pid == state.pid)
+      return false;
+    if (h.component == state.spec.path)
+      return true; // started for this component (by this grace or another)
+    if (runtime::is_tracked(h.pid))
+      return false; // another component of this grace, running
+    if (h.argv != state.spec.argv)
+      return false;
+    auto exe = runtime::find_executable(state.spec.argv.front(),
+                                        base_options(state.spec).env);
+    char real[4096];
+    if (exe.empty() || !::realpath(exe.c_str(), real))
+      return false;
+    return live_exe(h.exe) == real;
   }
 
   // The fast path: spawn from this actor's thread (vfork + exec costs about
@@ -422,8 +654,11 @@ private:
         if (fast) {
           std::unique_lock<std::mutex> guard{fast->mutex};
           auto& p = fast->permit;
+          auto port_held = std::any_of(
+            fast->ports.begin(), fast->ports.end(),
+            [](std::uint16_t port) { return runtime::port_listened(port); });
           if (p && (p->any_exit || !s.clean())
-              && steady_ns() >= p->not_before_ns) {
+              && steady_ns() >= p->not_before_ns && !port_held) {
             p.reset(); // used once
             auto result = runtime::spawn(fast->opts);
             fast->out_write.reset(); // the child has its own copies now
@@ -460,6 +695,7 @@ private:
     cancel_readiness();
     auto was = state.now;
     auto old_pid = state.pid;
+    auto in_use = addr_in_use(); // of the old instance
     pause_monitors();
     ++state.gen;
     ++state.attempt;
@@ -480,7 +716,7 @@ private:
     r.code = code;
     r.signal = signal;
     r.detail = detail;
-    r.mode = exit_mode(signal);
+    r.mode = exit_mode(signal, code, in_use);
     r.restarted = true;
     r.old_pid = old_pid;
     send_report(std::move(r));
@@ -501,6 +737,12 @@ private:
     spdlog::info("{}: started (pid {})", state.spec.path, pid);
     send_report(report(report_kind::started));
     arm_readiness();
+  }
+
+  // Whether the current instance said on stderr that its address is in use.
+  bool addr_in_use() const {
+    return state.started_ns > 0
+           && state.addr_in_use->load() >= state.started_ns;
   }
 
   void arm_readiness() {
@@ -677,7 +919,7 @@ private:
       r.detail = "not ready within "
                  + config::format_duration(state.spec.ready.within);
     } else
-      r.mode = exit_mode(signal);
+      r.mode = exit_mode(signal, code, addr_in_use());
     // Report first: the restart must not wait for the log line.
     auto path = state.spec.path;
     auto detail = r.detail;
@@ -696,6 +938,10 @@ private:
     pause_monitors();
     switch (state.now) {
       case phase::stopped:
+        send_report(report(report_kind::stopped));
+        return;
+      case phase::blocked:
+        state.now = phase::stopped;
         send_report(report(report_kind::stopped));
         return;
       case phase::spawning:

@@ -1,30 +1,44 @@
-// The coordinator actor, basic path (SPEC.md section 5): a probe's failure
-// arrives from its monitor; the coordinator opens the incident at the
+// The coordinator actor (SPEC.md section 5). A failure arrives from a
+// monitor (a probe), from a process actor (a held port before a start), or
+// from a supervisor (an exit whose mode the child's `on:` maps to a
+// playbook). The coordinator classifies it and opens the incident at the
 // tracker (one per component: while it heals, further failures are counted
-// on it), snapshots the component, restarts it through its supervisor (so
-// the strategy and the restart intensity apply), and verifies: the
-// component ready and every one of its probes passing once, freshly,
-// within the deadline. Only then is the incident resolved; otherwise it
-// fails, and the supervisor's rules (intensity, escalation) take it from
-// there when the probe raises again.
+// on it), picks the playbook (`on:`, else the mode's default), snapshots
+// the component, and spawns a playbook actor (playbook.hpp) for it: at most
+// one per component at a time. The playbook ends with a verification; only
+// that resolves the incident. When it fails, the component's monitors are
+// re-armed and a start it held back is given up, so the supervisor's rules
+// (backoff, intensity, escalation) take it from there.
 //
-//   idle --failure--> restarting --restarted--> verifying --passed--> idle
-//                        |                        |                (resolved)
-//                        +--------gave up / timed out / failed-------> idle
-//                                                                   (failed)
+//   idle --failure--> healing (a playbook actor) --verified--> idle
+//                        |                                 (resolved)
+//                        +--failed / escalated / held--------> idle
 #pragma once
 
 #include <chrono>
+#include <memory>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+
+#include "config/schema.hpp"
+
+namespace grace::runtime {
+class io_loop;
+} // namespace grace::runtime
 
 namespace grace::actors {
 
 /// What the coordinator needs.
 struct coordinator_options {
   caf::actor tracker; // may be null: nothing recorded
-  /// How long the verification may take (SPEC: verify.within, 10 s).
+  /// The whole config: `on:` maps and user playbooks. May be null: the
+  /// built-in playbooks only.
+  std::shared_ptr<const config::grace_config> config;
+  /// Where exec and notify steps run.
+  runtime::io_loop* io = nullptr;
+  /// How long the verification of a built-in playbook may take (SPEC:
+  /// verify.within, 10 s; user playbooks say it in their `verify` step).
   std::chrono::milliseconds verify_within{10'000};
   /// How long a restart through the supervisor may take (backoff, slow
   /// stops and starts included) before the incident fails.

@@ -55,7 +55,7 @@ std::optional<incident> incident_book::failed(const failure_event& e) {
   inc.component = e.path;
   inc.failure_mode = e.mode;
   inc.severity = e.severity;
-  inc.playbook = "restart";
+  inc.playbook = e.playbook.empty() ? "restart" : e.playbook;
   if (e.failed_ns > 0 && e.failed_ns <= e.at_ns)
     inc.ttd_seconds = static_cast<double>(e.at_ns - e.failed_ns) / 1e9;
   if (e.pid > 0)
@@ -65,6 +65,7 @@ std::optional<incident> incident_book::failed(const failure_event& e) {
   else if (e.mode == "exited")
     inc.detail.emplace_back("code", std::int64_t{e.code});
   inc.detail.emplace_back("reason", e.detail);
+  inc.detail.insert(inc.detail.end(), e.extra.begin(), e.extra.end());
   if (!e.output.empty())
     inc.detail.emplace_back("output", e.output);
   auto copy = inc;
@@ -72,13 +73,18 @@ std::optional<incident> incident_book::failed(const failure_event& e) {
   return copy;
 }
 
-void incident_book::act(const std::string& path, incident_action a) {
+void incident_book::act(const std::string& path, incident_action a, int attempt,
+                        const std::string& playbook) {
   auto it = open_.find(path);
   if (it == open_.end())
     return;
   auto& inc = it->second.inc;
-  if (a.step == "restart")
+  if (attempt > 0)
+    inc.attempts = std::max(inc.attempts, attempt);
+  else if (a.step == "restart")
     ++inc.attempts;
+  if (!playbook.empty())
+    inc.playbook = playbook;
   add_action(inc, std::move(a));
 }
 

@@ -38,6 +38,10 @@ struct failure_event {
   /// Resolved only by a verification (the coordinator's path), not by the
   /// component merely being ready again.
   bool needs_verification = false;
+  /// The playbook that heals it; empty: `restart`.
+  std::string playbook;
+  /// Further named values for its `detail` (port, holder_pid, ...).
+  runtime::detail_fields extra;
 };
 
 /// An open incident and what the book keeps beside it.
@@ -62,9 +66,12 @@ public:
   /// counts the failure on the one already open and returns nothing.
   std::optional<runtime::incident> failed(const failure_event& e);
 
-  /// Records `a` on the open incident of `path`, if any; a `restart` is a
-  /// remediation attempt.
-  void act(const std::string& path, runtime::incident_action a);
+  /// Records `a` on the open incident of `path`, if any. A `restart` is a
+  /// remediation attempt, unless the action says which attempt of its
+  /// playbook it belongs to (`attempt` > 0). A non-empty `playbook` is the
+  /// one healing it from now on (an `on_failure` fallback).
+  void act(const std::string& path, runtime::incident_action a, int attempt = 0,
+           const std::string& playbook = {});
 
   /// Resolves the open incident of `path` (ready at steady `at_ns`, wall
   /// `wall_us`, by `rule`) and returns it complete; nothing if none is open.

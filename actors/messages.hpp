@@ -50,6 +50,12 @@ using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using value_atom = caf::atom_constant<caf::atom("value")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
+using free_port_atom = caf::atom_constant<caf::atom("freeport")>;
+using signal_atom = caf::atom_constant<caf::atom("signal")>;
+using escalate_atom = caf::atom_constant<caf::atom("escalate")>;
+using done_atom = caf::atom_constant<caf::atom("done")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using blocked_atom = caf::atom_constant<caf::atom("blocked")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -82,12 +88,30 @@ struct child_report {
   bool restarted = false;
   /// With `restarted`: the pid that exited (`pid` is the replacement's).
   std::int32_t old_pid = 0;
+  /// Its incident is on record already (the coordinator opened and closed
+  /// it): the supervisor applies its rules without noting it again.
+  bool noted = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_report& x) {
   return f(caf::meta::type_name("grace.child_report"), x.path, x.kind, x.pid,
-           x.code, x.signal, x.detail, x.mode, x.at_ns, x.restarted, x.old_pid);
+           x.code, x.signal, x.detail, x.mode, x.at_ns, x.restarted, x.old_pid,
+           x.noted);
+}
+
+/// Named values for an incident's `detail` or an action's fields, in order:
+/// numbers first, then texts (`port`, `holder_pid`, `holder_cmd`, ...).
+struct note_fields {
+  std::vector<std::pair<std::string, std::int64_t>> numbers;
+  std::vector<std::pair<std::string, std::string>> texts;
+
+  bool empty() const noexcept { return numbers.empty() && texts.empty(); }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, note_fields& x) {
+  return f(caf::meta::type_name("grace.note_fields"), x.numbers, x.texts);
 }
 
 /// What a supervisor (or the node) tells the tracker about an incident.
@@ -123,6 +147,10 @@ struct incident_note {
   std::int64_t at_ns = 0;     // steady clock: when it happened
   std::int64_t failed_ns = 0; // failed: when the failure itself happened,
                               // if known (else 0)
+  std::string playbook; // failed: the playbook that heals it (else restart);
+                        // action: the playbook now running (on_failure)
+  int attempt = 0;      // action: the playbook's attempt (1, 2, ...)
+  note_fields fields;   // failed: into `detail`; action: its fields
 };
 
 template <class Inspector>
@@ -130,7 +158,7 @@ typename Inspector::result_type inspect(Inspector& f, incident_note& x) {
   return f(caf::meta::type_name("grace.incident_note"), x.kind, x.path, x.mode,
            x.step, x.status, x.severity, x.verified, x.ok, x.subtree, x.pid,
            x.code, x.signal, x.detail, x.output, x.status_text, x.at_ns,
-           x.failed_ns);
+           x.failed_ns, x.playbook, x.attempt, x.fields);
 }
 
 /// What one probe check found (monitor <- I/O thread).
@@ -164,13 +192,17 @@ struct failure_report {
   std::int64_t at_ns = 0;     // steady: raised
   caf::actor child;           // the component's process actor
   caf::actor supervisor;      // its supervisor
+  std::int32_t pid = 0;       // the instance that failed, if known
+  std::int32_t code = 0;      // an exit's code
+  std::int32_t signal = 0;    // an exit's signal
+  note_fields fields;         // into the incident's `detail`
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failure_report& x) {
   return f(caf::meta::type_name("grace.failure_report"), x.path, x.probe,
            x.mode, x.severity, x.detail, x.output, x.status_text, x.failed_ns,
-           x.at_ns, x.child, x.supervisor);
+           x.at_ns, x.child, x.supervisor, x.pid, x.code, x.signal, x.fields);
 }
 
 /// Returns the name a child_report carries for `mode` (its config name).

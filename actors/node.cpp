@@ -157,6 +157,8 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
       ctx->tracker = spawn_tracker(sys, {&*audit, cfg.log_dir, root});
     coordinator_options heal;
     heal.tracker = ctx->tracker;
+    heal.config = std::make_shared<const config::grace_config>(cfg);
+    heal.io = &io;
     ctx->coordinator = spawn_coordinator(sys, heal);
     ctx->log_dir = cfg.log_dir;
     ctx->default_backoff = cfg.default_backoff;

@@ -82,8 +82,10 @@ struct supervisor_state {
   std::uint64_t plan_gen = 0;
   bool ready_owed = false; // the parent awaits our ready
   std::size_t granted = 0; // restart permits out
-  // Restarts asked for, answered when the child is ready again.
+  // Restarts and starts asked for, answered when the child is ready again.
   std::vector<std::pair<std::size_t, caf::response_promise>> restart_waiters;
+  // Stops asked for, answered when the child has stopped.
+  std::vector<std::pair<std::size_t, caf::response_promise>> stop_waiters;
   std::mt19937 rng{std::random_device{}()};
 };
 
@@ -117,6 +119,24 @@ public:
         auto rp = make_response_promise<bool>();
         restart_requested(who, rp);
         return rp;
+      },
+      [this](start_atom, const std::string& who) -> caf::result<bool> {
+        auto rp = make_response_promise<bool>();
+        start_requested(who, rp);
+        return rp;
+      },
+      [this](stop_atom, const std::string& who) -> caf::result<bool> {
+        auto rp = make_response_promise<bool>();
+        stop_requested(who, rp);
+        return rp;
+      },
+      [this](escalate_atom, const std::string& who, const std::string& why) {
+        // A playbook gave up on child `who`: this supervisor gives up as if
+        // its restart intensity were exceeded (`on_exhausted` applies).
+        if (state.index.count(who) && state.now != mode::stopping
+            && state.now != mode::giving_up && state.now != mode::idle
+            && state.now != mode::held)
+          give_up(who + ": " + why, "escalated by a playbook (" + why + ")");
       },
       [this](resume_atom, std::uint64_t gen) {
         if (state.current && gen == state.plan_gen) {
@@ -260,6 +280,7 @@ private:
         return;
       case report_kind::stopped:
         s.phase = slot_phase::stopped;
+        answer_stops(i);
         if (awaited)
           step_done();
         return;
@@ -305,7 +326,8 @@ private:
         || s.restart == config::restart_type::temporary)
       return;
     auto* child = std::get_if<config::child_spec>(&s.spec->node);
-    if (!child || child->ready.how == config::ready_spec::kind::notify)
+    if (!child || child->ready.how == config::ready_spec::kind::notify
+        || exits_handed_over(s))
       return;
     std::vector<bool> startable;
     for (auto& c : state.children)
@@ -378,10 +400,52 @@ private:
     spdlog::warn("{}: restarting {} ({})", path(), s.path, r.detail);
   }
 
+  // The playbook the child's `on:` names for `mode`, unless that is the
+  // supervisor's own `restart`.
+  static const config::reference* handed_over(const slot& s,
+                                              const std::string& mode) {
+    auto* child = std::get_if<config::child_spec>(&s.spec->node);
+    auto fm = config::from_string<config::failure_mode>(mode);
+    if (!child || !fm)
+      return nullptr;
+    auto it = child->on.find(*fm);
+    if (it == child->on.end() || it->second.name == "restart")
+      return nullptr;
+    return &it->second;
+  }
+
+  // Whether any exit of child i may go to a playbook (then it gets no
+  // restart permit: the coordinator decides).
+  static bool exits_handed_over(const slot& s) {
+    using fm = config::failure_mode;
+    for (auto m : {fm::crashed, fm::exited, fm::port_in_use})
+      if (handed_over(s, mode_name(m)))
+        return true;
+    return false;
+  }
+
   void failure(std::size_t i, const child_report& r) {
     auto& s = state.children[i];
     state.ctx->ledger->failure(s.path, r.mode, r.detail,
                                r.at_ns ? r.at_ns : steady_ns());
+    if (!r.noted && state.ctx->coordinator && handed_over(s, r.mode)) {
+      // The child's `on:` names a playbook for this failure: the
+      // coordinator runs it; the child stays down until it acts.
+      failure_report f;
+      f.path = s.path;
+      f.mode = r.mode;
+      f.detail = r.detail;
+      f.pid = r.pid;
+      f.code = r.code;
+      f.signal = r.signal;
+      f.at_ns = r.at_ns ? r.at_ns : steady_ns();
+      f.child = s.handle;
+      f.supervisor = caf::actor_cast<caf::actor>(this);
+      send(state.ctx->coordinator, std::move(f));
+      if (state.current && state.current->awaiting == i)
+        step_done();
+      return;
+    }
     auto kind = exit_kind::abnormal;
     if (r.kind == report_kind::exited && r.signal == 0 && r.code == 0
         && r.mode != mode_name(config::failure_mode::ready_timeout))
@@ -403,7 +467,8 @@ private:
         step_done(); // we were waiting for it: move on without it
       return;
     }
-    note_failed(s, r);
+    if (!r.noted)
+      note_failed(s, r);
     auto t = now();
     if (!state.intensity->add_restart(t)) {
       give_up(s.path + " " + r.detail);
@@ -506,6 +571,112 @@ private:
     run(std::move(p));
   }
 
+  // Starts child `who` (a playbook's `start`, later the operator's): a held
+  // or stopped child is released and started; one on its way up is urged
+  // on (a start blocked by a held port looks again). Counts toward the
+  // restart intensity like a restart. Answers once it is ready.
+  void start_requested(const std::string& who, caf::response_promise rp) {
+    auto it = state.index.find(who);
+    if (it == state.index.end() || state.now == mode::stopping
+        || state.now == mode::giving_up || state.now == mode::idle
+        || state.now == mode::held) {
+      rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                 who + ": "
+                                   + (it == state.index.end()
+                                        ? "no such child of " + path()
+                                        : std::string{"its supervisor is not "
+                                                      "running"})));
+      return;
+    }
+    auto i = it->second;
+    auto& s = state.children[i];
+    switch (s.phase) {
+      case slot_phase::running:
+        rp.deliver(true);
+        return;
+      case slot_phase::starting:
+        state.restart_waiters.emplace_back(i, std::move(rp));
+        send(s.handle, start_atom::value);
+        return;
+      case slot_phase::stopping:
+      case slot_phase::stopped:
+        break;
+    }
+    auto t = now();
+    if (!state.intensity->add_restart(t)) {
+      rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                 who + ": restart intensity exceeded"));
+      give_up(s.path + " started again by a playbook");
+      return;
+    }
+    s.held = false;
+    s.removed = false;
+    state.restart_waiters.emplace_back(i, std::move(rp));
+    auto p = restart_plan(i, false, duration::zero());
+    if (state.now == mode::running)
+      state.now = mode::restarting;
+    run(std::move(p));
+  }
+
+  // Stops child `who` and holds it (a playbook's `stop`, safe_hold, later
+  // the operator's): not restarted until started again. Answers once it
+  // has stopped.
+  void stop_requested(const std::string& who, caf::response_promise rp) {
+    auto it = state.index.find(who);
+    if (it == state.index.end()) {
+      rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                 who + ": no such child of " + path()));
+      return;
+    }
+    auto i = it->second;
+    auto& s = state.children[i];
+    s.held = true;
+    if (s.permitted) {
+      s.permitted = false;
+      --state.granted;
+      send(s.handle, revoke_atom::value);
+    }
+    // Its restart or start asked for will not happen.
+    auto& w = state.restart_waiters;
+    for (auto r = w.begin(); r != w.end();) {
+      if (r->first != i) {
+        ++r;
+        continue;
+      }
+      r->second.deliver(
+        caf::make_error(caf::sec::runtime_error, who + ": stopped"));
+      r = w.erase(r);
+    }
+    if (s.phase == slot_phase::stopped) {
+      rp.deliver(true);
+      return;
+    }
+    state.stop_waiters.emplace_back(i, std::move(rp));
+    if (state.current && state.current->awaiting == i
+        && s.phase == slot_phase::stopping)
+      return; // the plan stops it already
+    if (state.current && state.current->awaiting == i) {
+      // The plan waits for it to come up: it is held now; move on.
+      state.current->awaiting.reset();
+      ++state.current->next_start;
+    }
+    s.phase = slot_phase::stopping;
+    send(s.handle, stop_atom::value);
+    advance();
+  }
+
+  void answer_stops(std::size_t i) {
+    auto& w = state.stop_waiters;
+    for (auto it = w.begin(); it != w.end();) {
+      if (it->first != i) {
+        ++it;
+        continue;
+      }
+      it->second.deliver(true);
+      it = w.erase(it);
+    }
+  }
+
   // Answers the restart requests for child i (ok), or all of them (not ok).
   void answer_restarts(std::optional<std::size_t> i, const std::string& why) {
     auto& w = state.restart_waiters;
@@ -522,7 +693,7 @@ private:
     }
   }
 
-  void give_up(const std::string& why) {
+  void give_up(const std::string& why, const std::string& reason = {}) {
     auto& spec = *state.spec;
     spdlog::error("{}: restart intensity exceeded (more than {} restarts in "
                   "{}); last failure: {}; {}",
@@ -538,9 +709,11 @@ private:
     for (auto& c : state.children)
       c.failing = false;
     note(closed_note(path(), hold ? "held" : "escalated",
-                     "restart intensity exceeded (more than "
-                       + std::to_string(spec.intensity) + " restarts in "
-                       + config::format_duration(spec.period) + ")",
+                     !reason.empty()
+                       ? reason
+                       : "restart intensity exceeded (more than "
+                           + std::to_string(spec.intensity) + " restarts in "
+                           + config::format_duration(spec.period) + ")",
                      true));
     auto p = shutdown_plan(purpose::give_up);
     p.reason = why;

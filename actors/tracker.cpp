@@ -28,6 +28,16 @@ struct tracker_state {
   std::unordered_map<std::string, const config::supervisor_spec*> supervisors;
 };
 
+// The note's named values as an incident's fields.
+runtime::detail_fields to_detail(const note_fields& f) {
+  runtime::detail_fields out;
+  for (auto& [k, v] : f.numbers)
+    out.emplace_back(k, v);
+  for (auto& [k, v] : f.texts)
+    out.emplace_back(k, v);
+  return out;
+}
+
 // Wall-clock microseconds at steady-clock nanoseconds `at_ns`.
 std::int64_t wall_us_at(std::int64_t at_ns) {
   auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -48,6 +58,13 @@ public:
   caf::behavior make_behavior() override {
     return {
       [this](const incident_note& n) { on_note(n); },
+      [this](get_atom, const std::string& path) {
+        // The open incident of `path` as it stands: (id, JSON line), or two
+        // empty strings. Playbooks hand it to hooks and webhooks.
+        if (auto* o = state.book.find(path))
+          return caf::make_message(o->inc.id, runtime::to_json_line(o->inc));
+        return caf::make_message(std::string{}, std::string{});
+      },
       [this](stop_atom) {
         for (auto& o : state.book.close_all(incident_status::abandoned,
                                             "grace stopped before it recovered",
@@ -88,6 +105,8 @@ private:
         e.at_ns = at;
         e.wall_us = wall;
         e.failed_ns = n.failed_ns;
+        e.playbook = n.playbook;
+        e.extra = to_detail(n.fields);
         if (auto opened = state.book.failed(e))
           write(*opened);
         return;
@@ -104,9 +123,11 @@ private:
         a.at_us = wall;
         if (n.pid > 0)
           a.fields.emplace_back("pid", std::int64_t{n.pid});
+        auto extra = to_detail(n.fields);
+        a.fields.insert(a.fields.end(), extra.begin(), extra.end());
         if (!n.detail.empty())
           a.fields.emplace_back("detail", n.detail);
-        state.book.act(n.path, std::move(a));
+        state.book.act(n.path, std::move(a), n.attempt, n.playbook);
         return;
       }
       case note_kind::recovered:

@@ -1731,6 +1731,9 @@ private:
         return false;
       }
       s.url = text;
+      s.host = parsed.host;
+      s.port = parsed.port;
+      s.target = parsed.target;
       return true;
     };
     if (v.type == yaml_node::kind::scalar)

@@ -234,6 +234,9 @@ struct step_spec {
   duration wait{};               // wait
   std::vector<std::string> argv; // exec, notify (hook command)
   std::string url;               // notify (webhook)
+  std::string host;              // notify: from url
+  std::uint16_t port = 80;       // notify: from url
+  std::string target;            // notify: from url, "/" at least
   duration within{};             // verify
   duration timeout{};            // every step
   source_pos where;

@@ -20,12 +20,12 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
     auto& ch = std::get<child_spec>(c.node);
     if (ch.replica.value_or(0) > 0)
       continue; // one report per pool is enough
-    if (!ch.on.empty())
-      refuse(ch.where, ch.path, "on");
+    for (auto& [mode, ref] : ch.on)
+      if (ref.name == "restart_dependents")
+        refuse(ref.where, ch.path,
+               "on." + std::string{to_string(mode)} + ": restart_dependents");
     if (!ch.depends_on.empty())
       refuse(ch.where, ch.path, "depends_on");
-    if (!ch.ports.empty())
-      refuse(ch.where, ch.path, "ports");
   }
 }
 
@@ -42,9 +42,6 @@ std::vector<config_error> unsupported_for_run(const grace_config& cfg) {
   source_pos top{cfg.file, 1, 1};
   if (cfg.metrics)
     add(top, "metrics is not supported yet by 'grace run'");
-  if (!cfg.playbooks.empty())
-    add(cfg.playbooks.begin()->second.where,
-        "playbooks are not supported yet by 'grace run'");
   check(cfg.root, out);
   return out;
 }

@@ -90,12 +90,39 @@ std::string port_holder::command() const {
   return out;
 }
 
-std::optional<port_holder> find_port_holder(std::uint16_t port) {
+namespace {
+
+std::vector<std::uint64_t> inodes_on(std::uint16_t port) {
   std::vector<std::uint64_t> inodes;
   for (auto* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     auto found = listening_inodes(read_all(table), port);
     inodes.insert(inodes.end(), found.begin(), found.end());
   }
+  return inodes;
+}
+
+// Splits NUL-separated /proc text (cmdline, environ).
+std::vector<std::string> nul_split(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\0', start);
+    if (end == std::string::npos)
+      end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+} // namespace
+
+bool port_listened(std::uint16_t port) {
+  return !inodes_on(port).empty();
+}
+
+std::optional<port_holder> find_port_holder(std::uint16_t port) {
+  auto inodes = inodes_on(port);
   if (inodes.empty())
     return std::nullopt;
   std::vector<std::string> wanted;
@@ -130,15 +157,10 @@ std::optional<port_holder> find_port_holder(std::uint16_t port) {
       auto m = ::readlink((dir + "/exe").c_str(), exe, sizeof exe - 1);
       if (m > 0)
         h.exe.assign(exe, static_cast<std::size_t>(m));
-      auto cmdline = read_all(dir + "/cmdline");
-      std::size_t start = 0;
-      while (start < cmdline.size()) {
-        auto end = cmdline.find('\0', start);
-        if (end == std::string::npos)
-          end = cmdline.size();
-        h.argv.push_back(cmdline.substr(start, end - start));
-        start = end + 1;
-      }
+      h.argv = nul_split(read_all(dir + "/cmdline"));
+      for (auto& kv : nul_split(read_all(dir + "/environ")))
+        if (kv.starts_with("GRACE_COMPONENT="))
+          h.component = kv.substr(16);
       holder = std::move(h);
       break;
     }

@@ -22,8 +22,15 @@ struct port_holder {
   int pid = 0;
   std::string exe;               // /proc/PID/exe, if readable
   std::vector<std::string> argv; // /proc/PID/cmdline
-  std::string command() const;   // argv joined by spaces
+  /// Its GRACE_COMPONENT (/proc/PID/environ): which component of a grace
+  /// started it (or the process it was forked from); empty if none.
+  std::string component;
+  std::string command() const; // argv joined by spaces
 };
+
+/// Returns whether anything listens on TCP `port` (IPv4 or IPv6): a read
+/// of /proc/net/tcp and tcp6, tens of microseconds.
+bool port_listened(std::uint16_t port);
 
 /// Returns the process listening on TCP `port` (IPv4 or IPv6), if any can
 /// be seen. Reads /proc; takes a few milliseconds on a busy machine.

@@ -52,7 +52,7 @@ struct http_check : std::enable_shared_from_this<http_check> {
   beast::tcp_stream stream;
   probe_callback done;
   beast::flat_buffer buffer;
-  http::request<http::empty_body> request;
+  http::request<http::string_body> request;
   http::response_parser<http::string_body> parser;
   std::chrono::milliseconds timeout{};
   int expect_min = 200;
@@ -63,17 +63,13 @@ struct http_check : std::enable_shared_from_this<http_check> {
 
 } // namespace
 
-void probe_http(io_loop& loop, const std::string& host, std::uint16_t port,
-                const std::string& target, int expect_min, int expect_max,
-                std::chrono::milliseconds timeout, probe_callback done) {
-  auto c = std::make_shared<http_check>(loop, std::move(done));
-  c->timeout = timeout;
-  c->expect_min = expect_min;
-  c->expect_max = expect_max;
-  c->where = host + ":" + std::to_string(port) + target;
+namespace {
+
+// Sends `c->request` to `host:port` and judges the answer; one deadline for
+// the whole exchange.
+void exchange(io_loop& loop, const std::shared_ptr<http_check>& c,
+              const std::string& host, std::uint16_t port) {
   c->parser.body_limit(1 << 20); // a health endpoint, not a download
-  c->request.method(http::verb::get);
-  c->request.target(target);
   c->request.version(11);
   c->request.set(http::field::host, host);
   c->request.set(http::field::user_agent, "grace");
@@ -81,8 +77,7 @@ void probe_http(io_loop& loop, const std::string& host, std::uint16_t port,
   auto address = resolve_host(loop, host, port);
   if (!address)
     return c->fail(asio::error::host_not_found, "resolve");
-  // One deadline for the whole exchange.
-  c->stream.expires_after(timeout);
+  c->stream.expires_after(c->timeout);
   c->stream.async_connect(
     tcp::endpoint{*address, port}, [c](const beast::error_code& err) {
       if (err)
@@ -115,6 +110,35 @@ void probe_http(io_loop& loop, const std::string& host, std::uint16_t port,
             });
         });
     });
+}
+
+} // namespace
+
+void probe_http(io_loop& loop, const std::string& host, std::uint16_t port,
+                const std::string& target, int expect_min, int expect_max,
+                std::chrono::milliseconds timeout, probe_callback done) {
+  auto c = std::make_shared<http_check>(loop, std::move(done));
+  c->timeout = timeout;
+  c->expect_min = expect_min;
+  c->expect_max = expect_max;
+  c->where = host + ":" + std::to_string(port) + target;
+  c->request.method(http::verb::get);
+  c->request.target(target);
+  exchange(loop, c, host, port);
+}
+
+void http_post(io_loop& loop, const std::string& host, std::uint16_t port,
+               const std::string& target, std::string json,
+               std::chrono::milliseconds timeout, probe_callback done) {
+  auto c = std::make_shared<http_check>(loop, std::move(done));
+  c->timeout = timeout;
+  c->where = host + ":" + std::to_string(port) + target;
+  c->request.method(http::verb::post);
+  c->request.target(target);
+  c->request.set(http::field::content_type, "application/json");
+  c->request.body() = std::move(json);
+  c->request.prepare_payload();
+  exchange(loop, c, host, port);
 }
 
 } // namespace grace::runtime

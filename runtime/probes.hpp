@@ -48,6 +48,13 @@ void probe_http(io_loop& loop, const std::string& host, std::uint16_t port,
                 const std::string& target, int expect_min, int expect_max,
                 std::chrono::milliseconds timeout, probe_callback done);
 
+/// POSTs `json` to `host:port` `target` (Content-Type application/json);
+/// judged like probe_http() with a 2xx..3xx answer expected: `api_timeout`
+/// past `timeout`, `api_error` otherwise. Used by `notify` steps.
+void http_post(io_loop& loop, const std::string& host, std::uint16_t port,
+               const std::string& target, std::string json,
+               std::chrono::milliseconds timeout, probe_callback done);
+
 /// Runs `check` (its stdout and stderr captured); fails with `check_failed`
 /// on an exit code other than 0, a signal, a spawn failure, or `timeout`
 /// (then its process group is killed). The value is its run time.

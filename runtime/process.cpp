@@ -18,6 +18,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/process/v2/detail/last_error.hpp> // stdio.hpp misses it
 #include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/stdio.hpp>
@@ -322,6 +323,73 @@ void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
       untrack(pid);
       cb(pid, status);
     });
+}
+
+namespace {
+
+// One stop_process(): the pidfd turns readable when the process exits; the
+// timer sends SIGKILL, then gives up.
+struct stopping : std::enable_shared_from_this<stopping> {
+  stopping(io_loop& loop, int fd, int p, std::function<void(bool)> d)
+      : exit(loop.context(), fd), timer(loop.context()), pid(p),
+        done(std::move(d)) {}
+
+  void wait(std::chrono::milliseconds patience) {
+    exit.async_wait(
+      asio::posix::stream_descriptor::wait_read,
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec)
+          self->finish(true);
+      });
+    arm(patience);
+  }
+
+  void arm(std::chrono::milliseconds patience) {
+    timer.expires_after(patience);
+    timer.async_wait(
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->finished)
+          return;
+        if (!self->killed) {
+          self->killed = true;
+          ::kill(self->pid, SIGKILL);
+          self->arm(std::chrono::seconds{1});
+          return;
+        }
+        self->finish(false);
+      });
+  }
+
+  void finish(bool gone) {
+    if (finished)
+      return;
+    finished = true;
+    boost::system::error_code ignored;
+    timer.cancel();
+    exit.close(ignored);
+    done(gone);
+  }
+
+  asio::posix::stream_descriptor exit;
+  asio::steady_timer timer;
+  int pid;
+  std::function<void(bool)> done;
+  bool killed = false;
+  bool finished = false;
+};
+
+} // namespace
+
+void stop_process(io_loop& loop, int pid, std::chrono::milliseconds patience,
+                  std::function<void(bool gone)> done) {
+  int fd = pidfd_open(pid);
+  if (fd < 0) {
+    done(errno == ESRCH); // gone already (or not ours to see)
+    return;
+  }
+  ::kill(pid, SIGTERM);
+  auto s = std::make_shared<stopping>(loop, fd, pid, std::move(done));
+  s->wait(patience);
 }
 
 bool is_tracked(int pid) {

@@ -4,6 +4,7 @@
 // polling. The only file that includes Boost.Process.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -68,6 +69,13 @@ spawn_result spawn(const spawn_options& opts);
 /// Call on the I/O thread.
 void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
                 std::function<void(int pid, exit_status)> on_exit);
+
+/// Stops process `pid`, which need not be grace's child: SIGTERM, then
+/// SIGKILL if it still runs after `patience`. Calls `done(gone)` on the
+/// I/O thread once it has exited (`gone`), or when it outlived SIGKILL by a
+/// second. Call on the I/O thread.
+void stop_process(io_loop& loop, int pid, std::chrono::milliseconds patience,
+                  std::function<void(bool gone)> done);
 
 /// Sends `signal` to the process group `pgid`. Returns false (errno set) if
 /// the group no longer exists.

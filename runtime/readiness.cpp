@@ -15,14 +15,16 @@ namespace grace::runtime {
 namespace {
 
 // What every readiness check shares: try, and on failure try again after
-// `interval`, until it passes or is cancelled. `Derived::try_once()` makes
-// one attempt and calls passed() or retry().
+// `first`, doubling the pause up to `interval`, until it passes or is
+// cancelled. `Derived::try_once()` makes one attempt and calls passed() or
+// retry().
 template <class Derived>
 struct polling_check : std::enable_shared_from_this<Derived> {
-  polling_check(io_loop& l, std::chrono::milliseconds i, cancel_flag c,
+  polling_check(io_loop& l, std::chrono::milliseconds first,
+                std::chrono::milliseconds i, cancel_flag c,
                 std::function<void()> f)
-      : loop(l), interval(i), cancel(std::move(c)), on_ready(std::move(f)),
-        timer(l.context()) {}
+      : loop(l), interval(i), pause(std::min(first, i)), cancel(std::move(c)),
+        on_ready(std::move(f)), timer(l.context()) {}
 
   bool cancelled() const { return cancel->load(); }
 
@@ -34,7 +36,8 @@ struct polling_check : std::enable_shared_from_this<Derived> {
   void retry() {
     if (cancelled())
       return;
-    timer.expires_after(interval);
+    timer.expires_after(pause);
+    pause = std::min(pause * 2, interval);
     timer.async_wait(
       [self = this->shared_from_this()](const boost::system::error_code&) {
         if (!self->cancelled())
@@ -44,6 +47,7 @@ struct polling_check : std::enable_shared_from_this<Derived> {
 
   io_loop& loop;
   std::chrono::milliseconds interval;
+  std::chrono::milliseconds pause; // before the next attempt
   cancel_flag cancel;
   std::function<void()> on_ready;
   asio::steady_timer timer;
@@ -53,8 +57,11 @@ struct tcp_attempt : polling_check<tcp_attempt> {
   tcp_attempt(io_loop& l, std::string h, std::uint16_t p,
               std::chrono::milliseconds i, cancel_flag c,
               std::function<void()> f)
-      : polling_check(l, i, std::move(c), std::move(f)), host(std::move(h)),
-        port(p), socket(l.context()) {}
+      // A server binds within a millisecond or two of its start: look
+      // early, then back off to the interval.
+      : polling_check(l, std::chrono::milliseconds{1}, i, std::move(c),
+                      std::move(f)),
+        host(std::move(h)), port(p), socket(l.context()) {}
 
   void try_once() {
     auto address = resolve_host(loop, host, port);
@@ -81,7 +88,8 @@ struct tcp_attempt : polling_check<tcp_attempt> {
 struct exec_attempt : polling_check<exec_attempt> {
   exec_attempt(io_loop& l, spawn_options c, std::chrono::milliseconds i,
                cancel_flag f, std::function<void()> r)
-      : polling_check(l, i, std::move(f), std::move(r)), check(std::move(c)) {}
+      : polling_check(l, i, i, std::move(f), std::move(r)),
+        check(std::move(c)) {}
 
   void try_once() {
     auto result = spawn(check);

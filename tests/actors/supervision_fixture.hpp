@@ -169,6 +169,8 @@ protected:
     actors::coordinator_options heal;
     heal.tracker = tracker_;
     heal.verify_within = verify_within_;
+    heal.config = std::make_shared<const config::grace_config>(cfg_);
+    heal.io = io_.get();
     coordinator_ = actors::spawn_coordinator(sys_, heal);
     ctx->coordinator = coordinator_;
     tree_ = sys_.spawn<recorder>(root, ctx, &reports_);

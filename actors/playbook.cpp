@@ -1,0 +1,395 @@
+#include "actors/playbook.hpp"
+
+#include <csignal>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/child.hpp"
+#include "actors/messages.hpp"
+#include "config/units.hpp"
+#include "runtime/io_loop.hpp"
+#include "runtime/probes.hpp"
+
+extern char** environ;
+
+namespace grace::actors {
+
+namespace {
+
+using step_kind = config::step_spec::kind;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using ran_atom = caf::atom_constant<caf::atom("ran")>;
+
+std::chrono::milliseconds ms(config::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
+
+std::string signal_name(int sig) {
+  if (auto* name = sigabbrev_np(sig))
+    return std::string{"SIG"} + name;
+  return std::to_string(sig);
+}
+
+struct playbook_state {
+  static inline const char* name = "grace.playbook";
+  playbook_job job;
+  caf::actor coordinator;
+  std::size_t step = 0; // the step under way
+  int attempt = 1;
+  std::uint64_t gen = 0; // of the step under way: stale answers are ignored
+  std::string incident_id;
+  std::string incident_json;
+  bool finished = false;
+};
+
+class playbook_actor : public caf::stateful_actor<playbook_state> {
+public:
+  playbook_actor(caf::actor_config& cfg, playbook_job job,
+                 caf::actor coordinator)
+      : caf::stateful_actor<playbook_state>(cfg) {
+    state.job = std::move(job);
+    state.coordinator = std::move(coordinator);
+  }
+
+  caf::behavior make_behavior() override {
+    send(this, start_atom::value);
+    return {
+      [this](start_atom) { begin(); },
+      [this](wake_atom, std::uint64_t gen) {
+        if (gen == state.gen)
+          step_ok("waited " + config::format_duration(current().wait));
+      },
+      [this](ran_atom, std::uint64_t gen, bool ok, const std::string& why,
+             const std::string& output) {
+        if (gen != state.gen)
+          return;
+        if (ok)
+          step_ok(why, output);
+        else
+          step_failed(why, output);
+      },
+    };
+  }
+
+private:
+  const config::step_spec& current() const {
+    return state.job.plan.steps[state.step];
+  }
+
+  void note(incident_note n) {
+    if (state.job.tracker)
+      send(state.job.tracker, std::move(n));
+  }
+
+  // Records step `step` as an action of the incident.
+  void record(const std::string& step, bool ok, const std::string& detail,
+              note_fields fields = {}, const std::string& playbook = {}) {
+    auto n = action_note(state.job.path, step, detail);
+    n.ok = ok;
+    n.attempt = state.attempt;
+    n.fields = std::move(fields);
+    n.playbook = playbook;
+    note(std::move(n));
+  }
+
+  void begin() {
+    auto& p = state.job.plan;
+    spdlog::info("{}: playbook {} ({} steps, attempt {} of {})", state.job.path,
+                 p.name, p.steps.size(), state.attempt, p.max_attempts);
+    if (p.name == "escalate" && p.steps.empty())
+      return escalate("the playbook for " + state.job.mode + " is escalate");
+    state.step = 0;
+    run_step();
+  }
+
+  void run_step() {
+    auto& p = state.job.plan;
+    if (state.step >= p.steps.size()) {
+      // A plan without a verification (safe_hold) ends held.
+      return hold("safe_hold: stopped and held until started again");
+    }
+    auto& s = current();
+    auto gen = ++state.gen;
+    auto timeout = ms(s.timeout);
+    auto& job = state.job;
+    auto on_error = [this, gen](caf::error& err) {
+      if (gen == state.gen)
+        step_failed(err == caf::sec::request_timeout
+                      ? "timed out after "
+                          + config::format_duration(current().timeout)
+                      : to_string(err));
+    };
+    switch (s.what) {
+      case step_kind::snapshot: {
+        auto n = action_note(job.path, "snapshot", "before " + p.name);
+        n.kind = note_kind::snapshot;
+        n.attempt = state.attempt;
+        note(std::move(n));
+        return next();
+      }
+      case step_kind::restart:
+        request(job.supervisor, timeout, restart_atom::value, job.path)
+          .then(
+            [this, gen](bool) {
+              if (gen == state.gen)
+                step_ok("through its supervisor");
+            },
+            on_error);
+        return;
+      case step_kind::stop:
+        request(job.supervisor, timeout, stop_atom::value, job.path)
+          .then(
+            [this, gen](bool) {
+              if (gen == state.gen)
+                step_ok("stopped and held");
+            },
+            on_error);
+        return;
+      case step_kind::start:
+        request(job.supervisor, timeout, start_atom::value, job.path)
+          .then(
+            [this, gen](bool) {
+              if (gen == state.gen)
+                step_ok("started");
+            },
+            on_error);
+        return;
+      case step_kind::signal:
+        request(job.child, timeout, signal_atom::value, s.signal)
+          .then(
+            [this, gen, sig = s.signal](bool ok, const std::string& why) {
+              if (gen != state.gen)
+                return;
+              if (ok)
+                step_ok(signal_name(sig) + " " + why);
+              else
+                step_failed(signal_name(sig) + ": " + why);
+            },
+            on_error);
+        return;
+      case step_kind::wait:
+        delayed_send(this, s.wait, wake_atom::value, gen);
+        return;
+      case step_kind::exec:
+        with_incident([this, gen] { run_exec(gen); });
+        return;
+      case step_kind::free_port:
+        request(job.child, timeout, free_port_atom::value)
+          .then(
+            [this, gen](bool ok, const std::string& why, note_fields f) {
+              if (gen != state.gen)
+                return;
+              if (ok)
+                step_ok(why, {}, std::move(f));
+              else
+                step_failed(why, {}, std::move(f));
+            },
+            on_error);
+        return;
+      case step_kind::notify:
+        // A dead webhook never blocks healing: sent on the side, recorded
+        // when it answers (or times out).
+        with_incident([this, step = s] { run_notify(step); });
+        return next();
+      case step_kind::verify:
+        request(job.child, ms(s.within) + std::chrono::seconds{2},
+                verify_atom::value,
+                static_cast<std::uint64_t>(ms(s.within).count()))
+          .then(
+            [this, gen](bool ok, const std::string& why) {
+              if (gen != state.gen)
+                return;
+              if (ok)
+                verified();
+              else
+                step_failed("verification failed: " + why);
+            },
+            [this, gen](caf::error& err) {
+              if (gen != state.gen)
+                return;
+              step_failed("verification failed: "
+                          + (err == caf::sec::request_timeout
+                               ? "not ready with every probe passing within "
+                                   + config::format_duration(current().within)
+                               : to_string(err)));
+            });
+        return;
+    }
+  }
+
+  // Runs `then` once the incident's id and JSON are known (fetched once).
+  template <class F>
+  void with_incident(F then) {
+    if (!state.incident_id.empty() || !state.job.tracker) {
+      then();
+      return;
+    }
+    request(state.job.tracker, std::chrono::seconds{5}, get_atom::value,
+            state.job.path)
+      .then(
+        [this, then](const std::string& id, const std::string& json) {
+          state.incident_id = id;
+          state.incident_json = json;
+          then();
+        },
+        [then](caf::error&) { then(); });
+  }
+
+  // The environment of exec steps and hook commands.
+  runtime::spawn_options command(const std::vector<std::string>& argv) {
+    runtime::spawn_options o;
+    o.argv = argv;
+    for (auto** e = environ; e && *e; ++e)
+      o.env.emplace_back(*e);
+    o.env.push_back("GRACE_INCIDENT_ID=" + state.incident_id);
+    o.env.push_back("GRACE_COMPONENT=" + state.job.path);
+    o.env.push_back("GRACE_FAILURE_MODE=" + state.job.mode);
+    return o;
+  }
+
+  void run_exec(std::uint64_t gen) {
+    if (gen != state.gen)
+      return;
+    auto opts = command(current().argv);
+    auto timeout = ms(current().timeout);
+    auto self = caf::actor_cast<caf::actor>(this);
+    state.job.io->post([io = state.job.io, opts = std::move(opts), timeout,
+                        self, gen]() mutable {
+      runtime::probe_exec(
+        *io, std::move(opts), timeout, [self, gen](runtime::probe_result r) {
+          caf::anon_send(self, ran_atom::value, gen, r.ok,
+                         r.ok ? std::string{"exit code 0"} : r.detail,
+                         r.output);
+        });
+    });
+  }
+
+  void run_notify(const config::step_spec& s) {
+    auto tracker = state.job.tracker;
+    auto path = state.job.path;
+    auto attempt = state.attempt;
+    auto where = s.url.empty() ? std::string{"hook"} : s.url;
+    auto done = [tracker, path, attempt, where](runtime::probe_result r) {
+      if (!r.ok)
+        spdlog::warn("{}: notify {} failed: {}", path, where, r.detail);
+      if (!tracker)
+        return;
+      auto n
+        = action_note(path, "notify", r.ok ? where : where + ": " + r.detail);
+      n.ok = r.ok;
+      n.attempt = attempt;
+      caf::anon_send(tracker, std::move(n));
+    };
+    auto timeout = ms(s.timeout);
+    auto* io = state.job.io;
+    if (!s.url.empty()) {
+      io->post([io, host = s.host, port = s.port, target = s.target,
+                json = state.incident_json, timeout, done] {
+        runtime::http_post(*io, host, port, target, json, timeout, done);
+      });
+      return;
+    }
+    auto opts = command(s.argv);
+    opts.env.push_back("GRACE_INCIDENT=" + state.incident_json);
+    io->post([io, opts = std::move(opts), timeout, done]() mutable {
+      runtime::probe_exec(*io, std::move(opts), timeout, done);
+    });
+  }
+
+  void next() {
+    ++state.step;
+    run_step();
+  }
+
+  void step_ok(const std::string& detail, const std::string& output = {},
+               note_fields fields = {}) {
+    auto& s = current();
+    if (!output.empty())
+      fields.texts.emplace_back("output", output.substr(0, 4096));
+    record(std::string{to_string(s.what)}, true, detail, std::move(fields));
+    next();
+  }
+
+  void step_failed(const std::string& why, const std::string& output = {},
+                   note_fields fields = {}) {
+    auto& s = current();
+    ++state.gen; // answers still on their way are stale now
+    if (!output.empty())
+      fields.texts.emplace_back("output", output.substr(0, 4096));
+    record(std::string{to_string(s.what)}, false, why, std::move(fields));
+    auto& p = state.job.plan;
+    spdlog::warn("{}: playbook {} step {} failed (attempt {} of {}): {}",
+                 state.job.path, p.name, to_string(s.what), state.attempt,
+                 p.max_attempts, why);
+    if (state.attempt < p.max_attempts) {
+      ++state.attempt;
+      state.step = 0;
+      return run_step();
+    }
+    if (!p.on_failure)
+      return finish_failed(p.name + ": " + why);
+    auto fallback = *p.on_failure;
+    if (fallback == "escalate")
+      return escalate(p.name + " failed: " + why);
+    std::optional<playbooks::plan> next_plan;
+    if (state.job.config)
+      next_plan = playbooks::plan_of(*state.job.config, fallback);
+    else
+      next_plan = playbooks::plan_of(config::grace_config{}, fallback);
+    if (!next_plan)
+      return finish_failed(p.name + ": " + why + "; no playbook " + fallback);
+    spdlog::warn("{}: {} failed; on_failure: {}", state.job.path, p.name,
+                 fallback);
+    record("on_failure", true, p.name + " failed: " + why, {}, fallback);
+    state.job.plan = std::move(*next_plan);
+    state.attempt = 1;
+    begin();
+  }
+
+  void verified() {
+    auto n = recovered_note(state.job.path, "ready and every probe passing");
+    n.verified = true;
+    note(std::move(n));
+    spdlog::info("{}: healed by {} and verified", state.job.path,
+                 state.job.plan.name);
+    done(true, {});
+  }
+
+  void hold(const std::string& why) {
+    note(closed_note(state.job.path, "held", why));
+    spdlog::warn("{}: {}", state.job.path, why);
+    done(false, why);
+  }
+
+  void escalate(const std::string& why) {
+    record("escalate", true, why);
+    send(state.job.supervisor, escalate_atom::value, state.job.path, why);
+    done(false, why);
+  }
+
+  void finish_failed(const std::string& why) {
+    spdlog::error("{}: {}", state.job.path, why);
+    note(closed_note(state.job.path, "failed", why));
+    done(false, why);
+  }
+
+  void done(bool resolved, const std::string& why) {
+    if (state.finished)
+      return;
+    state.finished = true;
+    send(state.coordinator, done_atom::value, state.job.path, state.job.id,
+         resolved, why);
+    quit();
+  }
+};
+
+} // namespace
+
+caf::actor spawn_playbook(caf::event_based_actor* coordinator,
+                          playbook_job job) {
+  return coordinator->spawn<playbook_actor, caf::monitored>(
+    std::move(job), caf::actor_cast<caf::actor>(coordinator));
+}
+
+} // namespace grace::actors

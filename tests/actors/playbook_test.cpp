@@ -1,0 +1,353 @@
+// Playbooks with real processes: the port conflict (a stale instance
+// stopped, a foreign holder waited for and never killed), user playbooks'
+// step sequences, max_attempts and on_failure chains (another playbook,
+// safe_hold, escalate), exits handed to a playbook by `on:`, and notify
+// steps that never block healing.
+#include <csignal>
+#include <fstream>
+
+#include "runtime/port_holder.hpp"
+#include "tests/actors/supervision_fixture.hpp"
+#include "tests/support/background.hpp"
+
+using namespace grace;
+using namespace std::chrono_literals;
+using runtime::incident;
+using runtime::incident_status;
+using test::alive;
+using test::background;
+using test::Supervision;
+using test::wait_until;
+
+namespace {
+
+std::vector<std::string> steps_of(const incident& x) {
+  std::vector<std::string> out;
+  for (auto& a : x.actions)
+    out.push_back(a.step + (a.ok ? "" : "!"));
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (auto& s : v)
+    out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
+template <class T>
+const T* field(const runtime::detail_fields& fields, const std::string& key) {
+  for (auto& [k, v] : fields)
+    if (k == key)
+      return std::get_if<T>(&v);
+  return nullptr;
+}
+
+std::string text(const incident& x, const std::string& key) {
+  auto* s = field<std::string>(x.detail, key);
+  return s ? *s : std::string{};
+}
+
+// One component `api` listening on `port` (ready when it listens), which
+// declares the port. Its argv is exactly the crashy_child's, so a copy
+// started outside grace is a stale instance of it.
+std::string api_with_port(int port, const std::string& within = "2s",
+                          const std::string& extra = "") {
+  auto p = std::to_string(port);
+  return "grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+         "  intensity: 10\n  children:\n"
+         "    - name: api\n"
+         "      command: [CRASHY, --listen, \""
+         + p + "\"]\n      ports: [" + p + "]\n      ready: {tcp: " + p
+         + ", within: " + within + "}\n" + extra;
+}
+
+std::vector<std::string> crashy_listening(int port) {
+  return {GRACE_CRASHY_CHILD, "--listen", std::to_string(port)};
+}
+
+} // namespace
+
+TEST_F(Supervision, AStaleInstanceHoldingThePortIsStoppedAndTheStartHealed) {
+  // A copy of the component, left over from an earlier run, holds its port.
+  background stale{crashy_listening(47640), dir_ + "/stale.out",
+                   dir_ + "/stale.err"};
+  ASSERT_TRUE(wait_until([] { return runtime::port_listened(47640); }, 5s));
+  start(api_with_port(47640));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
+  EXPECT_EQ(x.component, "root/api");
+  EXPECT_EQ(x.failure_mode, "port_in_use");
+  EXPECT_EQ(x.severity, "high");
+  EXPECT_EQ(x.playbook, "free_port");
+  EXPECT_EQ(x.attempts, 1);
+  ASSERT_TRUE(x.mttr_seconds);
+  EXPECT_LT(*x.mttr_seconds, 2.0);
+  EXPECT_EQ(joined(steps_of(x)), "snapshot free_port start verify");
+  auto* port = field<std::int64_t>(x.detail, "port");
+  ASSERT_TRUE(port);
+  EXPECT_EQ(*port, 47640);
+  auto* holder = field<std::int64_t>(x.detail, "holder_pid");
+  ASSERT_TRUE(holder);
+  EXPECT_EQ(*holder, stale.pid());
+  EXPECT_NE(text(x, "holder_cmd").find("--listen 47640"), std::string::npos);
+  auto* freed = field<std::int64_t>(x.actions[1].fields, "holder_pid");
+  ASSERT_TRUE(freed);
+  EXPECT_EQ(*freed, stale.pid());
+  // Stopped with SIGTERM, and the component runs in its place.
+  EXPECT_EQ(stale.wait(5s), 128 + SIGTERM);
+  EXPECT_TRUE(wait_report(actors::report_kind::ready));
+}
+
+TEST_F(Supervision, AnOrphanOfThisComponentIsStaleWhateverItsCommand) {
+  // Started by grace for root/api once (its environment says so), with
+  // other arguments: still this component's, so it is stopped.
+  background orphan{{"/usr/bin/env", "GRACE_COMPONENT=root/api",
+                     GRACE_CRASHY_CHILD, "--pid-file", dir_ + "/orphan.pid",
+                     "--listen", "47641"},
+                    dir_ + "/orphan.out",
+                    dir_ + "/orphan.err"};
+  ASSERT_TRUE(wait_until([] { return runtime::port_listened(47641); }, 5s));
+  start(api_with_port(47641));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
+  EXPECT_EQ(orphan.wait(5s), 128 + SIGTERM);
+}
+
+TEST_F(Supervision, AForeignHolderIsNeverKilledAndTheIncidentNamesIt) {
+  // Another program (other arguments, no grace environment) holds the
+  // port: waited for until ready.within, then the incident fails naming it.
+  background foreign{{GRACE_CRASHY_CHILD, "--pid-file", dir_ + "/foreign.pid",
+                      "--listen", "47642"},
+                     dir_ + "/foreign.out",
+                     dir_ + "/foreign.err"};
+  ASSERT_TRUE(wait_until([] { return runtime::port_listened(47642); }, 5s));
+  start(api_with_port(47642, "300ms"));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::failed);
+  EXPECT_EQ(x.failure_mode, "port_in_use");
+  auto outcome = text(x, "outcome");
+  EXPECT_NE(outcome.find("pid " + std::to_string(foreign.pid())),
+            std::string::npos)
+    << outcome;
+  EXPECT_NE(outcome.find("not killed"), std::string::npos) << outcome;
+  EXPECT_NE(outcome.find("--pid-file"), std::string::npos) << outcome;
+  EXPECT_EQ(joined(steps_of(x)), "snapshot free_port!");
+  EXPECT_TRUE(alive(foreign.pid())) << "a foreign holder is never killed";
+  // Once the holder goes, the next attempt starts the component and its
+  // incident is resolved.
+  foreign.signal(SIGKILL);
+  ASSERT_TRUE(foreign.wait(5s));
+  ASSERT_TRUE(wait_report(actors::report_kind::ready, 1, 10s));
+  ASSERT_TRUE(wait_until(
+    [&] {
+      auto all = closed_incidents();
+      return !all.empty() && all.back().status == incident_status::resolved;
+    },
+    5s));
+  for (auto& i : closed_incidents())
+    EXPECT_EQ(i.failure_mode, "port_in_use");
+}
+
+TEST_F(Supervision, AddressAlreadyInUseOnStderrIsPortInUse) {
+  start(test::tree("one_for_one",
+                   test::child("a", "--first-run, DIR/once, --eprint, "
+                                    "\"bind: Address already in use\", "
+                                    "--sleep, \"50\", --exit, \"1\"")));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved);
+  EXPECT_EQ(x.failure_mode, "port_in_use");
+  EXPECT_EQ(x.severity, "high");
+}
+
+TEST_F(Supervision, AUserPlaybookRunsItsStepsInOrder) {
+  // An exec probe fails once its pid file goes; `on:` sends that to a
+  // playbook of every kind of step that does not stop the component.
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+        "  children:\n"
+        "    - name: a\n"
+        "      command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, DIR/a.pid]\n"
+        "      ready: {exec: [test, -s, DIR/a.pid], within: 5s}\n"
+        "      probes:\n"
+        "        - {kind: exec, command: [test, -s, DIR/a.pid], every: 20ms}\n"
+        "      on: {check_failed: careful}\n"
+        "playbooks:\n"
+        "  careful:\n"
+        "    steps:\n"
+        "      - snapshot\n"
+        "      - {signal: SIGCONT}\n"
+        "      - {wait: 30ms}\n"
+        "      - {exec: [sh, -c, 'echo \"$GRACE_INCIDENT_ID $GRACE_COMPONENT "
+        "$GRACE_FAILURE_MODE\" > DIR/exec.out']}\n"
+        "      - restart\n"
+        "      - {verify: {within: 3s}}\n");
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  std::filesystem::remove(dir_ + "/a.pid");
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
+  EXPECT_EQ(x.playbook, "careful");
+  EXPECT_EQ(x.attempts, 1);
+  EXPECT_EQ(joined(steps_of(x)), "snapshot signal wait exec restart verify");
+  EXPECT_EQ(test::slurp(dir_ + "/exec.out"), x.id + " root/a check_failed\n");
+  EXPECT_EQ(starts("a").size(), 2u);
+}
+
+TEST_F(Supervision, MaxAttemptsThenOnFailureRunsTheNextPlaybook) {
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+        "  children:\n"
+        "    - name: a\n"
+        "      command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, DIR/a.pid]\n"
+        "      ready: {exec: [test, -s, DIR/a.pid], within: 5s}\n"
+        "      probes:\n"
+        "        - {kind: exec, command: [test, -s, DIR/a.pid], every: 20ms}\n"
+        "      on: {check_failed: gentle}\n"
+        "playbooks:\n"
+        "  gentle:\n"
+        "    steps: [{exec: [sh, -c, 'echo x >> DIR/tries; exit 3']}]\n"
+        "    max_attempts: 2\n"
+        "    on_failure: firm\n"
+        "  firm:\n"
+        "    steps: [restart]\n");
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  std::filesystem::remove(dir_ + "/a.pid");
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
+  EXPECT_EQ(x.playbook, "firm");
+  EXPECT_EQ(joined(steps_of(x)),
+            "snapshot exec! exec! on_failure restart verify");
+  EXPECT_EQ(test::lines_of(dir_ + "/tries").size(), 2u);
+}
+
+TEST_F(Supervision, OnFailureSafeHoldStopsAndHoldsTheComponent) {
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+        "  children:\n"
+        "    - name: a\n"
+        "      command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, DIR/a.pid]\n"
+        "      ready: {exec: [test, -s, DIR/a.pid], within: 5s}\n"
+        "      probes:\n"
+        "        - {kind: exec, command: [test, -s, DIR/a.pid], every: 20ms}\n"
+        "      on: {check_failed: hopeless}\n"
+        "playbooks:\n"
+        "  hopeless:\n"
+        "    steps: [{exec: ['false']}]\n"
+        "    on_failure: safe_hold\n");
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  auto pid = pid_of("a");
+  std::filesystem::remove(dir_ + "/a.pid");
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::held);
+  EXPECT_EQ(joined(steps_of(x)), "snapshot exec! on_failure snapshot stop");
+  ASSERT_TRUE(x.snapshot);
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/logs/" + *x.snapshot));
+  EXPECT_TRUE(wait_until([&] { return !alive(pid); }, 5s));
+  EXPECT_EQ(starts("a").size(), 1u) << "held: not restarted";
+}
+
+TEST_F(Supervision, OnFailureEscalateHandsTheFailureToTheSupervisor) {
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+        "  children:\n"
+        "    - supervisor:\n"
+        "        name: inner\n"
+        "        children:\n"
+        "          - name: a\n"
+        "            command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, "
+        "DIR/a.pid]\n"
+        "            ready: {exec: [test, -s, DIR/a.pid], within: 5s}\n"
+        "            probes:\n"
+        "              - {kind: exec, command: [test, -s, DIR/a.pid], "
+        "every: 20ms}\n"
+        "            on: {check_failed: hopeless}\n"
+        "playbooks:\n"
+        "  hopeless:\n"
+        "    steps: [{exec: ['false']}]\n"
+        "    on_failure: escalate\n");
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  std::filesystem::remove(dir_ + "/a.pid");
+  // root/inner gives up: a's incident is escalated, and root restarts
+  // inner (a fresh a).
+  ASSERT_TRUE(wait_until(
+    [&] {
+      for (auto& i : closed_incidents())
+        if (i.component == "root/inner/a")
+          return true;
+      return false;
+    },
+    5s));
+  for (auto& i : closed_incidents())
+    if (i.component == "root/inner/a") {
+      EXPECT_EQ(i.status, incident_status::escalated);
+      EXPECT_EQ(joined(steps_of(i)), "snapshot exec! escalate");
+    }
+  EXPECT_TRUE(wait_starts("a", 2));
+}
+
+TEST_F(Supervision, AnExitMappedByOnGoesToItsPlaybook) {
+  // Crashes go to `gentle` (not the supervisor's restart): it signals
+  // nothing, it starts the component and verifies it.
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+        "  children:\n"
+        "    - name: a\n"
+        "      command: [CRASHY, --stamp, DIR/a.stamp, --first-run, DIR/once, "
+        "--sleep, \"100\", --signal, \"11\"]\n"
+        "      on: {crashed: gentle}\n"
+        "playbooks:\n"
+        "  gentle:\n"
+        "    steps: [{exec: [touch, DIR/gentle]}, start, verify]\n");
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
+  EXPECT_EQ(x.failure_mode, "crashed");
+  EXPECT_EQ(x.playbook, "gentle");
+  EXPECT_EQ(joined(steps_of(x)), "snapshot exec start verify");
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/gentle"));
+  EXPECT_TRUE(wait_starts("a", 2)); // a start is stamped from its main()
+  EXPECT_EQ(starts("a").size(), 2u) << "started by the playbook only";
+}
+
+TEST_F(Supervision, AHangingWebhookNeverBlocksHealing) {
+  // The webhook accepts connections and never answers; the hook command
+  // gets the incident as JSON.
+  background hook{{GRACE_CRASHY_CHILD, "--http", "47643", dir_ + "/hang-once",
+                   "0", dir_ + "/hook.log"},
+                  dir_ + "/hook.out",
+                  dir_ + "/hook.err"};
+  ASSERT_TRUE(wait_until([] { return runtime::port_listened(47643); }, 5s));
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+        "  children:\n"
+        "    - name: a\n"
+        "      command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, DIR/a.pid]\n"
+        "      ready: {exec: [test, -s, DIR/a.pid], within: 5s}\n"
+        "      probes:\n"
+        "        - {kind: exec, command: [test, -s, DIR/a.pid], every: 20ms}\n"
+        "      on: {check_failed: tell}\n"
+        "playbooks:\n"
+        "  tell:\n"
+        "    steps:\n"
+        "      - {notify: 'http://127.0.0.1:47643/hook', timeout: 20s}\n"
+        "      - {notify: {command: [sh, -c, 'echo \"$GRACE_INCIDENT\" > "
+        "DIR/hook.json']}}\n"
+        "      - restart\n");
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  std::filesystem::remove(dir_ + "/a.pid");
+  ASSERT_TRUE(wait_closed(1, 5s)) << "healing waited for the webhook";
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
+  EXPECT_LT(*x.mttr_seconds, 5.0);
+  // The hook saw the open incident.
+  ASSERT_TRUE(
+    wait_until([&] { return !test::slurp(dir_ + "/hook.json").empty(); }, 5s));
+  auto json = test::slurp(dir_ + "/hook.json");
+  EXPECT_NE(json.find("\"incident_id\":\"" + x.id + "\""), std::string::npos)
+    << json;
+  EXPECT_NE(json.find("\"status\":\"open\""), std::string::npos) << json;
+  // The webhook was called (its request line logged).
+  EXPECT_TRUE(
+    wait_until([&] { return !test::slurp(dir_ + "/hook.log").empty(); }, 5s));
+}
