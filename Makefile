@@ -71,6 +71,9 @@ bench: deps $(BENCH_BUILD)/build.ninja
 	./$(BENCH_BUILD)/bench/probe_heal_bench --grace $(BENCH_BUILD)/grace \
 	  --child $(BENCH_BUILD)/tests/crashy_child \
 	  --json $(BENCH_BUILD)/probe_heal.json
+	./$(BENCH_BUILD)/bench/port_conflict_bench --grace $(BENCH_BUILD)/grace \
+	  --child $(BENCH_BUILD)/tests/crashy_child \
+	  --json $(BENCH_BUILD)/port_conflict.json
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

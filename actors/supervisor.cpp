@@ -611,6 +611,7 @@ private:
     }
     s.held = false;
     s.removed = false;
+    state.ctx->ledger->restart(s.path);
     state.restart_waiters.emplace_back(i, std::move(rp));
     auto p = restart_plan(i, false, duration::zero());
     if (state.now == mode::running)

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/port_holder.hpp"
 #include "tests/support/background.hpp"
 #include "tests/support/proc.hpp"
 #include "tests/support/run_process.hpp"
@@ -332,4 +333,38 @@ TEST_F(GraceRun, AProbeFailureIsHealedAndRecorded) {
   EXPECT_NE(done.find("\"snapshot\":\"snapshots/inc_"), std::string::npos)
     << done;
   EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 2u);
+}
+
+TEST_F(GraceRun, ThePortConflictExampleHealsTheStaleInstance) {
+  // config/examples/port_conflict.yaml as shipped, its logs redirected.
+  auto text = slurp(std::string{GRACE_SOURCE_DIR}
+                    + "/config/examples/port_conflict.yaml");
+  const std::string from = "log_dir: ../../logs/port_conflict";
+  auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, from.size(), "log_dir: " + dir_ + "/logs");
+  auto audit = dir_ + "/logs/incidents.jsonl";
+  auto g = run(tmp_.write("port_conflict.yaml", text));
+  ASSERT_TRUE(wait_until(
+    [&] { return count_of(lines_of(audit), "\"resolved\"") == 1; }, 10s))
+    << err();
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+  auto lines = lines_of(audit);
+  ASSERT_EQ(lines.size(), 2u);
+  for (auto& l : lines)
+    expect_spec_line(l);
+  auto& done = lines.back();
+  for (auto* part :
+       {"\"component\":\"root/api\"", "\"failure_mode\":\"port_in_use\"",
+        "\"playbook\":\"free_port\"", "\"step\":\"free_port\"",
+        "\"holder_cmd\":\"/usr/bin/python3 -m http.server 47998",
+        "\"step\":\"verify\""})
+    EXPECT_NE(done.find(part), std::string::npos) << part << " in " << done;
+  // Nothing left listening: the stale copy was stopped, api with grace.
+  EXPECT_TRUE(
+    wait_until([] { return !grace::runtime::port_listened(47998); }, 5s));
+  // Had the healing failed, the detached copy would still run: end it.
+  if (auto h = grace::runtime::find_port_holder(47998); h && h->pid > 1)
+    ::kill(h->pid, SIGKILL);
 }

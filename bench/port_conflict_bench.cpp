@@ -1,0 +1,192 @@
+// The seed's port conflict: a stale instance of a component, left over from
+// an earlier run, holds the component's port when Grace starts. Grace finds
+// the holder (/proc/net/tcp + /proc/*/fd), sees it is an instance of this
+// component (same program and arguments), stops it, starts the component,
+// verifies it (ready by tcp) and records the `port_in_use` incident as
+// resolved. Each round is a fresh `grace run` with a fresh stale instance
+// (the helper child of the tests listening on the port); the figure is the
+// incident's MTTR (detected -> resolved, Grace's steady clock), and beside
+// it the share spent stopping the stale instance (detected -> free_port
+// done, wall clock of the actions).
+//
+//   port_conflict_bench --grace BIN --child CRASHY_CHILD [-n 30] [--json FILE]
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/stats.hpp"
+#include "runtime/incident.hpp"
+#include "runtime/port_holder.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint16_t port = 47632;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Starts `argv` in its own session, output to `out`; returns its pid.
+int launch(const std::vector<std::string>& argv, const std::string& out) {
+  auto pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> args;
+    for (auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+template <class F>
+bool wait_for(F done, std::chrono::milliseconds timeout) {
+  for (auto until = std::chrono::steady_clock::now() + timeout;
+       std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(1ms))
+    if (done())
+      return true;
+  return done();
+}
+
+// The last line of the incident of root/api in `log`, once closed.
+std::optional<grace::runtime::incident> closed(const std::string& log) {
+  std::optional<grace::runtime::incident> last;
+  std::ifstream in{log};
+  for (std::string line; std::getline(in, line);)
+    if (auto x = grace::runtime::incident_from_json(line))
+      if (x->component == "root/api"
+          && x->status != grace::runtime::incident_status::open)
+        last = std::move(*x);
+  return last;
+}
+
+void stop(int pid) {
+  if (pid <= 1)
+    return;
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string grace, child, json;
+  int n = 30;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&] { return grace::bench::next_arg(argc, argv, i); };
+    if (a == "--grace")
+      grace = value();
+    else if (a == "--child")
+      child = value();
+    else if (a == "-n")
+      n = std::atoi(value().c_str());
+    else if (a == "--json")
+      json = value();
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (grace.empty() || child.empty()) {
+    std::fprintf(stderr, "usage: port_conflict_bench --grace BIN --child "
+                         "CRASHY_CHILD [-n N] [--json FILE]\n");
+    return 2;
+  }
+  grace = fs::absolute(grace).string();
+  child = fs::absolute(child).string();
+  if (grace::runtime::port_listened(port)) {
+    std::fprintf(stderr, "port %u is in use already\n", port);
+    return 1;
+  }
+  auto tmpl = (fs::temp_directory_path() / "grace-port-XXXXXX").string();
+  std::string dir = ::mkdtemp(tmpl.data());
+  auto p = std::to_string(port);
+  std::vector<std::string> api{child, "--listen", p};
+  std::ofstream{dir + "/grace.yaml"}
+    << "grace: 1\nlog_dir: " << dir << "/logs\n"
+    << "audit: {fsync: never}\n"
+    << "supervisor:\n  children:\n"
+    << "    - name: api\n      command: [" << child << ", --listen, \"" << p
+    << "\"]\n      ports: [" << p << "]\n      ready: {tcp: " << p
+    << ", within: 5s}\n";
+  std::vector<double> mttr, freeing;
+  bool ok = true;
+  for (int i = 0; i < n && ok; ++i) {
+    auto log = dir + "/logs/incidents.jsonl";
+    std::error_code ec;
+    fs::remove(log, ec);
+    // The stale instance: the component's own command line, not Grace's.
+    auto stale = launch(api, dir + "/stale.out");
+    if (!wait_for([] { return grace::runtime::port_listened(port); }, 5s)) {
+      std::fprintf(stderr, "the stale instance did not listen\n");
+      stop(stale);
+      ok = false;
+      break;
+    }
+    auto g = launch({grace, "run", dir + "/grace.yaml"}, dir + "/grace.out");
+    std::optional<grace::runtime::incident> x;
+    wait_for([&] { return (x = closed(log)).has_value(); }, 10s);
+    ::kill(g, SIGTERM);
+    int status = 0;
+    ::waitpid(g, &status, 0);
+    // Reaped here if Grace stopped it (it is this process's child).
+    int stale_status = 0;
+    bool stale_gone = ::waitpid(stale, &stale_status, WNOHANG) == stale;
+    if (!stale_gone)
+      stop(stale);
+    if (!x || x->status != grace::runtime::incident_status::resolved
+        || x->failure_mode != "port_in_use" || !stale_gone) {
+      std::fprintf(stderr, "round %d: not healed (%s)\n", i,
+                   x ? grace::runtime::to_json_line(*x).c_str()
+                     : "no incident");
+      ok = false;
+      break;
+    }
+    mttr.push_back(x->mttr_seconds.value_or(0));
+    for (auto& a : x->actions)
+      if (a.step == "free_port")
+        freeing.push_back(static_cast<double>(a.at_us - x->detected_us) / 1e6);
+  }
+  if (!ok) {
+    std::fprintf(stderr, "%s", slurp(dir + "/grace.out").c_str());
+    return 1;
+  }
+  grace::bench::print_header();
+  std::vector<std::string> out;
+  auto row = [&](const std::string& name, const std::vector<double>& xs) {
+    auto s = grace::bench::summarise(xs);
+    grace::bench::print_row(name, s);
+    out.push_back(grace::bench::to_json(name, s));
+  };
+  row("port_in_use: incident MTTR", mttr);
+  row("port_in_use: stale instance stopped", freeing);
+  grace::bench::emit_json(out, json);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return 0;
+}
