@@ -3,11 +3,20 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include <dirent.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include "runtime/unique_fd.hpp"
 
 namespace grace::runtime {
 
@@ -92,8 +101,62 @@ std::string port_holder::command() const {
 
 namespace {
 
+// Asks the kernel for its listening TCP sockets of `family` through
+// sock_diag (netlink), keeping those on `port`. Walks the listening table
+// only: reading /proc/net/tcp walks every bucket of the connection table,
+// milliseconds on a machine with much memory. False if netlink fails.
+bool diag_listening(int family, std::uint16_t port,
+                    std::vector<std::uint64_t>& out) {
+  unique_fd fd{
+    ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)};
+  if (!fd)
+    return false;
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 body;
+  } req{};
+  req.header.nlmsg_len = sizeof req;
+  req.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.body.sdiag_family = static_cast<std::uint8_t>(family);
+  req.body.sdiag_protocol = IPPROTO_TCP;
+  req.body.idiag_states = 1U << TCP_LISTEN;
+  if (::send(fd.get(), &req, sizeof req, 0) != static_cast<ssize_t>(sizeof req))
+    return false;
+  char buf[16384];
+  for (;;) {
+    auto n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0)
+      return false;
+    // The NLMSG_* macros cast C-style: walk the messages by hand.
+    std::size_t at = 0;
+    auto size = static_cast<std::size_t>(n);
+    while (at + sizeof(nlmsghdr) <= size) {
+      nlmsghdr h;
+      std::memcpy(&h, buf + at, sizeof h);
+      if (h.nlmsg_len < sizeof h || at + h.nlmsg_len > size)
+        return false;
+      if (h.nlmsg_type == NLMSG_DONE)
+        return true;
+      if (h.nlmsg_type == NLMSG_ERROR)
+        return false;
+      inet_diag_msg m;
+      if (h.nlmsg_len >= NLMSG_HDRLEN + sizeof m) {
+        std::memcpy(&m, buf + at + NLMSG_HDRLEN, sizeof m);
+        if (ntohs(m.id.idiag_sport) == port && m.idiag_inode != 0)
+          out.push_back(m.idiag_inode);
+      }
+      at += NLMSG_ALIGN(h.nlmsg_len);
+    }
+  }
+}
+
 std::vector<std::uint64_t> inodes_on(std::uint16_t port) {
   std::vector<std::uint64_t> inodes;
+  if (diag_listening(AF_INET, port, inodes)
+      && diag_listening(AF_INET6, port, inodes))
+    return inodes;
+  inodes.clear(); // no sock_diag here: the slow way
   for (auto* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     auto found = listening_inodes(read_all(table), port);
     inodes.insert(inodes.end(), found.begin(), found.end());
@@ -128,18 +191,21 @@ std::optional<port_holder> find_port_holder(std::uint16_t port) {
   std::vector<std::string> wanted;
   for (auto i : inodes)
     wanted.push_back("socket:[" + std::to_string(i) + "]");
-  auto* proc = ::opendir("/proc");
-  if (!proc)
-    return std::nullopt;
-  std::optional<port_holder> holder;
-  while (auto* e = ::readdir(proc)) {
-    auto pid = dec(e->d_name);
-    if (!pid)
-      continue;
-    auto dir = "/proc/" + std::string{e->d_name};
+  // Newest first: a stale instance is usually a recent process.
+  std::vector<std::uint64_t> pids;
+  if (auto* proc = ::opendir("/proc")) {
+    while (auto* e = ::readdir(proc))
+      if (auto pid = dec(e->d_name))
+        pids.push_back(*pid);
+    ::closedir(proc);
+  }
+  std::sort(pids.rbegin(), pids.rend());
+  for (auto pid : pids) {
+    auto dir = "/proc/" + std::to_string(pid);
     auto* fds = ::opendir((dir + "/fd").c_str());
     if (!fds)
       continue; // gone, or not ours to read
+    std::optional<port_holder> holder;
     while (auto* f = ::readdir(fds)) {
       if (f->d_name[0] == '.')
         continue;
@@ -152,7 +218,7 @@ std::optional<port_holder> find_port_holder(std::uint16_t port) {
       if (std::find(wanted.begin(), wanted.end(), target) == wanted.end())
         continue;
       port_holder h;
-      h.pid = static_cast<int>(*pid);
+      h.pid = static_cast<int>(pid);
       char exe[4096];
       auto m = ::readlink((dir + "/exe").c_str(), exe, sizeof exe - 1);
       if (m > 0)
@@ -166,10 +232,9 @@ std::optional<port_holder> find_port_holder(std::uint16_t port) {
     }
     ::closedir(fds);
     if (holder)
-      break;
+      return holder;
   }
-  ::closedir(proc);
-  return holder;
+  return std::nullopt;
 }
 
 } // namespace grace::runtime

@@ -28,12 +28,14 @@ struct port_holder {
   std::string command() const; // argv joined by spaces
 };
 
-/// Returns whether anything listens on TCP `port` (IPv4 or IPv6): a read
-/// of /proc/net/tcp and tcp6, tens of microseconds.
+/// Returns whether anything listens on TCP `port` (IPv4 or IPv6): the
+/// kernel's listening sockets through sock_diag (else /proc/net/tcp{,6}),
+/// tens of microseconds.
 bool port_listened(std::uint16_t port);
 
 /// Returns the process listening on TCP `port` (IPv4 or IPv6), if any can
-/// be seen. Reads /proc; takes a few milliseconds on a busy machine.
+/// be seen: the socket's inode, then the process whose /proc/PID/fd links
+/// to it (newest processes first). About a millisecond on a busy machine.
 std::optional<port_holder> find_port_holder(std::uint16_t port);
 
 } // namespace grace::runtime
