@@ -1,6 +1,8 @@
 #include "actors/coordinator.hpp"
 
+#include <deque>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -19,12 +21,24 @@ struct healing {
   caf::actor playbook;
 };
 
+/// A component that depends on others, as its supervisor registered it.
+struct member {
+  caf::actor handle; // its process actor (or nested supervisor)
+  caf::actor supervisor;
+};
+
 struct coordinator_state {
   static inline const char* name = "grace.coordinator";
   coordinator_options opts;
   std::unordered_map<std::string, const config::child_spec*> children;
   std::unordered_map<std::string, healing> active; // component -> healing
   std::uint64_t next_id = 0;
+  // -- topology
+  std::unordered_map<std::string, member> members;      // dependents
+  std::set<std::string> down;                           // failed dependencies
+  std::unordered_map<std::string, std::string> waiting; // dependent -> cause
+  std::deque<std::string> to_restart; // dependents whose dependencies are up
+  bool restarting = false;            // one of them is being restarted
 };
 
 class coordinator_actor : public caf::stateful_actor<coordinator_state> {
@@ -53,6 +67,15 @@ public:
     });
     return {
       [this](const failure_report& f) { on_failure(f); },
+      [this](register_atom, const std::string& path, caf::actor handle,
+             caf::actor supervisor) {
+        state.members[path] = member{std::move(handle), std::move(supervisor)};
+      },
+      [this](dep_down_atom, const std::string& path, const std::string& mode,
+             const std::string& detail) {
+        dependency_down(path, mode, detail);
+      },
+      [this](dep_up_atom, const std::string& path) { dependency_up(path); },
       [this](done_atom, const std::string& path, std::uint64_t id,
              bool resolved,
              const std::string& why) { ended(path, id, resolved, why); },
@@ -89,6 +112,20 @@ private:
   }
 
   void on_failure(const failure_report& f) {
+    if (auto w = state.waiting.find(f.path); w != state.waiting.end()) {
+      // Its dependency is down: counted on its incident (caused by the
+      // dependency's), healed when the dependency is back.
+      auto n = failed_note(f.path, f.mode, f.detail, f.at_ns);
+      n.caused_by = w->second;
+      n.output = f.output;
+      n.pid = f.pid;
+      n.verified = true;
+      note(std::move(n));
+      if (f.child)
+        send(f.child, blocked_atom::value,
+             std::string{"its dependency " + w->second + " is down"});
+      return;
+    }
     auto plan = plan_for(f.path, f.mode);
     // Classify: the reporter's mode, its severity (else the tracker applies
     // the component's overrides or the mode's default).
@@ -134,6 +171,8 @@ private:
     job.io = state.opts.io;
     auto actor = spawn_playbook(this, std::move(job));
     state.active[f.path] = healing{id, f.child, actor};
+    if (state.opts.topology && state.opts.topology->has_dependents(f.path))
+      dependency_down(f.path, f.mode, f.detail);
   }
 
   void ended(const std::string& path, std::uint64_t id, bool resolved,
@@ -143,6 +182,8 @@ private:
       return;
     auto child = it->second.child;
     state.active.erase(it);
+    if (resolved && state.down.count(path))
+      dependency_up(path);
     if (resolved || !child)
       return;
     // Its monitors start counting afresh: a component still sick raises a
@@ -150,6 +191,106 @@ private:
     // held back by a held port is over: the supervisor decides.
     send(child, unpause_atom::value);
     send(child, blocked_atom::value, why);
+  }
+
+  // -- topology ---------------------------------------------------------------
+
+  // `path` failed: what depends on it waits for it, each with an incident
+  // caused by its one.
+  void dependency_down(const std::string& path, const std::string& mode,
+                       const std::string& detail) {
+    auto& topo = state.opts.topology;
+    if (!topo || !state.down.insert(path).second)
+      return;
+    for (auto& x : topo->dependents(path)) {
+      auto m = state.members.find(x);
+      if (m == state.members.end() || state.waiting.count(x))
+        continue;
+      state.waiting[x] = path;
+      auto n = failed_note(x, "dependency_failed",
+                           path + " is down (" + mode + ": " + detail + ")");
+      n.caused_by = path;
+      n.playbook = "restart_dependents";
+      n.verified = true;
+      note(std::move(n));
+      send(m->second.supervisor, await_dep_atom::value, x, true);
+    }
+    spdlog::warn("{} is down: its dependents wait for it", path);
+  }
+
+  // `path` is ready again: its dependents whose dependencies are all up are
+  // restarted once each, in dependency order.
+  void dependency_up(const std::string& path) {
+    auto& topo = state.opts.topology;
+    if (!topo || !state.down.erase(path))
+      return;
+    for (auto& x : topo->dependents(path))
+      if (state.waiting.count(x)
+          && std::find(state.to_restart.begin(), state.to_restart.end(), x)
+               == state.to_restart.end())
+        state.to_restart.push_back(x);
+    restart_next();
+  }
+
+  bool dependencies_up(const std::string& x) const {
+    for (auto& d : state.opts.topology->dependencies(x))
+      if (state.down.count(d))
+        return false;
+    return true;
+  }
+
+  void restart_next() {
+    while (!state.restarting && !state.to_restart.empty()) {
+      auto x = std::move(state.to_restart.front());
+      state.to_restart.pop_front();
+      auto m = state.members.find(x);
+      if (!state.waiting.count(x) || m == state.members.end()
+          || !dependencies_up(x))
+        continue; // still waiting for another dependency
+      state.restarting = true;
+      auto cause = state.waiting[x];
+      auto finish = [this, x](bool ok, const std::string& why) {
+        state.waiting.erase(x);
+        state.restarting = false;
+        if (ok) {
+          auto n = recovered_note(x, "ready and every probe passing");
+          n.verified = true;
+          note(std::move(n));
+          spdlog::info("{}: restarted after its dependency, verified", x);
+        } else {
+          note(closed_note(x, "failed", why));
+          spdlog::error("{}: {}", x, why);
+          if (auto mm = state.members.find(x); mm != state.members.end())
+            send(mm->second.supervisor, await_dep_atom::value, x, false);
+        }
+        restart_next();
+      };
+      spdlog::info("{}: restarting it: {} is back", x, cause);
+      request(m->second.supervisor, state.opts.restart_within,
+              restart_atom::value, x)
+        .then(
+          [this, x, cause, finish, handle = m->second.handle](bool) {
+            auto a = action_note(x, "restart", "after " + cause + " recovered");
+            a.attempt = 1;
+            note(std::move(a));
+            if (!state.children.count(x))
+              return finish(true, {}); // a supervisor: ready is its proof
+            request(
+              handle, state.opts.verify_within + std::chrono::seconds{2},
+              verify_atom::value,
+              static_cast<std::uint64_t>(state.opts.verify_within.count()))
+              .then(
+                [finish](bool ok, const std::string& why) {
+                  finish(ok, "verification failed: " + why);
+                },
+                [finish](caf::error& err) {
+                  finish(false, "verification failed: " + to_string(err));
+                });
+          },
+          [finish](caf::error& err) {
+            finish(false, "the restart did not complete: " + to_string(err));
+          });
+    }
   }
 };
 

@@ -10,6 +10,14 @@
 // re-armed and a start it held back is given up, so the supervisor's rules
 // (backoff, intensity, escalation) take it from there.
 //
+// Topology (`depends_on`): when a component others depend on fails (its
+// supervisor says so, or a probe of it), each of its dependents gets a
+// `dependency_failed` incident caused by the dependency's, and is held
+// back by its supervisor (a failure of it meanwhile is recorded on that
+// incident, not healed on its own). Once the dependency is ready again the
+// dependents are restarted once each, in dependency order, and verified
+// (restart_dependents).
+//
 //   idle --failure--> healing (a playbook actor) --verified--> idle
 //                        |                                 (resolved)
 //                        +--failed / escalated / held--------> idle
@@ -22,6 +30,7 @@
 #include <caf/fwd.hpp>
 
 #include "config/schema.hpp"
+#include "playbooks/topology.hpp"
 
 namespace grace::runtime {
 class io_loop;
@@ -37,6 +46,8 @@ struct coordinator_options {
   std::shared_ptr<const config::grace_config> config;
   /// Where exec and notify steps run.
   runtime::io_loop* io = nullptr;
+  /// Who depends on whom; may be null (no dependencies).
+  std::shared_ptr<const playbooks::topology> topology;
   /// How long the verification of a built-in playbook may take (SPEC:
   /// verify.within, 10 s; user playbooks say it in their `verify` step).
   std::chrono::milliseconds verify_within{10'000};

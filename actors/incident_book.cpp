@@ -56,6 +56,8 @@ std::optional<incident> incident_book::failed(const failure_event& e) {
   inc.failure_mode = e.mode;
   inc.severity = e.severity;
   inc.playbook = e.playbook.empty() ? "restart" : e.playbook;
+  if (!e.caused_by.empty())
+    inc.caused_by = e.caused_by;
   if (e.failed_ns > 0 && e.failed_ns <= e.at_ns)
     inc.ttd_seconds = static_cast<double>(e.at_ns - e.failed_ns) / 1e9;
   if (e.pid > 0)
@@ -69,6 +71,7 @@ std::optional<incident> incident_book::failed(const failure_event& e) {
   if (!e.output.empty())
     inc.detail.emplace_back("output", e.output);
   auto copy = inc;
+  last_[e.path] = inc.id;
   open_.emplace(e.path, std::move(o));
   return copy;
 }
@@ -150,6 +153,13 @@ bool incident_book::set_snapshot(const std::string& path,
     return false;
   it->second.inc.snapshot = std::move(relative);
   return true;
+}
+
+std::string incident_book::incident_of(const std::string& path) const {
+  if (auto it = open_.find(path); it != open_.end())
+    return it->second.inc.id;
+  auto it = last_.find(path);
+  return it == last_.end() ? std::string{} : it->second;
 }
 
 const open_incident* incident_book::find(const std::string& path) const {

@@ -42,6 +42,8 @@ struct failure_event {
   std::string playbook;
   /// Further named values for its `detail` (port, holder_pid, ...).
   runtime::detail_fields extra;
+  /// The incident that caused it (a dependency's), if any.
+  std::string caused_by;
 };
 
 /// An open incident and what the book keeps beside it.
@@ -97,6 +99,10 @@ public:
                                        const std::string& why,
                                        std::int64_t wall_us);
 
+  /// Returns the id of the open incident of `path`, else of the last one it
+  /// had (resolved moments ago, say), else "".
+  std::string incident_of(const std::string& path) const;
+
   /// Returns the open incident of `path`, or null.
   const open_incident* find(const std::string& path) const;
 
@@ -110,6 +116,7 @@ private:
            std::int64_t wall_us);
 
   std::unordered_map<std::string, open_incident> open_;
+  std::unordered_map<std::string, std::string> last_; // path -> last id
   runtime::incident_ids ids_;
 };
 

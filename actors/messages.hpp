@@ -56,6 +56,10 @@ using escalate_atom = caf::atom_constant<caf::atom("escalate")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using blocked_atom = caf::atom_constant<caf::atom("blocked")>;
+using dep_down_atom = caf::atom_constant<caf::atom("depdown")>;
+using dep_up_atom = caf::atom_constant<caf::atom("depup")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using await_dep_atom = caf::atom_constant<caf::atom("awaitdep")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -147,10 +151,11 @@ struct incident_note {
   std::int64_t at_ns = 0;     // steady clock: when it happened
   std::int64_t failed_ns = 0; // failed: when the failure itself happened,
                               // if known (else 0)
-  std::string playbook; // failed: the playbook that heals it (else restart);
-                        // action: the playbook now running (on_failure)
-  int attempt = 0;      // action: the playbook's attempt (1, 2, ...)
-  note_fields fields;   // failed: into `detail`; action: its fields
+  std::string playbook;  // failed: the playbook that heals it (else restart);
+                         // action: the playbook now running (on_failure)
+  int attempt = 0;       // action: the playbook's attempt (1, 2, ...)
+  note_fields fields;    // failed: into `detail`; action: its fields
+  std::string caused_by; // failed: the component whose incident caused it
 };
 
 template <class Inspector>
@@ -158,7 +163,7 @@ typename Inspector::result_type inspect(Inspector& f, incident_note& x) {
   return f(caf::meta::type_name("grace.incident_note"), x.kind, x.path, x.mode,
            x.step, x.status, x.severity, x.verified, x.ok, x.subtree, x.pid,
            x.code, x.signal, x.detail, x.output, x.status_text, x.at_ns,
-           x.failed_ns, x.playbook, x.attempt, x.fields);
+           x.failed_ns, x.playbook, x.attempt, x.fields, x.caused_by);
 }
 
 /// What one probe check found (monitor <- I/O thread).

@@ -159,6 +159,8 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     heal.tracker = ctx->tracker;
     heal.config = std::make_shared<const config::grace_config>(cfg);
     heal.io = &io;
+    heal.topology = std::make_shared<const playbooks::topology>(cfg.root);
+    ctx->topology = heal.topology;
     ctx->coordinator = spawn_coordinator(sys, heal);
     ctx->log_dir = cfg.log_dir;
     ctx->default_backoff = cfg.default_backoff;

@@ -10,6 +10,7 @@
 
 #include "actors/run_ledger.hpp"
 #include "config/schema.hpp"
+#include "playbooks/topology.hpp"
 
 namespace grace::runtime {
 class io_loop;
@@ -31,6 +32,8 @@ struct node_context {
   caf::actor tracker;
   /// Heals what probes find (coordinator.hpp); may be none likewise.
   caf::actor coordinator;
+  /// Who depends on whom (`depends_on`); none in tests that do not need it.
+  std::shared_ptr<const playbooks::topology> topology;
   /// What happened, for the report at the end of a run.
   std::shared_ptr<run_ledger> ledger = std::make_shared<run_ledger>();
 };

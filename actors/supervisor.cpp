@@ -48,6 +48,10 @@ struct slot {
   bool held = false;      // a nested supervisor holding its subtree stopped
   bool permitted = false; // holds a restart permit (the fast path)
   bool failing = false;   // its incident is open at the tracker
+  bool waiting = false;   // a dependency of it is down: not restarted until
+                          // the coordinator says (restart_dependents)
+  bool told_down = false; // the coordinator knows it failed; tell it when
+                          // it is ready again
   config::restart_type restart = config::restart_type::permanent;
   config::backoff_spec backoff;
   backoff_streak streak;
@@ -130,6 +134,20 @@ public:
         stop_requested(who, rp);
         return rp;
       },
+      [this](await_dep_atom, const std::string& who, bool wait) {
+        auto it = state.index.find(who);
+        if (it == state.index.end())
+          return;
+        auto& s = state.children[it->second];
+        s.waiting = wait;
+        if (wait && s.permitted) {
+          s.permitted = false;
+          --state.granted;
+          send(s.handle, revoke_atom::value);
+        }
+        if (!wait)
+          maybe_grant(it->second);
+      },
       [this](escalate_atom, const std::string& who, const std::string& why) {
         // A playbook gave up on child `who`: this supervisor gives up as if
         // its restart intensity were exceeded (`on_exhausted` applies).
@@ -183,6 +201,11 @@ private:
       s.handle = spawn<supervisor_actor, caf::monitored>(
         alias, state.ctx, caf::actor_cast<caf::actor>(this));
     }
+    // The coordinator restarts dependents once their dependency is back.
+    auto& topo = state.ctx->topology;
+    if (topo && state.ctx->coordinator && topo->is_dependent(s.path))
+      send(state.ctx->coordinator, register_atom::value, s.path, s.handle,
+           caf::actor_cast<caf::actor>(this));
   }
 
   void child_actor_down(const caf::down_msg& dm) {
@@ -269,6 +292,10 @@ private:
           return;
         s.phase = slot_phase::running;
         s.streak.ready(now());
+        if (s.told_down) {
+          s.told_down = false;
+          send(state.ctx->coordinator, dep_up_atom::value, s.path);
+        }
         state.ctx->ledger->ready(s.path, r.at_ns ? r.at_ns : steady_ns());
         if (s.failing)
           note_recovered(s, r);
@@ -323,7 +350,7 @@ private:
       return;
     auto& s = state.children[i];
     if (s.permitted || s.phase != slot_phase::running || s.removed || s.held
-        || s.restart == config::restart_type::temporary)
+        || s.waiting || s.restart == config::restart_type::temporary)
       return;
     auto* child = std::get_if<config::child_spec>(&s.spec->node);
     if (!child || child->ready.how == config::ready_spec::kind::notify
@@ -384,6 +411,7 @@ private:
     if (state.now == mode::stopping || state.now == mode::giving_up)
       return; // the plan stops it in its turn
     note_failed(s, r);
+    tell_down(s, r);
     auto t = now();
     if (!state.intensity->add_restart(t)) {
       // A permit raced with a restart of the slow path: this one is over
@@ -428,6 +456,17 @@ private:
     auto& s = state.children[i];
     state.ctx->ledger->failure(s.path, r.mode, r.detail,
                                r.at_ns ? r.at_ns : steady_ns());
+    if (s.waiting) {
+      // A dependency of it is down: its failure is on record (caused by
+      // the dependency's incident), and it is restarted once the
+      // dependency is back (restart_dependents), not now.
+      note_failed(s, r);
+      spdlog::info("{}: {} {}; restarted once its dependency is back", path(),
+                   s.path, r.detail);
+      if (state.current && state.current->awaiting == i)
+        step_done();
+      return;
+    }
     if (!r.noted && state.ctx->coordinator && handed_over(s, r.mode)) {
       // The child's `on:` names a playbook for this failure: the
       // coordinator runs it; the child stays down until it acts.
@@ -442,6 +481,7 @@ private:
       f.child = s.handle;
       f.supervisor = caf::actor_cast<caf::actor>(this);
       send(state.ctx->coordinator, std::move(f));
+      tell_down(s, r);
       if (state.current && state.current->awaiting == i)
         step_done();
       return;
@@ -469,6 +509,7 @@ private:
     }
     if (!r.noted)
       note_failed(s, r);
+    tell_down(s, r);
     auto t = now();
     if (!state.intensity->add_restart(t)) {
       give_up(s.path + " " + r.detail);
@@ -556,6 +597,7 @@ private:
       return refuse("its supervisor is stopping or gave up");
     if (s.removed || s.held)
       return refuse("it is not running");
+    s.waiting = false;
     state.restart_waiters.emplace_back(i, std::move(rp));
     auto t = now();
     if (!state.intensity->add_restart(t)) {
@@ -590,6 +632,7 @@ private:
     }
     auto i = it->second;
     auto& s = state.children[i];
+    s.waiting = false;
     switch (s.phase) {
       case slot_phase::running:
         rp.deliver(true);
@@ -834,6 +877,17 @@ private:
     n.code = r.code;
     n.signal = r.signal;
     note(std::move(n));
+  }
+
+  // Tells the coordinator that a component others depend on failed: their
+  // failures are caused by it, and they are restarted once it is back.
+  void tell_down(slot& s, const child_report& r) {
+    auto& topo = state.ctx->topology;
+    if (!topo || !state.ctx->coordinator || !topo->has_dependents(s.path))
+      return;
+    s.told_down = true;
+    send(state.ctx->coordinator, dep_down_atom::value, s.path, r.mode,
+         r.detail);
   }
 
   void note_recovered(slot& s, const child_report& r) {

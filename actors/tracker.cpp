@@ -107,6 +107,8 @@ private:
         e.failed_ns = n.failed_ns;
         e.playbook = n.playbook;
         e.extra = to_detail(n.fields);
+        if (!n.caused_by.empty())
+          e.caused_by = state.book.incident_of(n.caused_by);
         if (auto opened = state.book.failed(e))
           write(*opened);
         return;

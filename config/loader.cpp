@@ -109,6 +109,8 @@ public:
     errors_.push_back({where, std::move(message)});
   }
 
+  std::size_t error_count() const noexcept { return errors_.size(); }
+
   const std::string& base_dir() const { return base_dir_; }
 
   /// Returns whether mapping `id` has the key `key` (written, not merged).
@@ -1810,7 +1812,10 @@ private:
         };
     visit_all([&](child_spec& c) { resolve_deps(c.path, c.depends_on); },
               [&](supervisor_spec& s) { resolve_deps(s.path, s.depends_on); });
+    auto errors_before = w_.error_count();
     check_cycles();
+    if (w_.error_count() == errors_before)
+      check_start_order();
     // Playbook references.
     std::vector<std::string_view> playbook_names = builtin_playbooks;
     for (auto& [name, pb] : cfg_.playbooks)
@@ -1976,6 +1981,50 @@ private:
         }
       }
     }
+  }
+
+  // A dependency must be ready before its dependent starts. Children start
+  // in list order, each ready before the next, depth first: so the
+  // dependency must come earlier in that order (and not inside the
+  // dependent).
+  void check_start_order() {
+    std::unordered_map<std::string, std::size_t> pos;
+    for (auto& p : order_)
+      pos.emplace(p, pos.size());
+    auto under = [](const std::string& p, const std::string& root) {
+      return p.size() > root.size() && p.compare(0, root.size(), root) == 0
+             && p[root.size()] == '/';
+    };
+    auto check = [&](const std::string& self,
+                     const std::vector<reference>& deps) {
+      for (auto& d : deps) {
+        if (pos[d.name] < pos[self])
+          continue;
+        if (under(d.name, self)) {
+          w_.error(d.where, "depends_on: " + quote(self) + " cannot depend on "
+                              + quote(d.name) + ", which is inside it");
+          continue;
+        }
+        // Name the two siblings to reorder: the first components where the
+        // paths part.
+        std::size_t common = 0;
+        for (std::size_t i = 0;
+             i < self.size() && i < d.name.size() && self[i] == d.name[i]; ++i)
+          if (self[i] == '/')
+            common = i + 1;
+        auto first = [&](const std::string& p) {
+          auto slash = p.find('/', common);
+          return p.substr(0, slash);
+        };
+        w_.error(d.where,
+                 "depends_on: " + quote(self) + " depends on " + quote(d.name)
+                   + ", which starts after it (children start in "
+                     "list order, each ready before the next): list "
+                   + quote(first(d.name)) + " before " + quote(first(self)));
+      }
+    };
+    visit_all([&](child_spec& c) { check(c.path, c.depends_on); },
+              [&](supervisor_spec& sv) { check(sv.path, sv.depends_on); });
   }
 
   void check_playbook_cycles() {

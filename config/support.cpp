@@ -10,8 +10,6 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
     out.push_back(
       {where, path + ": " + what + " is not supported yet by 'grace run'"});
   };
-  if (!sup.depends_on.empty())
-    refuse(sup.where, sup.path, "depends_on");
   for (auto& c : sup.children) {
     if (auto* s = std::get_if<supervisor_spec>(&c.node)) {
       check(*s, out);
@@ -20,12 +18,14 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
     auto& ch = std::get<child_spec>(c.node);
     if (ch.replica.value_or(0) > 0)
       continue; // one report per pool is enough
-    for (auto& [mode, ref] : ch.on)
-      if (ref.name == "restart_dependents")
+    // A dependent waits for its dependency and is restarted after it
+    // (restart_dependents); nothing else is built for either side yet.
+    for (auto& [mode, ref] : ch.on) {
+      auto dependency = mode == failure_mode::dependency_failed;
+      if (dependency != (ref.name == "restart_dependents"))
         refuse(ref.where, ch.path,
-               "on." + std::string{to_string(mode)} + ": restart_dependents");
-    if (!ch.depends_on.empty())
-      refuse(ch.where, ch.path, "depends_on");
+               "on." + std::string{to_string(mode)} + ": " + ref.name);
+    }
   }
 }
 

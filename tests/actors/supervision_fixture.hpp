@@ -171,6 +171,8 @@ protected:
     heal.verify_within = verify_within_;
     heal.config = std::make_shared<const config::grace_config>(cfg_);
     heal.io = io_.get();
+    heal.topology = std::make_shared<const playbooks::topology>(cfg_.root);
+    ctx->topology = heal.topology;
     coordinator_ = actors::spawn_coordinator(sys_, heal);
     ctx->coordinator = coordinator_;
     tree_ = sys_.spawn<recorder>(root, ctx, &reports_);

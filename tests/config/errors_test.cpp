@@ -204,6 +204,32 @@ supervisor:
              "root/s/inner -> root/s"}));
 }
 
+TEST(ConfigErrors, ADependencyMustStartBeforeItsDependent) {
+  EXPECT_EQ(errors_of(R"(grace: 1
+supervisor:
+  children:
+    - supervisor:
+        name: front
+        children:
+          - {name: api, command: [x], depends_on: [root/back/db]}
+    - supervisor:
+        name: back
+        children:
+          - {name: db, command: [x]}
+    - supervisor:
+        name: s
+        depends_on: [root/s/c]
+        children:
+          - {name: c, command: [x]}
+)"),
+            (strings{"t.yaml:7:52: error: depends_on: 'root/front/api' depends "
+                     "on 'root/back/db', which starts after it (children start "
+                     "in list order, each ready before the next): list "
+                     "'root/back' before 'root/front'",
+                     "t.yaml:14:22: error: depends_on: 'root/s' cannot depend "
+                     "on 'root/s/c', which is inside it"}));
+}
+
 TEST(ConfigErrors, PlaybookReferences) {
   EXPECT_EQ(
     errors_of(R"(grace: 1

@@ -146,17 +146,16 @@ TEST_F(GraceRun, OrphanedGrandchildrenAreReaped) {
 }
 
 TEST_F(GraceRun, RefusesKeysItCannotCarryOutYet) {
-  auto file = tmp_.write("grace.yaml", "grace: 1\nsupervisor:\n  children:\n"
-                                       "    - name: db\n      command: [x]\n"
-                                       "    - name: api\n      command: [x]\n"
-                                       "      depends_on: [root/db]\n");
+  auto file
+    = tmp_.write("grace.yaml", "grace: 1\nsupervisor:\n  children:\n"
+                               "    - name: api\n      command: [x]\n"
+                               "      on: {crashed: restart_dependents}\n");
   auto r = grace::test::run_process({grace_bin, "run", file});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err,
-            file
-              + ":6:7: error: root/api: depends_on is not supported yet by "
-                "'grace run'\ngrace: 1 error in "
-              + file + "\n");
+  EXPECT_EQ(r.err, file
+                     + ":6:21: error: root/api: on.crashed: restart_dependents "
+                       "is not supported yet by 'grace run'\ngrace: 1 error in "
+                     + file + "\n");
 }
 
 TEST_F(GraceRun, InvalidConfigExitsTwo) {

@@ -1,0 +1,108 @@
+// depends_on with real processes: when a dependency fails, its dependents'
+// incidents are caused by its incident, they are not healed on their own
+// while it is down, and once it is ready again each is restarted exactly
+// once, in dependency order, and verified.
+#include <csignal>
+
+#include "tests/actors/supervision_fixture.hpp"
+
+using namespace grace;
+using namespace std::chrono_literals;
+using runtime::incident;
+using runtime::incident_status;
+using test::Supervision;
+using test::wait_until;
+
+namespace {
+
+// db (listening on `port`, after `delay` ms), api depends on db, web on api.
+std::string chain(int port, int delay = 0) {
+  auto p = std::to_string(port);
+  return "grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+         "  intensity: 10\n  children:\n"
+         "    - name: db\n"
+         "      command: [CRASHY, --stamp, DIR/db.stamp, --sleep, \""
+         + std::to_string(delay) + "\", --listen, \"" + p
+         + "\"]\n"
+           "      ready: {tcp: "
+         + p
+         + ", within: 5s}\n"
+           "    - {name: api, command: [CRASHY, --stamp, DIR/api.stamp], "
+           "depends_on: [root/db]}\n"
+           "    - {name: web, command: [CRASHY, --stamp, DIR/web.stamp], "
+           "depends_on: [root/api]}\n";
+}
+
+const incident* last_of(const std::vector<incident>& xs,
+                        const std::string& component) {
+  const incident* found = nullptr;
+  for (auto& x : xs)
+    if (x.component == component)
+      found = &x;
+  return found;
+}
+
+} // namespace
+
+TEST_F(Supervision, DependentsAreRestartedOnceInOrderAfterTheirDependency) {
+  start(chain(47644));
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  ASSERT_TRUE(wait_up({"db", "api", "web"}));
+  kill_child("db");
+  ASSERT_TRUE(wait_closed(3)) << "db's, api's and web's incidents";
+  auto all = closed_incidents();
+  auto* db = last_of(all, "root/db");
+  auto* api = last_of(all, "root/api");
+  auto* web = last_of(all, "root/web");
+  ASSERT_TRUE(db && api && web);
+  EXPECT_EQ(db->status, incident_status::resolved);
+  EXPECT_EQ(db->failure_mode, "crashed");
+  for (auto* x : {api, web}) {
+    EXPECT_EQ(x->status, incident_status::resolved) << x->component;
+    EXPECT_EQ(x->failure_mode, "dependency_failed");
+    EXPECT_EQ(x->playbook, "restart_dependents");
+    ASSERT_TRUE(x->caused_by);
+    EXPECT_EQ(*x->caused_by, db->id) << "the root cause, for web too";
+  }
+  ASSERT_TRUE(wait_starts("api", 2));
+  ASSERT_TRUE(wait_starts("web", 2));
+  EXPECT_LT(start_times("api").back(), start_times("web").back())
+    << "in dependency order";
+  // Exactly once: nothing restarts them again.
+  EXPECT_FALSE(wait_until(
+    [&] { return starts("api").size() > 2 || starts("web").size() > 2; },
+    300ms));
+  EXPECT_EQ(starts("db").size(), 2u);
+}
+
+TEST_F(Supervision, ADependentFailingWhileItsDependencyIsDownWaitsForIt) {
+  // db's replacement takes 400 ms to listen: api dies meanwhile.
+  start(chain(47645, 400));
+  ASSERT_TRUE(wait_report(actors::report_kind::ready, 1, 10s));
+  ASSERT_TRUE(wait_up({"db", "api", "web"}));
+  kill_child("db");
+  // api has its incident (caused by db's) before it is killed.
+  ASSERT_TRUE(wait_until(
+    [&] {
+      for (auto& x : incident_lines())
+        if (x.component == "root/api")
+          return true;
+      return false;
+    },
+    5s));
+  kill_child("api");
+  ASSERT_TRUE(wait_closed(3, 10s));
+  auto all = closed_incidents();
+  auto* db = last_of(all, "root/db");
+  auto* api = last_of(all, "root/api");
+  ASSERT_TRUE(db && api);
+  EXPECT_EQ(api->status, incident_status::resolved);
+  EXPECT_EQ(api->failure_mode, "dependency_failed");
+  EXPECT_EQ(api->failures, 2) << "its crash counted on the same incident";
+  ASSERT_TRUE(api->caused_by);
+  EXPECT_EQ(*api->caused_by, db->id);
+  // Not restarted on its own while db was down: once, after db.
+  ASSERT_TRUE(wait_starts("api", 2));
+  EXPECT_GT(start_times("api").back(), start_times("db").back());
+  EXPECT_FALSE(wait_until([&] { return starts("api").size() > 2; }, 300ms));
+}
