@@ -88,7 +88,8 @@ struct fast_path {
   // ends watched) in advance: nothing on the restart path but the spawn.
   runtime::unique_fd out_write;
   runtime::unique_fd err_write;
-  std::vector<std::uint16_t> ports; // held by another: no restart at once
+  std::vector<std::uint16_t> ports;       // held by another: no restart at once
+  std::shared_ptr<restart_budget> budget; // the node's; spent: no restart
 };
 
 /// The child's $NOTIFY_SOCKET, created on the I/O thread at its first start
@@ -190,6 +191,7 @@ public:
         && !heartbeat(state.spec)) {
       state.fast = std::make_shared<fast_path>();
       state.fast->ports = state.spec.ports;
+      state.fast->budget = state.ctx->budget;
     } else {
       state.notify = std::make_shared<notify_holder>();
     }
@@ -658,7 +660,9 @@ private:
             fast->ports.begin(), fast->ports.end(),
             [](std::uint16_t port) { return runtime::port_listened(port); });
           if (p && (p->any_exit || !s.clean())
-              && steady_ns() >= p->not_before_ns && !port_held) {
+              && steady_ns() >= p->not_before_ns && !port_held
+              && (!fast->budget
+                  || fast->budget->take(std::chrono::steady_clock::now()))) {
             p.reset(); // used once
             auto result = runtime::spawn(fast->opts);
             fast->out_write.reset(); // the child has its own copies now

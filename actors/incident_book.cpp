@@ -127,16 +127,15 @@ incident_book::recovered(const std::string& path, const std::string& rule,
   return inc;
 }
 
-std::vector<open_incident> incident_book::close(const std::string& path,
-                                                bool subtree,
-                                                incident_status status,
-                                                const std::string& why,
-                                                std::int64_t wall_us) {
+std::vector<open_incident>
+incident_book::close(const std::string& path, bool subtree,
+                     incident_status status, const std::string& why,
+                     std::int64_t wall_us, const std::string& severity) {
   return close_if(
     [&](const std::string& p) {
       return p == path || (subtree && under(p, path));
     },
-    status, why, wall_us);
+    status, why, wall_us, severity);
 }
 
 std::vector<open_incident> incident_book::close_all(incident_status status,
@@ -170,7 +169,7 @@ const open_incident* incident_book::find(const std::string& path) const {
 std::vector<open_incident>
 incident_book::close_if(const std::function<bool(const std::string&)>& which,
                         incident_status status, const std::string& why,
-                        std::int64_t wall_us) {
+                        std::int64_t wall_us, const std::string& severity) {
   std::vector<std::string> paths;
   for (auto& [p, o] : open_)
     if (which(p))
@@ -183,6 +182,8 @@ incident_book::close_if(const std::function<bool(const std::string&)>& which,
     open_.erase(it);
     o.inc.status = status;
     o.inc.closed_us = wall_us;
+    if (!severity.empty())
+      o.inc.severity = severity;
     if (!why.empty())
       o.inc.detail.emplace_back("outcome", why);
     out.push_back(std::move(o));

@@ -89,10 +89,12 @@ public:
 
   /// Closes the open incident of `path` (and, with `subtree`, every one
   /// under it) with `status`, and returns them complete.
+  /// A non-empty `severity` replaces theirs (a hold by the restart budget
+  /// is critical).
   std::vector<open_incident> close(const std::string& path, bool subtree,
                                    runtime::incident_status status,
-                                   const std::string& why,
-                                   std::int64_t wall_us);
+                                   const std::string& why, std::int64_t wall_us,
+                                   const std::string& severity = {});
 
   /// Closes every open incident with `status`.
   std::vector<open_incident> close_all(runtime::incident_status status,
@@ -113,7 +115,7 @@ private:
   std::vector<open_incident>
   close_if(const std::function<bool(const std::string&)>& which,
            runtime::incident_status status, const std::string& why,
-           std::int64_t wall_us);
+           std::int64_t wall_us, const std::string& severity = {});
 
   std::unordered_map<std::string, open_incident> open_;
   std::unordered_map<std::string, std::string> last_; // path -> last id

@@ -161,6 +161,9 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     heal.io = &io;
     heal.topology = std::make_shared<const playbooks::topology>(cfg.root);
     ctx->topology = heal.topology;
+    if (cfg.restart_budget)
+      ctx->budget = std::make_shared<restart_budget>(
+        cfg.restart_budget->restarts, cfg.restart_budget->period);
     ctx->coordinator = spawn_coordinator(sys, heal);
     ctx->log_dir = cfg.log_dir;
     ctx->default_backoff = cfg.default_backoff;

@@ -8,6 +8,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/restart_policy.hpp"
 #include "actors/run_ledger.hpp"
 #include "config/schema.hpp"
 #include "playbooks/topology.hpp"
@@ -32,6 +33,8 @@ struct node_context {
   caf::actor tracker;
   /// Heals what probes find (coordinator.hpp); may be none likewise.
   caf::actor coordinator;
+  /// The node's restart budget (`restart_budget`); none: no limit.
+  std::shared_ptr<restart_budget> budget;
   /// Who depends on whom (`depends_on`); none in tests that do not need it.
   std::shared_ptr<const playbooks::topology> topology;
   /// What happened, for the report at the end of a run.

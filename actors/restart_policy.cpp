@@ -29,6 +29,19 @@ bool restart_intensity::add_restart(time_point now) {
   return restarts_.size() <= static_cast<std::size_t>(std::max(0, intensity_));
 }
 
+restart_budget::restart_budget(int restarts, duration period)
+    : restarts_(restarts), period_(period) {}
+
+bool restart_budget::take(time_point now) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  while (!taken_.empty() && now - taken_.front() > period_)
+    taken_.pop_front();
+  if (taken_.size() >= static_cast<std::size_t>(std::max(0, restarts_)))
+    return false;
+  taken_.push_back(now);
+  return true;
+}
+
 std::size_t restart_intensity::restarts_in_window(time_point now) const {
   return static_cast<std::size_t>(
     std::count_if(restarts_.begin(), restarts_.end(),

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -51,6 +52,28 @@ private:
   int intensity_;
   duration period_;
   std::deque<time_point> restarts_; // newest first, as OTP's list
+};
+
+/// The node's restart budget (`restart_budget`): at most `restarts` restarts
+/// across the whole tree within any `period`. Shared by every supervisor
+/// and by the I/O thread's immediate restarts, so thread-safe. A restart
+/// refused is not counted.
+class restart_budget {
+public:
+  restart_budget(int restarts, duration period);
+
+  /// Takes one restart at `now`; false (nothing taken) if the budget is
+  /// spent.
+  bool take(time_point now);
+
+  int restarts() const noexcept { return restarts_; }
+  duration period() const noexcept { return period_; }
+
+private:
+  int restarts_;
+  duration period_;
+  std::mutex mutex_;
+  std::deque<time_point> taken_; // oldest first
 };
 
 /// Returns the indices (into the children, in start order) a failure of

@@ -511,6 +511,10 @@ private:
       note_failed(s, r);
     tell_down(s, r);
     auto t = now();
+    if (state.ctx->budget && !state.ctx->budget->take(t)) {
+      budget_hold(i, r);
+      return;
+    }
     if (!state.intensity->add_restart(t)) {
       give_up(s.path + " " + r.detail);
       return;
@@ -598,17 +602,20 @@ private:
     if (s.removed || s.held)
       return refuse("it is not running");
     s.waiting = false;
-    state.restart_waiters.emplace_back(i, std::move(rp));
     auto t = now();
+    if (state.ctx->budget && !state.ctx->budget->take(t))
+      return refuse("the node's restart budget is spent (" + budget_text()
+                    + ")");
+    state.restart_waiters.emplace_back(i, std::move(rp));
     if (!state.intensity->add_restart(t)) {
-      give_up(s.path + " failed its probes");
+      give_up(s.path + " restarted by the coordinator");
       return;
     }
     state.ctx->ledger->restart(s.path);
     auto p = restart_plan(i, true, duration::zero());
     if (state.now == mode::running)
       state.now = mode::restarting;
-    spdlog::warn("{}: restarting {} (asked to: its probes fail)", path(),
+    spdlog::warn("{}: restarting {} (asked to by the coordinator)", path(),
                  s.path);
     run(std::move(p));
   }
@@ -646,6 +653,12 @@ private:
         break;
     }
     auto t = now();
+    if (state.ctx->budget && !state.ctx->budget->take(t)) {
+      rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                 who + ": the node's restart budget is spent ("
+                                   + budget_text() + ")"));
+      return;
+    }
     if (!state.intensity->add_restart(t)) {
       rp.deliver(caf::make_error(caf::sec::runtime_error,
                                  who + ": restart intensity exceeded"));
@@ -719,6 +732,30 @@ private:
       it->second.deliver(true);
       it = w.erase(it);
     }
+  }
+
+  std::string budget_text() const {
+    auto& b = *state.ctx->budget;
+    return std::to_string(b.restarts()) + " restarts within "
+           + config::format_duration(
+             std::chrono::duration_cast<std::chrono::milliseconds>(b.period()));
+  }
+
+  // The node's restart budget is spent: child i is held, not restarted (no
+  // thrashing), and its incident closed `held`, critical, saying so. Only a
+  // start releases it.
+  void budget_hold(std::size_t i, const child_report& r) {
+    auto& s = state.children[i];
+    s.held = true;
+    s.failing = false;
+    auto why = "the node's restart budget is spent (" + budget_text()
+               + "): held instead of restarted";
+    spdlog::error("{}: {} {}; {}", path(), s.path, r.detail, why);
+    auto n = closed_note(s.path, "held", why);
+    n.severity = std::string{to_string(config::severity::critical)};
+    note(std::move(n));
+    if (state.current && state.current->awaiting == i)
+      step_done();
   }
 
   // Answers the restart requests for child i (ok), or all of them (not ok).

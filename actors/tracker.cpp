@@ -145,8 +145,8 @@ private:
       case note_kind::closed: {
         auto status = runtime::incident_status_from(n.status).value_or(
           incident_status::failed);
-        for (auto& o :
-             state.book.close(n.path, n.subtree, status, n.detail, wall)) {
+        for (auto& o : state.book.close(n.path, n.subtree, status, n.detail,
+                                        wall, n.severity)) {
           if (status == incident_status::held)
             o.inc.snapshot = snapshot(o, "held");
           write(o.inc);

@@ -472,8 +472,8 @@ private:
 // -----------------------------------------------------------------
 
 const std::vector<std::string_view> top_keys{
-  "grace",    "log_dir",    "metrics",  "audit",
-  "defaults", "supervisor", "playbooks"};
+  "grace",    "log_dir",        "metrics",    "audit",
+  "defaults", "restart_budget", "supervisor", "playbooks"};
 
 const std::vector<std::string_view> supervisor_keys{
   "name",    "strategy", "intensity",  "period",  "on_exhausted",
@@ -691,6 +691,30 @@ public:
       if (auto b = defs.get("backoff"))
         cfg_.default_backoff
           = backoff(*b, "defaults.backoff", cfg_.default_backoff);
+    }
+    if (auto v = top.get("restart_budget")) {
+      fields b{w_, *v, "restart_budget", {"restarts", "period"}};
+      budget_spec budget;
+      budget.period = std::chrono::minutes{1};
+      bool ok = b.valid();
+      if (auto r = b.get("restarts")) {
+        if (auto x = w_.integer(*r, "restart_budget.restarts", 1, 100'000'000))
+          budget.restarts = static_cast<int>(*x);
+        else
+          ok = false;
+      } else {
+        b.missing("restarts");
+        ok = false;
+      }
+      if (auto p = b.get("period")) {
+        if (auto x = w_.dur(*p, "restart_budget.period", false,
+                            std::chrono::milliseconds{1}))
+          budget.period = *x;
+        else
+          ok = false;
+      }
+      if (ok)
+        cfg_.restart_budget = budget;
     }
     if (auto v = top.get("playbooks"))
       load_playbooks(*v);

@@ -311,6 +311,14 @@ struct endpoint {
   std::uint16_t port = 0;
 };
 
+/// The node's restart budget: at most `restarts` restarts across the whole
+/// tree within any `period`; past it, failed components are held instead
+/// of restarted (a critical incident each).
+struct budget_spec {
+  int restarts = 0;
+  duration period{};
+};
+
 /// The whole config file, validated.
 struct grace_config {
   std::string file;     // as given
@@ -322,6 +330,7 @@ struct grace_config {
   bool audit_configured = false; // an `audit:` section is present
   shutdown_spec default_shutdown;
   backoff_spec default_backoff;
+  std::optional<budget_spec> restart_budget; // none: no node-wide limit
   supervisor_spec root;
   std::map<std::string, playbook_spec> playbooks;
 };

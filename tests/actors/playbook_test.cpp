@@ -351,3 +351,40 @@ TEST_F(Supervision, AHangingWebhookNeverBlocksHealing) {
   EXPECT_TRUE(
     wait_until([&] { return !test::slurp(dir_ + "/hook.log").empty(); }, 5s));
 }
+
+TEST_F(Supervision, PastTheRestartBudgetComponentsAreHeldNotRestarted) {
+  // Two children crash over and over; the node may restart 4 times a
+  // minute in all, whichever supervisor asks.
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\n"
+        "restart_budget: {restarts: 4, period: 1m}\nsupervisor:\n"
+        "  intensity: 100\n  children:\n"
+        + test::child("a", "--sleep, \"30\", --exit, \"1\"")
+        + test::child("b", "--sleep, \"30\", --exit, \"1\""));
+  ASSERT_TRUE(wait_until(
+    [&] {
+      std::size_t held = 0;
+      for (auto& x : closed_incidents())
+        held += x.status == incident_status::held;
+      return held == 2;
+    },
+    10s));
+  std::size_t resolved = 0;
+  for (auto& x : closed_incidents()) {
+    if (x.status == incident_status::resolved) {
+      ++resolved;
+      continue;
+    }
+    EXPECT_EQ(x.status, incident_status::held);
+    EXPECT_EQ(x.severity, "critical");
+    EXPECT_NE(text(x, "outcome")
+                .find("restart budget is spent (4 restarts "
+                      "within 1m)"),
+              std::string::npos)
+      << text(x, "outcome");
+  }
+  EXPECT_EQ(resolved, 4u) << "four restarts, each healed for a moment";
+  // Held: nothing starts them again.
+  EXPECT_FALSE(wait_until(
+    [&] { return starts("a").size() + starts("b").size() > 6; }, 300ms));
+  EXPECT_EQ(starts("a").size() + starts("b").size(), 6u);
+}

@@ -173,6 +173,9 @@ protected:
     heal.io = io_.get();
     heal.topology = std::make_shared<const playbooks::topology>(cfg_.root);
     ctx->topology = heal.topology;
+    if (cfg_.restart_budget)
+      ctx->budget = std::make_shared<actors::restart_budget>(
+        cfg_.restart_budget->restarts, cfg_.restart_budget->period);
     coordinator_ = actors::spawn_coordinator(sys_, heal);
     ctx->coordinator = coordinator_;
     tree_ = sys_.spawn<recorder>(root, ctx, &reports_);

@@ -230,6 +230,27 @@ supervisor:
                      "on 'root/s/c', which is inside it"}));
 }
 
+TEST(ConfigErrors, RestartBudget) {
+  EXPECT_EQ(errors_of(R"(grace: 1
+restart_budget: {period: 1m, restart: 3}
+supervisor:
+  children:
+    - {name: a, command: [a]}
+)"),
+            (strings{"t.yaml:2:17: error: restart_budget: missing required "
+                     "key 'restarts'",
+                     "t.yaml:2:30: error: restart_budget: unknown key "
+                     "'restart' (did you mean 'restarts'?)"}));
+  EXPECT_EQ(errors_of(R"(grace: 1
+restart_budget: {restarts: 0}
+supervisor:
+  children:
+    - {name: a, command: [a]}
+)")
+              .size(),
+            1u);
+}
+
 TEST(ConfigErrors, PlaybookReferences) {
   EXPECT_EQ(
     errors_of(R"(grace: 1

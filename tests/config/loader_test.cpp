@@ -40,6 +40,7 @@ supervisor:
   EXPECT_EQ(cfg.version, 1);
   EXPECT_EQ(cfg.log_dir, "/etc/grace/logs");
   EXPECT_FALSE(cfg.metrics);
+  EXPECT_FALSE(cfg.restart_budget) << "no node-wide limit unless asked";
   EXPECT_EQ(cfg.fsync, fsync_policy::always);
   EXPECT_EQ(cfg.root.name, "root");
   EXPECT_EQ(cfg.root.path, "root");
@@ -248,6 +249,25 @@ supervisor:
   ASSERT_EQ(lb.depends_on.size(), 3u);
   EXPECT_EQ(lb.depends_on[0].name, "root/w-0");
   EXPECT_EQ(lb.depends_on[2].name, "root/w-2");
+}
+
+TEST(Loader, ARestartBudgetHasAPeriodOfAMinuteByDefault) {
+  auto& cfg = ok(load(R"(grace: 1
+restart_budget: {restarts: 300}
+supervisor:
+  children:
+    - {name: a, command: [a]}
+)"));
+  ASSERT_TRUE(cfg.restart_budget);
+  EXPECT_EQ(cfg.restart_budget->restarts, 300);
+  EXPECT_EQ(cfg.restart_budget->period, 1min);
+  auto& other = ok(load(R"(grace: 1
+restart_budget: {restarts: 5, period: 10s}
+supervisor:
+  children:
+    - {name: a, command: [a]}
+)"));
+  EXPECT_EQ(other.restart_budget->period, 10s);
 }
 
 TEST(Loader, ShellIsTheExplicitOptIn) {
