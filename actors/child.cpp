@@ -198,6 +198,7 @@ public:
   }
 
   caf::behavior make_behavior() override {
+    log_stray_messages(this);
     // "Address already in use" on stderr makes an exit `port_in_use`.
     state.ctx->io->post([err = state.err, seen = state.addr_in_use] {
       err->add_line_tap([seen](std::string_view line) {

@@ -34,9 +34,12 @@ struct coordinator_state {
   std::unordered_map<std::string, healing> active; // component -> healing
   std::uint64_t next_id = 0;
   // -- topology
-  std::unordered_map<std::string, member> members;      // dependents
-  std::set<std::string> down;                           // failed dependencies
-  std::unordered_map<std::string, std::string> waiting; // dependent -> cause
+  std::unordered_map<std::string, member> members; // dependents
+  // Failed dependencies, and when they failed (steady ns).
+  std::unordered_map<std::string, std::int64_t> down;
+  // Dependents held back: the dependency they wait for, and when it failed.
+  std::unordered_map<std::string, std::string> waiting;
+  std::unordered_map<std::string, std::int64_t> down_since;
   std::deque<std::string> to_restart; // dependents whose dependencies are up
   bool restarting = false;            // one of them is being restarted
 };
@@ -53,6 +56,7 @@ public:
   }
 
   caf::behavior make_behavior() override {
+    log_stray_messages(this);
     set_down_handler([this](caf::down_msg& dm) {
       for (auto& [path, h] : state.active)
         if (h.playbook && h.playbook.address() == dm.source) {
@@ -72,8 +76,8 @@ public:
         state.members[path] = member{std::move(handle), std::move(supervisor)};
       },
       [this](dep_down_atom, const std::string& path, const std::string& mode,
-             const std::string& detail) {
-        dependency_down(path, mode, detail);
+             const std::string& detail, std::int64_t at_ns) {
+        dependency_down(path, mode, detail, at_ns);
       },
       [this](dep_up_atom, const std::string& path) { dependency_up(path); },
       [this](done_atom, const std::string& path, std::uint64_t id,
@@ -172,7 +176,7 @@ private:
     auto actor = spawn_playbook(this, std::move(job));
     state.active[f.path] = healing{id, f.child, actor};
     if (state.opts.topology && state.opts.topology->has_dependents(f.path))
-      dependency_down(f.path, f.mode, f.detail);
+      dependency_down(f.path, f.mode, f.detail, f.at_ns);
   }
 
   void ended(const std::string& path, std::uint64_t id, bool resolved,
@@ -198,15 +202,16 @@ private:
   // `path` failed: what depends on it waits for it, each with an incident
   // caused by its one.
   void dependency_down(const std::string& path, const std::string& mode,
-                       const std::string& detail) {
+                       const std::string& detail, std::int64_t at_ns) {
     auto& topo = state.opts.topology;
-    if (!topo || !state.down.insert(path).second)
+    if (!topo || !state.down.emplace(path, at_ns).second)
       return;
     for (auto& x : topo->dependents(path)) {
       auto m = state.members.find(x);
       if (m == state.members.end() || state.waiting.count(x))
         continue;
       state.waiting[x] = path;
+      state.down_since[x] = state.down[path];
       auto n = failed_note(x, "dependency_failed",
                            path + " is down (" + mode + ": " + detail + ")");
       n.caused_by = path;
@@ -249,8 +254,10 @@ private:
         continue; // still waiting for another dependency
       state.restarting = true;
       auto cause = state.waiting[x];
+      auto since = state.down_since[x];
       auto finish = [this, x](bool ok, const std::string& why) {
         state.waiting.erase(x);
+        state.down_since.erase(x);
         state.restarting = false;
         if (ok) {
           auto n = recovered_note(x, "ready and every probe passing");
@@ -267,10 +274,14 @@ private:
       };
       spdlog::info("{}: restarting it: {} is back", x, cause);
       request(m->second.supervisor, state.opts.restart_within,
-              restart_atom::value, x)
+              restart_atom::value, x, since)
         .then(
-          [this, x, cause, finish, handle = m->second.handle](bool) {
-            auto a = action_note(x, "restart", "after " + cause + " recovered");
+          [this, x, cause, finish, handle = m->second.handle](bool restarted) {
+            auto a = action_note(
+              x, "restart",
+              restarted ? "after " + cause + " recovered"
+                        : "restarted by its supervisor's strategy after "
+                            + cause + " failed: not again");
             a.attempt = 1;
             note(std::move(a));
             if (!state.children.count(x))

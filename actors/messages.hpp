@@ -218,6 +218,13 @@ inline std::string mode_name(config::failure_mode mode) {
 /// Registers the message types above with a CAF config.
 void register_messages(caf::actor_system_config& cfg);
 
+/// Makes `self` log and drop a message it has no handler for, and an error
+/// message nobody waits for, instead of CAF's defaults: printing through
+/// CAF's printer and answering with an error - which the sender's default
+/// error handler takes as a reason to quit (a supervisor would leave its
+/// children behind). Every actor calls it first in make_behavior().
+void log_stray_messages(caf::scheduled_actor* self);
+
 /// Returns steady-clock nanoseconds now.
 std::int64_t steady_ns();
 

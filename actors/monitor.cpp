@@ -92,6 +92,7 @@ public:
   }
 
   caf::behavior make_behavior() override {
+    log_stray_messages(this);
     return {
       [this](pause_atom) {
         state.paused = true;

@@ -47,6 +47,7 @@ public:
   }
 
   caf::behavior make_behavior() override {
+    log_stray_messages(this);
     set_exit_handler([this](caf::exit_msg& em) {
       if (state.root)
         send_exit(state.root, em.reason);

@@ -53,6 +53,7 @@ public:
   }
 
   caf::behavior make_behavior() override {
+    log_stray_messages(this);
     send(this, start_atom::value);
     return {
       [this](start_atom) { begin(); },

@@ -52,6 +52,7 @@ struct slot {
                           // the coordinator says (restart_dependents)
   bool told_down = false; // the coordinator knows it failed; tell it when
                           // it is ready again
+  std::int64_t ready_ns = 0; // steady: when it was last ready
   config::restart_type restart = config::restart_type::permanent;
   config::backoff_spec backoff;
   backoff_streak streak;
@@ -107,6 +108,7 @@ public:
   }
 
   caf::behavior make_behavior() override {
+    log_stray_messages(this);
     create_children();
     set_down_handler([this](caf::down_msg& dm) { child_actor_down(dm); });
     set_exit_handler([this](caf::exit_msg& em) {
@@ -120,6 +122,23 @@ public:
       [this](stop_atom) { stop(); },
       [this](const child_report& r) { on_report(r); },
       [this](restart_atom, const std::string& who) -> caf::result<bool> {
+        auto rp = make_response_promise<bool>();
+        restart_requested(who, rp);
+        return rp;
+      },
+      [this](restart_atom, const std::string& who,
+             std::int64_t since_ns) -> caf::result<bool> {
+        // Restarts `who` unless it is running an instance that became ready
+        // after `since_ns` (its strategy restarted it already, after a
+        // sibling it depends on): answers whether it restarted it.
+        if (auto it = state.index.find(who); it != state.index.end()) {
+          auto& s = state.children[it->second];
+          if (s.phase == slot_phase::running && s.ready_ns > since_ns) {
+            s.waiting = false;
+            maybe_grant(it->second);
+            return false;
+          }
+        }
         auto rp = make_response_promise<bool>();
         restart_requested(who, rp);
         return rp;
@@ -291,6 +310,7 @@ private:
         if (s.phase == slot_phase::stopping)
           return;
         s.phase = slot_phase::running;
+        s.ready_ns = r.at_ns ? r.at_ns : steady_ns();
         s.streak.ready(now());
         if (s.told_down) {
           s.told_down = false;
@@ -923,8 +943,8 @@ private:
     if (!topo || !state.ctx->coordinator || !topo->has_dependents(s.path))
       return;
     s.told_down = true;
-    send(state.ctx->coordinator, dep_down_atom::value, s.path, r.mode,
-         r.detail);
+    send(state.ctx->coordinator, dep_down_atom::value, s.path, r.mode, r.detail,
+         r.at_ns ? r.at_ns : steady_ns());
   }
 
   void note_recovered(slot& s, const child_report& r) {

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
 
@@ -55,6 +56,21 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<incident_note>("grace.incident_note");
   cfg.add_message_type<probe_outcome>("grace.probe_outcome");
   cfg.add_message_type<failure_report>("grace.failure_report");
+}
+
+void log_stray_messages(caf::scheduled_actor* self) {
+  self->set_default_handler(
+    [](caf::scheduled_actor* a,
+       caf::message_view& x) -> caf::result<caf::message> {
+      spdlog::error("{}: unexpected message {}", a->name(),
+                    to_string(x.copy_content_to_message()));
+      // Nothing back: an error would make the sender quit, a message would
+      // be stray there in turn. A requester gets its timeout.
+      return caf::delegated<caf::message>{};
+    });
+  self->set_error_handler([](caf::scheduled_actor* a, caf::error& err) {
+    spdlog::error("{}: unexpected error {}", a->name(), to_string(err));
+  });
 }
 
 std::int64_t steady_ns() {

@@ -56,6 +56,7 @@ public:
   }
 
   caf::behavior make_behavior() override {
+    log_stray_messages(this);
     return {
       [this](const incident_note& n) { on_note(n); },
       [this](get_atom, const std::string& path) {

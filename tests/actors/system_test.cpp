@@ -37,7 +37,64 @@ private:
   int* reply_;
 };
 
+// Answers pings only; everything else is stray.
+class strict : public caf::event_based_actor {
+public:
+  explicit strict(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
+
+  caf::behavior make_behavior() override {
+    grace::actors::log_stray_messages(this);
+    return {[](ping_atom, int x) { return x + 1; }};
+  }
+};
+
+// Sends `strict` a stray message, then a ping; counts what else comes back.
+// Keeps CAF's default error handler: an error back would make it quit.
+class straying : public caf::event_based_actor {
+public:
+  straying(caf::actor_config& cfg, caf::actor target, int* reply, int* stray)
+      : caf::event_based_actor(cfg), target_(std::move(target)), reply_(reply),
+        stray_(stray) {}
+
+  caf::behavior make_behavior() override {
+    set_default_handler(
+      [this](caf::scheduled_actor*,
+             caf::message_view&) -> caf::result<caf::message> {
+        ++*stray_;
+        return caf::delegated<caf::message>{};
+      });
+    send(target_, std::string{"stray"});
+    request(target_, 1s, ping_atom::value, 1)
+      .then([this](int x) { *reply_ = x; }, [](caf::error&) {});
+    return {[](int) {}};
+  }
+
+private:
+  caf::actor target_;
+  int* reply_;
+  int* stray_;
+};
+
 } // namespace
+
+TEST(ActorSystem, AStrayMessageIsDroppedWithNothingSentBack) {
+  auto cfg = grace::actors::make_config({true, 0});
+  caf::actor_system sys{*cfg};
+  auto* sched
+    = dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler());
+  ASSERT_NE(sched, nullptr);
+  auto target = sys.spawn<strict>();
+  int reply = 0;
+  int stray = 0;
+  auto sender = sys.spawn<straying>(target, &reply, &stray);
+  sched->run();
+  EXPECT_EQ(stray, 0) << "nothing came back for the stray message";
+  EXPECT_EQ(reply, 2) << "both still serve: neither quit";
+  caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
+  sched->run();
+  sys.await_actors_before_shutdown(false);
+}
 
 TEST(ActorSystem, DeterministicConfigUsesTheTestScheduler) {
   auto cfg = grace::actors::make_config({true, 0});

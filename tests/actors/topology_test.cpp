@@ -106,3 +106,25 @@ TEST_F(Supervision, ADependentFailingWhileItsDependencyIsDownWaitsForIt) {
   EXPECT_GT(start_times("api").back(), start_times("db").back());
   EXPECT_FALSE(wait_until([&] { return starts("api").size() > 2; }, 300ms));
 }
+
+TEST_F(Supervision, ADependentItsStrategyRestartedIsNotRestartedAgain) {
+  // rest_for_one restarts api after db already: restart_dependents sees a
+  // fresh api and leaves it alone.
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+        "  strategy: rest_for_one\n  intensity: 10\n  children:\n"
+        "    - {name: db, command: [CRASHY, --stamp, DIR/db.stamp]}\n"
+        "    - {name: api, command: [CRASHY, --stamp, DIR/api.stamp], "
+        "depends_on: [root/db]}\n");
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  ASSERT_TRUE(wait_up({"db", "api"}));
+  kill_child("db");
+  ASSERT_TRUE(wait_closed(2));
+  auto all = closed_incidents();
+  auto* api = last_of(all, "root/api");
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, incident_status::resolved);
+  EXPECT_EQ(api->failure_mode, "dependency_failed");
+  ASSERT_TRUE(wait_starts("api", 2));
+  EXPECT_FALSE(wait_until([&] { return starts("api").size() > 2; }, 300ms))
+    << "restarted once, by its strategy";
+}
