@@ -120,31 +120,10 @@ bool measure(const std::string& dir, const std::string& name, int n,
 } // namespace
 
 int main(int argc, char** argv) {
-  std::string grace, child, json;
-  int n = 50;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&] { return grace::bench::next_arg(argc, argv, i); };
-    if (a == "--grace")
-      grace = value();
-    else if (a == "--child")
-      child = value();
-    else if (a == "-n")
-      n = std::atoi(value().c_str());
-    else if (a == "--json")
-      json = value();
-    else {
-      std::fprintf(stderr, "unknown option %s\n", a.c_str());
-      return 2;
-    }
-  }
-  if (grace.empty() || child.empty()) {
-    std::fprintf(stderr, "usage: probe_heal_bench --grace BIN --child "
-                         "CRASHY_CHILD [-n N] [--json FILE]\n");
-    return 2;
-  }
-  grace = fs::absolute(grace).string();
-  child = fs::absolute(child).string();
+  grace::bench::run_options opts;
+  opts.n = 50;
+  grace::bench::parse_run_options(argc, argv, "probe_heal_bench", opts);
+  auto& [grace, child, json, n] = opts;
   auto tmpl = (fs::temp_directory_path() / "grace-heal-XXXXXX").string();
   std::string dir = ::mkdtemp(tmpl.data());
   std::ofstream{dir + "/grace.yaml"}

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -73,6 +74,46 @@ inline std::string next_arg(int argc, char** argv, int& i) {
     std::exit(2);
   }
   return argv[++i];
+}
+
+/// The options of the benchmarks that drive a real `grace run` with the
+/// tests' helper child: --grace BIN --child CRASHY_CHILD [-n N] [--json FILE].
+struct run_options {
+  std::string grace; // absolute once parsed
+  std::string child; // absolute once parsed
+  std::string json;
+  int n = 0;
+};
+
+/// Parses argv into `o` (`o.n` keeps its default unless -n is given); on an
+/// unknown option or a missing one prints why (`name`'s usage) and exits
+/// with status 2.
+inline void parse_run_options(int argc, char** argv, const char* name,
+                              run_options& o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--grace")
+      o.grace = next_arg(argc, argv, i);
+    else if (a == "--child")
+      o.child = next_arg(argc, argv, i);
+    else if (a == "-n")
+      o.n = std::atoi(next_arg(argc, argv, i).c_str());
+    else if (a == "--json")
+      o.json = next_arg(argc, argv, i);
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      std::exit(2);
+    }
+  }
+  if (o.grace.empty() || o.child.empty()) {
+    std::fprintf(stderr,
+                 "usage: %s --grace BIN --child CRASHY_CHILD [-n N] "
+                 "[--json FILE]\n",
+                 name);
+    std::exit(2);
+  }
+  o.grace = std::filesystem::absolute(o.grace).string();
+  o.child = std::filesystem::absolute(o.child).string();
 }
 
 /// Writes `items` (JSON objects) as one JSON array to `file`, or to stdout

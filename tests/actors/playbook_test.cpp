@@ -62,13 +62,41 @@ std::string api_with_port(int port, const std::string& within = "2s",
          + ", within: " + within + "}\n" + extra;
 }
 
+// One component `a` whose exec probe fails once its pid file is gone (see
+// make_sick()); `on:` hands that to `playbook`, one of `playbooks` (the
+// config's `playbooks:` entries).
+std::string sick_a(const std::string& playbook, const std::string& playbooks) {
+  return "grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+         "  children:\n"
+         "    - name: a\n"
+         "      command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, "
+         "DIR/a.pid]\n"
+         "      ready: {exec: [test, -s, DIR/a.pid], within: 5s}\n"
+         "      probes:\n"
+         "        - {kind: exec, command: [test, -s, DIR/a.pid], every: 20ms}\n"
+         "      on: {check_failed: "
+         + playbook + "}\n"
+         + (playbooks.empty() ? "" : "playbooks:\n" + playbooks);
+}
+
 std::vector<std::string> crashy_listening(int port) {
   return {GRACE_CRASHY_CHILD, "--listen", std::to_string(port)};
 }
 
+// The tree's tests, with a way to make component `a` of sick_a() sick.
+class Playbooks : public Supervision {
+protected:
+  // Once the tree is ready, removes a's pid file: its probe fails until a
+  // new instance writes it again.
+  void make_sick() {
+    ASSERT_TRUE(wait_report(actors::report_kind::ready));
+    std::filesystem::remove(dir_ + "/a.pid");
+  }
+};
+
 } // namespace
 
-TEST_F(Supervision, AStaleInstanceHoldingThePortIsStoppedAndTheStartHealed) {
+TEST_F(Playbooks, AStaleInstanceHoldingThePortIsStoppedAndTheStartHealed) {
   // A copy of the component, left over from an earlier run, holds its port.
   background stale{crashy_listening(47640), dir_ + "/stale.out",
                    dir_ + "/stale.err"};
@@ -100,7 +128,7 @@ TEST_F(Supervision, AStaleInstanceHoldingThePortIsStoppedAndTheStartHealed) {
   EXPECT_TRUE(wait_report(actors::report_kind::ready));
 }
 
-TEST_F(Supervision, AnOrphanOfThisComponentIsStaleWhateverItsCommand) {
+TEST_F(Playbooks, AnOrphanOfThisComponentIsStaleWhateverItsCommand) {
   // Started by grace for root/api once (its environment says so), with
   // other arguments: still this component's, so it is stopped.
   background orphan{{"/usr/bin/env", "GRACE_COMPONENT=root/api",
@@ -116,7 +144,7 @@ TEST_F(Supervision, AnOrphanOfThisComponentIsStaleWhateverItsCommand) {
   EXPECT_EQ(orphan.wait(5s), 128 + SIGTERM);
 }
 
-TEST_F(Supervision, AForeignHolderIsNeverKilledAndTheIncidentNamesIt) {
+TEST_F(Playbooks, AForeignHolderIsNeverKilledAndTheIncidentNamesIt) {
   // Another program (other arguments, no grace environment) holds the
   // port: waited for until ready.within, then the incident fails naming it.
   background foreign{{GRACE_CRASHY_CHILD, "--pid-file", dir_ + "/foreign.pid",
@@ -152,7 +180,7 @@ TEST_F(Supervision, AForeignHolderIsNeverKilledAndTheIncidentNamesIt) {
     EXPECT_EQ(i.failure_mode, "port_in_use");
 }
 
-TEST_F(Supervision, AddressAlreadyInUseOnStderrIsPortInUse) {
+TEST_F(Playbooks, AddressAlreadyInUseOnStderrIsPortInUse) {
   start(test::tree("one_for_one",
                    test::child("a", "--first-run, DIR/once, --eprint, "
                                     "\"bind: Address already in use\", "
@@ -164,29 +192,21 @@ TEST_F(Supervision, AddressAlreadyInUseOnStderrIsPortInUse) {
   EXPECT_EQ(x.severity, "high");
 }
 
-TEST_F(Supervision, AUserPlaybookRunsItsStepsInOrder) {
+TEST_F(Playbooks, AUserPlaybookRunsItsStepsInOrder) {
   // An exec probe fails once its pid file goes; `on:` sends that to a
   // playbook of every kind of step that does not stop the component.
-  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
-        "  children:\n"
-        "    - name: a\n"
-        "      command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, DIR/a.pid]\n"
-        "      ready: {exec: [test, -s, DIR/a.pid], within: 5s}\n"
-        "      probes:\n"
-        "        - {kind: exec, command: [test, -s, DIR/a.pid], every: 20ms}\n"
-        "      on: {check_failed: careful}\n"
-        "playbooks:\n"
-        "  careful:\n"
-        "    steps:\n"
-        "      - snapshot\n"
-        "      - {signal: SIGCONT}\n"
-        "      - {wait: 30ms}\n"
-        "      - {exec: [sh, -c, 'echo \"$GRACE_INCIDENT_ID $GRACE_COMPONENT "
-        "$GRACE_FAILURE_MODE\" > DIR/exec.out']}\n"
-        "      - restart\n"
-        "      - {verify: {within: 3s}}\n");
-  ASSERT_TRUE(wait_report(actors::report_kind::ready));
-  std::filesystem::remove(dir_ + "/a.pid");
+  start(sick_a(
+    "careful",
+    "  careful:\n"
+    "    steps:\n"
+    "      - snapshot\n"
+    "      - {signal: SIGCONT}\n"
+    "      - {wait: 30ms}\n"
+    "      - {exec: [sh, -c, 'echo \"$GRACE_INCIDENT_ID $GRACE_COMPONENT "
+    "$GRACE_FAILURE_MODE\" > DIR/exec.out']}\n"
+    "      - restart\n"
+    "      - {verify: {within: 3s}}\n"));
+  make_sick();
   ASSERT_TRUE(wait_closed(1));
   auto x = closed_incidents().front();
   EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
@@ -197,24 +217,15 @@ TEST_F(Supervision, AUserPlaybookRunsItsStepsInOrder) {
   EXPECT_EQ(starts("a").size(), 2u);
 }
 
-TEST_F(Supervision, MaxAttemptsThenOnFailureRunsTheNextPlaybook) {
-  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
-        "  children:\n"
-        "    - name: a\n"
-        "      command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, DIR/a.pid]\n"
-        "      ready: {exec: [test, -s, DIR/a.pid], within: 5s}\n"
-        "      probes:\n"
-        "        - {kind: exec, command: [test, -s, DIR/a.pid], every: 20ms}\n"
-        "      on: {check_failed: gentle}\n"
-        "playbooks:\n"
-        "  gentle:\n"
-        "    steps: [{exec: [sh, -c, 'echo x >> DIR/tries; exit 3']}]\n"
-        "    max_attempts: 2\n"
-        "    on_failure: firm\n"
-        "  firm:\n"
-        "    steps: [restart]\n");
-  ASSERT_TRUE(wait_report(actors::report_kind::ready));
-  std::filesystem::remove(dir_ + "/a.pid");
+TEST_F(Playbooks, MaxAttemptsThenOnFailureRunsTheNextPlaybook) {
+  start(sick_a("gentle",
+               "  gentle:\n"
+               "    steps: [{exec: [sh, -c, 'echo x >> DIR/tries; exit 3']}]\n"
+               "    max_attempts: 2\n"
+               "    on_failure: firm\n"
+               "  firm:\n"
+               "    steps: [restart]\n"));
+  make_sick();
   ASSERT_TRUE(wait_closed(1));
   auto x = closed_incidents().front();
   EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
@@ -224,19 +235,10 @@ TEST_F(Supervision, MaxAttemptsThenOnFailureRunsTheNextPlaybook) {
   EXPECT_EQ(test::lines_of(dir_ + "/tries").size(), 2u);
 }
 
-TEST_F(Supervision, OnFailureSafeHoldStopsAndHoldsTheComponent) {
-  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
-        "  children:\n"
-        "    - name: a\n"
-        "      command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, DIR/a.pid]\n"
-        "      ready: {exec: [test, -s, DIR/a.pid], within: 5s}\n"
-        "      probes:\n"
-        "        - {kind: exec, command: [test, -s, DIR/a.pid], every: 20ms}\n"
-        "      on: {check_failed: hopeless}\n"
-        "playbooks:\n"
-        "  hopeless:\n"
-        "    steps: [{exec: ['false']}]\n"
-        "    on_failure: safe_hold\n");
+TEST_F(Playbooks, OnFailureSafeHoldStopsAndHoldsTheComponent) {
+  start(sick_a("hopeless", "  hopeless:\n"
+                           "    steps: [{exec: ['false']}]\n"
+                           "    on_failure: safe_hold\n"));
   ASSERT_TRUE(wait_report(actors::report_kind::ready));
   auto pid = pid_of("a");
   std::filesystem::remove(dir_ + "/a.pid");
@@ -250,7 +252,7 @@ TEST_F(Supervision, OnFailureSafeHoldStopsAndHoldsTheComponent) {
   EXPECT_EQ(starts("a").size(), 1u) << "held: not restarted";
 }
 
-TEST_F(Supervision, OnFailureEscalateHandsTheFailureToTheSupervisor) {
+TEST_F(Playbooks, OnFailureEscalateHandsTheFailureToTheSupervisor) {
   start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
         "  children:\n"
         "    - supervisor:\n"
@@ -268,8 +270,7 @@ TEST_F(Supervision, OnFailureEscalateHandsTheFailureToTheSupervisor) {
         "  hopeless:\n"
         "    steps: [{exec: ['false']}]\n"
         "    on_failure: escalate\n");
-  ASSERT_TRUE(wait_report(actors::report_kind::ready));
-  std::filesystem::remove(dir_ + "/a.pid");
+  make_sick();
   // root/inner gives up: a's incident is escalated, and root restarts
   // inner (a fresh a).
   ASSERT_TRUE(wait_until(
@@ -288,7 +289,7 @@ TEST_F(Supervision, OnFailureEscalateHandsTheFailureToTheSupervisor) {
   EXPECT_TRUE(wait_starts("a", 2));
 }
 
-TEST_F(Supervision, AnExitMappedByOnGoesToItsPlaybook) {
+TEST_F(Playbooks, AnExitMappedByOnGoesToItsPlaybook) {
   // Crashes go to `gentle` (not the supervisor's restart): it signals
   // nothing, it starts the component and verifies it.
   start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
@@ -311,7 +312,7 @@ TEST_F(Supervision, AnExitMappedByOnGoesToItsPlaybook) {
   EXPECT_EQ(starts("a").size(), 2u) << "started by the playbook only";
 }
 
-TEST_F(Supervision, AHangingWebhookNeverBlocksHealing) {
+TEST_F(Playbooks, AHangingWebhookNeverBlocksHealing) {
   // The webhook accepts connections and never answers; the hook command
   // gets the incident as JSON.
   background hook{{GRACE_CRASHY_CHILD, "--http", "47643", dir_ + "/hang-once",
@@ -319,23 +320,14 @@ TEST_F(Supervision, AHangingWebhookNeverBlocksHealing) {
                   dir_ + "/hook.out",
                   dir_ + "/hook.err"};
   ASSERT_TRUE(wait_until([] { return runtime::port_listened(47643); }, 5s));
-  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
-        "  children:\n"
-        "    - name: a\n"
-        "      command: [CRASHY, --stamp, DIR/a.stamp, --pid-file, DIR/a.pid]\n"
-        "      ready: {exec: [test, -s, DIR/a.pid], within: 5s}\n"
-        "      probes:\n"
-        "        - {kind: exec, command: [test, -s, DIR/a.pid], every: 20ms}\n"
-        "      on: {check_failed: tell}\n"
-        "playbooks:\n"
-        "  tell:\n"
-        "    steps:\n"
-        "      - {notify: 'http://127.0.0.1:47643/hook', timeout: 20s}\n"
-        "      - {notify: {command: [sh, -c, 'echo \"$GRACE_INCIDENT\" > "
-        "DIR/hook.json']}}\n"
-        "      - restart\n");
-  ASSERT_TRUE(wait_report(actors::report_kind::ready));
-  std::filesystem::remove(dir_ + "/a.pid");
+  start(sick_a(
+    "tell", "  tell:\n"
+            "    steps:\n"
+            "      - {notify: 'http://127.0.0.1:47643/hook', timeout: 20s}\n"
+            "      - {notify: {command: [sh, -c, 'echo \"$GRACE_INCIDENT\" > "
+            "DIR/hook.json']}}\n"
+            "      - restart\n"));
+  make_sick();
   ASSERT_TRUE(wait_closed(1, 5s)) << "healing waited for the webhook";
   auto x = closed_incidents().front();
   EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
@@ -352,7 +344,7 @@ TEST_F(Supervision, AHangingWebhookNeverBlocksHealing) {
     wait_until([&] { return !test::slurp(dir_ + "/hook.log").empty(); }, 5s));
 }
 
-TEST_F(Supervision, PastTheRestartBudgetComponentsAreHeldNotRestarted) {
+TEST_F(Playbooks, PastTheRestartBudgetComponentsAreHeldNotRestarted) {
   // Two children crash over and over; the node may restart 4 times a
   // minute in all, whichever supervisor asks.
   start("grace: 1\ndefaults: {backoff: {min: 0s}}\n"
@@ -387,4 +379,32 @@ TEST_F(Supervision, PastTheRestartBudgetComponentsAreHeldNotRestarted) {
   EXPECT_FALSE(wait_until(
     [&] { return starts("a").size() + starts("b").size() > 6; }, 300ms));
   EXPECT_EQ(starts("a").size() + starts("b").size(), 6u);
+}
+
+TEST_F(Playbooks, SafeHoldAsThePlaybookStopsAndHolds) {
+  start(sick_a("safe_hold", ""));
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  auto pid = pid_of("a");
+  std::filesystem::remove(dir_ + "/a.pid");
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::held);
+  EXPECT_EQ(x.playbook, "safe_hold");
+  EXPECT_EQ(joined(steps_of(x)), "snapshot stop");
+  EXPECT_TRUE(wait_until([&] { return !alive(pid); }, 5s));
+  EXPECT_FALSE(wait_until([&] { return starts("a").size() > 1; }, 200ms))
+    << "held: not restarted";
+}
+
+TEST_F(Playbooks, EscalateAsThePlaybookGivesUpAtOnce) {
+  start(sick_a("escalate", ""));
+  make_sick();
+  // The root gives up: a's incident escalated, the root's own failed.
+  ASSERT_TRUE(wait_report(actors::report_kind::exited));
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.component, "root/a");
+  EXPECT_EQ(x.status, incident_status::escalated);
+  EXPECT_EQ(x.playbook, "escalate");
+  EXPECT_EQ(joined(steps_of(x)), "snapshot escalate");
 }
