@@ -19,6 +19,8 @@ struct healing {
   std::uint64_t id = 0; // which healing of this component
   caf::actor child;
   caf::actor playbook;
+  caf::actor supervisor;
+  bool exit = false; // an exit its supervisor handed over (`on:`)
 };
 
 /// A component that depends on others, as its supervisor registered it.
@@ -64,7 +66,7 @@ public:
             auto p = path; // ended() erases it
             note(closed_note(p, "failed",
                              "its playbook ended: " + to_string(dm.reason)));
-            ended(p, h.id, false, "its playbook ended");
+            ended(p, h.id, "failed", "its playbook ended");
           }
           return;
         }
@@ -81,8 +83,8 @@ public:
       },
       [this](dep_up_atom, const std::string& path) { dependency_up(path); },
       [this](done_atom, const std::string& path, std::uint64_t id,
-             bool resolved,
-             const std::string& why) { ended(path, id, resolved, why); },
+             const std::string& outcome,
+             const std::string& why) { ended(path, id, outcome, why); },
     };
   }
 
@@ -174,20 +176,33 @@ private:
     job.config = state.opts.config;
     job.io = state.opts.io;
     auto actor = spawn_playbook(this, std::move(job));
-    state.active[f.path] = healing{id, f.child, actor};
+    state.active[f.path]
+      = healing{id, f.child, actor, f.supervisor, f.probe.empty()};
     if (state.opts.topology && state.opts.topology->has_dependents(f.path))
       dependency_down(f.path, f.mode, f.detail, f.at_ns);
   }
 
-  void ended(const std::string& path, std::uint64_t id, bool resolved,
-             const std::string& why) {
+  void ended(const std::string& path, std::uint64_t id,
+             const std::string& outcome, const std::string& why) {
     auto it = state.active.find(path);
     if (it == state.active.end() || it->second.id != id)
       return;
-    auto child = it->second.child;
+    auto h = std::move(it->second);
     state.active.erase(it);
+    auto resolved = outcome == "resolved";
     if (resolved && state.down.count(path))
       dependency_up(path);
+    if (outcome == "failed" && h.exit && h.supervisor) {
+      // An exit its playbook could not heal: back to the supervisor's
+      // rules, a restart that counts toward its intensity.
+      request(h.supervisor, state.opts.restart_within, restart_atom::value,
+              path)
+        .then([](bool) {},
+              [path](caf::error& err) {
+                spdlog::error("{}: not restarted: {}", path, to_string(err));
+              });
+    }
+    auto child = h.child;
     if (resolved || !child)
       return;
     // Its monitors start counting afresh: a component still sick raises a

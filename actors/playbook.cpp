@@ -354,33 +354,35 @@ private:
     note(std::move(n));
     spdlog::info("{}: healed by {} and verified", state.job.path,
                  state.job.plan.name);
-    done(true, {});
+    done("resolved", {});
   }
 
   void hold(const std::string& why) {
     note(closed_note(state.job.path, "held", why));
     spdlog::warn("{}: {}", state.job.path, why);
-    done(false, why);
+    done("held", why);
   }
 
   void escalate(const std::string& why) {
     record("escalate", true, why);
     send(state.job.supervisor, escalate_atom::value, state.job.path, why);
-    done(false, why);
+    done("escalated", why);
   }
 
   void finish_failed(const std::string& why) {
     spdlog::error("{}: {}", state.job.path, why);
     note(closed_note(state.job.path, "failed", why));
-    done(false, why);
+    done("failed", why);
   }
 
-  void done(bool resolved, const std::string& why) {
+  // Tells the coordinator how it ended: resolved, failed, held or
+  // escalated (and why not resolved).
+  void done(const std::string& outcome, const std::string& why) {
     if (state.finished)
       return;
     state.finished = true;
     send(state.coordinator, done_atom::value, state.job.path, state.job.id,
-         resolved, why);
+         outcome, why);
     quit();
   }
 };

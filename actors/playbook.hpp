@@ -14,7 +14,7 @@
 //      +--> failed
 //
 // When it is done it tells the coordinator (done_atom, path, run id,
-// resolved, why not) and quits.
+// outcome: resolved, failed, held or escalated; why not resolved) and quits.
 #pragma once
 
 #include <cstdint>
@@ -44,7 +44,7 @@ struct playbook_job {
 };
 
 /// Spawns the playbook actor for `job`, monitored by `coordinator`, to
-/// which it reports (done_atom, path, id, resolved, why not).
+/// which it reports (done_atom, path, id, outcome, why not).
 caf::actor spawn_playbook(caf::event_based_actor* coordinator,
                           playbook_job job);
 

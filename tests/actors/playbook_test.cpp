@@ -408,3 +408,21 @@ TEST_F(Playbooks, EscalateAsThePlaybookGivesUpAtOnce) {
   EXPECT_EQ(x.playbook, "escalate");
   EXPECT_EQ(joined(steps_of(x)), "snapshot escalate");
 }
+
+TEST_F(Playbooks, AnExitItsPlaybookCannotHealGoesBackToTheSupervisor) {
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+        "  children:\n"
+        "    - name: a\n"
+        "      command: [CRASHY, --stamp, DIR/a.stamp, --first-run, DIR/once, "
+        "--sleep, \"100\", --signal, \"11\"]\n"
+        "      on: {crashed: useless}\n"
+        "playbooks:\n"
+        "  useless:\n"
+        "    steps: [{exec: ['false']}]\n");
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::failed);
+  EXPECT_EQ(joined(steps_of(x)), "snapshot exec!");
+  // Its supervisor restarts it (counted toward its intensity).
+  EXPECT_TRUE(wait_starts("a", 2));
+}
