@@ -252,21 +252,23 @@ supervisor:
 }
 
 TEST(Loader, ARestartBudgetHasAPeriodOfAMinuteByDefault) {
-  auto& cfg = ok(load(R"(grace: 1
+  auto r = load(R"(grace: 1
 restart_budget: {restarts: 300}
 supervisor:
   children:
     - {name: a, command: [a]}
-)"));
+)");
+  auto& cfg = ok(r);
   ASSERT_TRUE(cfg.restart_budget);
   EXPECT_EQ(cfg.restart_budget->restarts, 300);
   EXPECT_EQ(cfg.restart_budget->period, 1min);
-  auto& other = ok(load(R"(grace: 1
+  auto r2 = load(R"(grace: 1
 restart_budget: {restarts: 5, period: 10s}
 supervisor:
   children:
     - {name: a, command: [a]}
-)"));
+)");
+  auto& other = ok(r2);
   EXPECT_EQ(other.restart_budget->period, 10s);
 }
 
