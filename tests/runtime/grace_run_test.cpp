@@ -367,3 +367,39 @@ TEST_F(GraceRun, ThePortConflictExampleHealsTheStaleInstance) {
   if (auto h = grace::runtime::find_port_holder(47998); h && h->pid > 1)
     ::kill(h->pid, SIGKILL);
 }
+
+TEST_F(GraceRun, ADependencysFailureIsTheCauseOfItsDependentsIncidents) {
+  auto g = run(write_config(child("db") + "    - {name: api, command: ["
+                            + crashy + ", --stamp, " + dir_
+                            + "/api.stamp], depends_on: [root/db]}\n"));
+  auto audit = dir_ + "/logs/incidents.jsonl";
+  ASSERT_TRUE(wait_until([&] { return first_pid("api.stamp") > 1; }, 5s));
+  auto db = first_pid("db.stamp");
+  ASSERT_GT(db, 1);
+  ::kill(db, SIGKILL);
+  ASSERT_TRUE(wait_until(
+    [&] { return count_of(lines_of(audit), "\"resolved\"") == 2; }, 5s))
+    << err();
+  // Restarted once: its second start stamped.
+  EXPECT_TRUE(
+    wait_until([&] { return lines_of(dir_ + "/api.stamp").size() == 2; }, 5s));
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+  std::string db_id, api_line;
+  for (auto& l : lines_of(audit)) {
+    expect_spec_line(l);
+    if (l.find("\"status\":\"resolved\"") == std::string::npos)
+      continue;
+    if (l.find("\"component\":\"root/db\"") != std::string::npos)
+      db_id = l.substr(l.find("inc_"), 26);
+    else
+      api_line = l;
+  }
+  ASSERT_FALSE(db_id.empty());
+  EXPECT_NE(api_line.find("\"failure_mode\":\"dependency_failed\""),
+            std::string::npos)
+    << api_line;
+  EXPECT_NE(api_line.find("\"caused_by\":\"" + db_id), std::string::npos)
+    << api_line;
+  EXPECT_EQ(lines_of(dir_ + "/api.stamp").size(), 2u) << "and only once";
+}
