@@ -426,3 +426,25 @@ TEST_F(Playbooks, AnExitItsPlaybookCannotHealGoesBackToTheSupervisor) {
   // Its supervisor restarts it (counted toward its intensity).
   EXPECT_TRUE(wait_starts("a", 2));
 }
+
+TEST_F(Playbooks, AWebhookGetsTheIncidentAsJson) {
+  background hook{{GRACE_CRASHY_CHILD, "--http", "47646", dir_ + "/ok-once",
+                   "200", dir_ + "/hook.log"},
+                  dir_ + "/hook.out",
+                  dir_ + "/hook.err"};
+  ASSERT_TRUE(wait_until([] { return runtime::port_listened(47646); }, 5s));
+  start(sick_a("tell", "  tell:\n"
+                       "    steps: [{notify: 'http://127.0.0.1:47646/hook'}, "
+                       "restart]\n"));
+  make_sick();
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved);
+  ASSERT_TRUE(wait_until(
+    [&] { return test::lines_of(dir_ + "/hook.log").size() >= 2; }, 5s));
+  auto log = test::lines_of(dir_ + "/hook.log");
+  EXPECT_EQ(log[0], "POST /hook HTTP/1.1");
+  EXPECT_EQ(log[1].find("{\"incident_id\":\"" + x.id + "\""), 0u) << log[1];
+  EXPECT_NE(log[1].find("\"failure_mode\":\"check_failed\""),
+            std::string::npos);
+}

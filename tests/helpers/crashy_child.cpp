@@ -17,7 +17,8 @@
 //   --unlisten         close that listening socket (and keep running)
 //   --http PORT ONCE FIRST LOG  serve HTTP on PORT forever: status FIRST on
 //                      the first run (file ONCE absent; 0 = no answer),
-//                      200 after; a line per request in LOG
+//                      200 after; per request, its first line (and its
+//                      body, if any) in LOG
 //   --notify TEXT      send TEXT (e.g. READY=1) to $NOTIFY_SOCKET
 //   --grow MB MAX      allocate (and touch) MB MiB every 10 ms up to MAX MiB
 //   --http-json PORT BODY  serve HTTP 200 with BODY on PORT
@@ -143,8 +144,28 @@ static long read_int(const char* path) {
         break;
       request.append(buf, static_cast<std::size_t>(n));
     }
-    if (log)
-      write_file(log, "request\n", true);
+    if (log) {
+      // The request line, then the posted if it has one (a POSTed JSON).
+      auto head_end = request.find("\r\n\r\n");
+      std::string posted;
+      auto cl = request.find("Content-Length: ");
+      if (head_end != std::string::npos && cl != std::string::npos
+          && cl < head_end) {
+        auto want
+          = static_cast<std::size_t>(std::atol(request.c_str() + cl + 16));
+        posted = request.substr(head_end + 4);
+        while (posted.size() < want) {
+          auto n = ::read(c, buf, sizeof buf);
+          if (n <= 0)
+            break;
+          posted.append(buf, static_cast<std::size_t>(n));
+        }
+      }
+      write_file(log,
+                 request.substr(0, request.find("\r\n")) + "\n"
+                   + (posted.empty() ? "" : posted + "\n"),
+                 true);
+    }
     if (sick && read_int(sick) == ::getpid()) {
       std::string reply = "HTTP/1.1 503 Sick\r\nContent-Length: 0\r\n"
                           "Connection: close\r\n\r\n";
