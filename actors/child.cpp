@@ -456,15 +456,9 @@ private:
       f.path = state.spec.path;
       f.probe = "ports";
       f.mode = mode_name(config::failure_mode::port_in_use);
-      f.detail = "port " + std::to_string(port) + " is held by "
-                 + (holder ? "pid " + std::to_string(holder->pid) + " ("
-                               + holder->command() + ")"
-                           : std::string{"a process grace cannot see"});
-      f.fields.numbers.emplace_back("port", port);
-      if (holder) {
-        f.fields.numbers.emplace_back("holder_pid", holder->pid);
-        f.fields.texts.emplace_back("holder_cmd", holder->command());
-      }
+      f.detail
+        = "port " + std::to_string(port) + " is held by " + describe(holder);
+      add_holder(f.fields, port, holder);
       f.at_ns = steady_ns();
       f.child = caf::actor_cast<caf::actor>(this);
       f.supervisor = state.supervisor;
@@ -496,20 +490,19 @@ private:
         continue;
       auto holder = runtime::find_port_holder(port);
       if (holder && stale(*holder)) {
-        f.fields.numbers.emplace_back("port", port);
-        f.fields.numbers.emplace_back("holder_pid", holder->pid);
-        f.fields.texts.emplace_back("holder_cmd", holder->command());
-        f.done
-          += (f.done.empty() ? "stopped " : ", ")
-             + ("stale pid " + std::to_string(holder->pid) + " ("
-                + holder->command() + ") holding port " + std::to_string(port));
+        add_holder(f.fields, port, holder);
+        f.done += (f.done.empty() ? "stopped stale " : ", ") + describe(holder)
+                  + " holding port " + std::to_string(port);
         spdlog::warn("{}: stopping stale pid {} ({}) that holds port {}",
                      state.spec.path, holder->pid, holder->command(), port);
-        auto patience
-          = state.spec.shutdown.how == config::shutdown_spec::kind::timeout
-              ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                state.spec.shutdown.timeout)
-              : std::chrono::milliseconds{0};
+        // Its `shutdown`; a stale copy gets 5 s where that is infinity.
+        using sk = config::shutdown_spec::kind;
+        auto patience = std::chrono::milliseconds{0};
+        if (state.spec.shutdown.how == sk::timeout)
+          patience = std::chrono::duration_cast<std::chrono::milliseconds>(
+            state.spec.shutdown.timeout);
+        else if (state.spec.shutdown.how == sk::infinity)
+          patience = std::chrono::seconds{5};
         auto self = caf::actor_cast<caf::actor>(this);
         state.ctx->io->post([io = state.ctx->io, self, id, pid = holder->pid,
                              patience] {
@@ -520,20 +513,13 @@ private:
         return; // freed_atom: look again
       }
       // Foreign (or unseen): waited for, never killed.
-      auto who = holder ? "pid " + std::to_string(holder->pid) + " ("
-                            + holder->command() + ")"
-                        : std::string{"a process grace cannot see"};
       if (steady_ns() >= f.deadline_ns) {
         auto finished = std::move(f);
         state.freeings.erase(id);
-        finished.fields.numbers.emplace_back("port", port);
-        if (holder) {
-          finished.fields.numbers.emplace_back("holder_pid", holder->pid);
-          finished.fields.texts.emplace_back("holder_cmd", holder->command());
-        }
+        add_holder(finished.fields, port, holder);
         finished.rp.deliver(
           false,
-          "port " + std::to_string(port) + " is held by " + who
+          "port " + std::to_string(port) + " is held by " + describe(holder)
             + ", not an instance of " + state.spec.path
             + ": not killed; still held after "
             + config::format_duration(state.spec.ready.within),
@@ -549,6 +535,23 @@ private:
     finished.rp.deliver(true,
                         finished.done.empty() ? "ports free" : finished.done,
                         finished.fields);
+  }
+
+  // "pid 4242 (nginx: master process)".
+  static std::string describe(const std::optional<runtime::port_holder>& h) {
+    if (!h)
+      return "a process grace cannot see";
+    return "pid " + std::to_string(h->pid) + " (" + h->command() + ")";
+  }
+
+  // The port and its holder, for the incident.
+  static void add_holder(note_fields& fields, std::uint16_t port,
+                         const std::optional<runtime::port_holder>& h) {
+    fields.numbers.emplace_back("port", port);
+    if (!h)
+      return;
+    fields.numbers.emplace_back("holder_pid", h->pid);
+    fields.texts.emplace_back("holder_cmd", h->command());
   }
 
   // Whether `h` is a stale instance of this component, safe to stop.
