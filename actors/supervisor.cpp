@@ -89,6 +89,9 @@ struct supervisor_state {
   std::size_t granted = 0; // restart permits out
   // Restarts and starts asked for, answered when the child is ready again.
   std::vector<std::pair<std::size_t, caf::response_promise>> restart_waiters;
+  // Restarts found unneeded: a fresh instance is on its way up (answered
+  // `false` once it is ready).
+  std::vector<std::pair<std::size_t, caf::response_promise>> fresh_waiters;
   // Stops asked for, answered when the child has stopped.
   std::vector<std::pair<std::size_t, caf::response_promise>> stop_waiters;
   std::mt19937 rng{std::random_device{}()};
@@ -132,11 +135,19 @@ public:
         // after `since_ns` (its strategy restarted it already, after a
         // sibling it depends on): answers whether it restarted it.
         if (auto it = state.index.find(who); it != state.index.end()) {
-          auto& s = state.children[it->second];
+          auto i = it->second;
+          auto& s = state.children[i];
           if (s.phase == slot_phase::running && s.ready_ns > since_ns) {
             s.waiting = false;
-            maybe_grant(it->second);
+            maybe_grant(i);
             return false;
+          }
+          if (coming_up(i)) {
+            // A plan (re)starts it right now: that instance is fresh.
+            s.waiting = false;
+            auto rp = make_response_promise<bool>();
+            state.fresh_waiters.emplace_back(i, rp);
+            return rp;
           }
         }
         auto rp = make_response_promise<bool>();
@@ -320,6 +331,15 @@ private:
         if (s.failing)
           note_recovered(s, r);
         answer_restarts(i, "");
+        for (auto w = state.fresh_waiters.begin();
+             w != state.fresh_waiters.end();) {
+          if (w->first != i) {
+            ++w;
+            continue;
+          }
+          w->second.deliver(false);
+          w = state.fresh_waiters.erase(w);
+        }
         if (awaited)
           step_done();
         else
@@ -778,8 +798,28 @@ private:
       step_done();
   }
 
+  // Whether child i is being started, or is still to be started by the
+  // current plan.
+  bool coming_up(std::size_t i) const {
+    if (state.children[i].phase == slot_phase::starting)
+      return true;
+    if (!state.current || state.current->why == purpose::shutdown
+        || state.current->why == purpose::give_up)
+      return false;
+    auto& p = *state.current;
+    return std::find(p.starts.begin()
+                       + static_cast<std::ptrdiff_t>(p.next_start),
+                     p.starts.end(), i)
+           != p.starts.end();
+  }
+
   // Answers the restart requests for child i (ok), or all of them (not ok).
   void answer_restarts(std::optional<std::size_t> i, const std::string& why) {
+    if (!i) {
+      for (auto& [j, rp] : state.fresh_waiters)
+        rp.deliver(caf::make_error(caf::sec::runtime_error, why));
+      state.fresh_waiters.clear();
+    }
     auto& w = state.restart_waiters;
     for (auto it = w.begin(); it != w.end();) {
       if (i && it->first != *i) {
