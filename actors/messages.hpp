@@ -60,6 +60,7 @@ using dep_down_atom = caf::atom_constant<caf::atom("depdown")>;
 using dep_up_atom = caf::atom_constant<caf::atom("depup")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using await_dep_atom = caf::atom_constant<caf::atom("awaitdep")>;
+using op_atom = caf::atom_constant<caf::atom("op")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -209,6 +210,28 @@ typename Inspector::result_type inspect(Inspector& f, failure_report& x) {
            x.mode, x.severity, x.detail, x.output, x.status_text, x.failed_ns,
            x.at_ns, x.child, x.supervisor, x.pid, x.code, x.signal, x.fields);
 }
+
+/// One component as `grace status` shows it. A supervisor answers
+/// status_atom with its own entry first, then its children's, depth first.
+struct component_status {
+  std::string path;
+  bool supervisor = false;
+  std::string state;          // running, starting, stopping, stopped, held,
+                              // waiting (for a dependency), done (temporary)
+  std::int32_t pid = 0;       // processes: the current one, else 0
+  std::int64_t ready_ns = 0;  // steady: last ready (uptime), else 0
+  std::int32_t restarts = 0;  // since grace started
+  std::string last_failure;   // in words, else ""
+  std::int64_t failed_ns = 0; // steady: when, else 0
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, component_status& x) {
+  return f(caf::meta::type_name("grace.component_status"), x.path, x.supervisor,
+           x.state, x.pid, x.ready_ns, x.restarts, x.last_failure, x.failed_ns);
+}
+
+using status_list = std::vector<component_status>;
 
 /// Returns the name a child_report carries for `mode` (its config name).
 inline std::string mode_name(config::failure_mode mode) {

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/control.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
@@ -15,6 +16,7 @@
 #include "actors/system.hpp"
 #include "actors/tracker.hpp"
 #include "runtime/audit_log.hpp"
+#include "runtime/control_server.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/signals.hpp"
 
@@ -68,6 +70,22 @@ public:
         state.stopping = true;
         spdlog::info("stopping the tree");
         send(state.root, stop_atom::value);
+      },
+      // The operator's requests (control.hpp) go to the root supervisor.
+      [this](status_atom) -> caf::result<status_list> {
+        auto rp = make_response_promise<status_list>();
+        request(state.root, std::chrono::seconds{5}, status_atom::value)
+          .then([rp](status_list& l) mutable { rp.deliver(std::move(l)); },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [this](op_atom, const std::string& verb,
+             const std::string& who) -> caf::result<bool> {
+        auto rp = make_response_promise<bool>();
+        request(state.root, std::chrono::minutes{5}, op_atom::value, verb, who)
+          .then([rp](bool ok) mutable { rp.deliver(ok); },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
       },
       [this](const child_report& r) {
         switch (r.kind) {
@@ -170,9 +188,32 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     ctx->default_backoff = cfg.default_backoff;
     if (ledger)
       *ledger = ctx->ledger;
+    // The control socket first: a second grace on the same log_dir stops
+    // here, before it starts anything.
+    auto control = spawn_control(sys, root->path);
+    std::string why;
+    auto server = runtime::control_server::open(
+      io, cfg.log_dir + "/grace.sock",
+      [control](std::string line, runtime::control_server::reply_fn reply) {
+        send_control_request(control, std::move(line), std::move(reply));
+      },
+      &why);
+    if (!server) {
+      spdlog::error("control socket {}", why);
+      if (why.find("another grace") != std::string::npos) {
+        caf::anon_send_exit(control, caf::exit_reason::user_shutdown);
+        for (auto& a : {ctx->tracker, ctx->coordinator})
+          if (a)
+            caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+        ctx.reset();
+        sys.await_all_actors_done();
+        return 1;
+      }
+    }
     std::promise<int> done;
     auto finished = done.get_future();
     auto node = sys.spawn<node_actor>(root, ctx, &done, opts.run_for);
+    caf::anon_send(control, node);
     runtime::signal_watcher signals{
       io, [node](int sig) {
         if (sig == SIGHUP) {
@@ -184,8 +225,9 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
         caf::anon_send(node, stop_atom::value);
       }};
     code = finished.get();
+    server.reset(); // no more requests
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-    for (auto& a : {ctx->tracker, ctx->coordinator})
+    for (auto& a : {ctx->tracker, ctx->coordinator, control})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     ctx.reset(); // its handles must not keep actors alive

@@ -53,6 +53,11 @@ struct slot {
   bool told_down = false; // the coordinator knows it failed; tell it when
                           // it is ready again
   std::int64_t ready_ns = 0; // steady: when it was last ready
+  // For `grace status`:
+  std::int32_t pid = 0;       // its process, while one runs
+  std::int32_t restarts = 0;  // since grace started
+  std::string last_failure;   // in words
+  std::int64_t failed_ns = 0; // steady
   config::restart_type restart = config::restart_type::permanent;
   config::backoff_spec backoff;
   backoff_streak streak;
@@ -154,6 +159,9 @@ public:
         restart_requested(who, rp);
         return rp;
       },
+      [this](status_atom) -> caf::result<status_list> { return status(); },
+      [this](op_atom, const std::string& verb, const std::string& who)
+        -> caf::result<bool> { return operate(verb, who); },
       [this](start_atom, const std::string& who) -> caf::result<bool> {
         auto rp = make_response_promise<bool>();
         start_requested(who, rp);
@@ -314,6 +322,7 @@ private:
     auto awaited = state.current && state.current->awaiting == i;
     switch (r.kind) {
       case report_kind::started:
+        s.pid = r.pid;
         if (s.phase == slot_phase::stopped)
           s.phase = slot_phase::starting;
         return;
@@ -321,6 +330,8 @@ private:
         if (s.phase == slot_phase::stopping)
           return;
         s.phase = slot_phase::running;
+        if (r.pid > 0)
+          s.pid = r.pid;
         s.ready_ns = r.at_ns ? r.at_ns : steady_ns();
         s.streak.ready(now());
         if (s.told_down) {
@@ -347,6 +358,7 @@ private:
         return;
       case report_kind::stopped:
         s.phase = slot_phase::stopped;
+        s.pid = 0;
         answer_stops(i);
         if (awaited)
           step_done();
@@ -363,6 +375,9 @@ private:
       case report_kind::spawn_failed:
         break;
     }
+    s.last_failure = r.detail;
+    s.failed_ns = r.at_ns ? r.at_ns : steady_ns();
+    s.pid = r.restarted ? r.pid : 0;
     if (r.restarted) {
       restarted(i, r);
       return;
@@ -448,6 +463,7 @@ private:
     auto at = r.at_ns ? r.at_ns : steady_ns();
     state.ctx->ledger->failure(s.path, r.mode, r.detail, at);
     state.ctx->ledger->restart(s.path);
+    ++s.restarts;
     if (state.now == mode::stopping || state.now == mode::giving_up)
       return; // the plan stops it in its turn
     note_failed(s, r);
@@ -560,6 +576,7 @@ private:
       return;
     }
     state.ctx->ledger->restart(s.path);
+    ++s.restarts;
     auto streak = s.streak.failed(t, s.backoff.max);
     std::uniform_real_distribution<double> jitter{-1.0, 1.0};
     auto delay = backoff_delay(s.backoff, streak, jitter(state.rng));
@@ -652,6 +669,7 @@ private:
       return;
     }
     state.ctx->ledger->restart(s.path);
+    ++s.restarts;
     auto p = restart_plan(i, true, duration::zero());
     if (state.now == mode::running)
       state.now = mode::restarting;
@@ -708,6 +726,7 @@ private:
     s.held = false;
     s.removed = false;
     state.ctx->ledger->restart(s.path);
+    ++s.restarts;
     state.restart_waiters.emplace_back(i, std::move(rp));
     auto p = restart_plan(i, false, duration::zero());
     if (state.now == mode::running)
@@ -811,6 +830,167 @@ private:
                        + static_cast<std::ptrdiff_t>(p.next_start),
                      p.starts.end(), i)
            != p.starts.end();
+  }
+
+  // -- the operator (grace status, start, stop, restart) ----------------------
+
+  static std::string slot_state(const slot& s) {
+    if (s.removed)
+      return "done";
+    if (s.held)
+      return "held";
+    if (s.waiting)
+      return "waiting";
+    switch (s.phase) {
+      case slot_phase::stopped:
+        return "stopped";
+      case slot_phase::starting:
+        return "starting";
+      case slot_phase::running:
+        return "running";
+      case slot_phase::stopping:
+        return "stopping";
+    }
+    return "stopped";
+  }
+
+  std::string mode_text() const {
+    switch (state.now) {
+      case mode::idle:
+        return "stopped";
+      case mode::starting:
+        return "starting";
+      case mode::running:
+        return "running";
+      case mode::restarting:
+        return "restarting";
+      case mode::stopping:
+        return "stopping";
+      case mode::giving_up:
+        return "giving up";
+      case mode::held:
+        return "held";
+    }
+    return "stopped";
+  }
+
+  // This supervisor, then its children depth first (nested supervisors are
+  // asked for theirs).
+  caf::result<status_list> status() {
+    struct gather {
+      caf::response_promise rp;
+      std::vector<status_list> parts; // [0]: this supervisor
+      std::size_t pending = 0;
+      void finish() {
+        status_list all;
+        for (auto& p : parts)
+          all.insert(all.end(), p.begin(), p.end());
+        rp.deliver(std::move(all));
+      }
+    };
+    auto g = std::make_shared<gather>();
+    g->rp = make_response_promise<status_list>();
+    component_status me;
+    me.path = path();
+    me.supervisor = true;
+    me.state = mode_text();
+    g->parts.push_back({me});
+    for (auto& c : state.children) {
+      component_status e;
+      e.path = c.path;
+      e.supervisor = c.spec->is_supervisor();
+      e.state = slot_state(c);
+      e.pid = c.pid;
+      e.ready_ns = c.phase == slot_phase::running ? c.ready_ns : 0;
+      e.restarts = c.restarts;
+      e.last_failure = c.last_failure;
+      e.failed_ns = c.failed_ns;
+      auto k = g->parts.size();
+      g->parts.push_back({e});
+      if (!e.supervisor || !c.handle)
+        continue;
+      ++g->pending;
+      request(c.handle, std::chrono::seconds{5}, status_atom::value)
+        .then(
+          [g, k, e](status_list& sub) {
+            if (!sub.empty()) {
+              // Its own view of itself, with what this supervisor counted.
+              sub.front().restarts = e.restarts;
+              sub.front().ready_ns = e.ready_ns;
+              sub.front().last_failure = e.last_failure;
+              sub.front().failed_ns = e.failed_ns;
+              if (e.state == "held" || e.state == "waiting")
+                sub.front().state = e.state;
+              g->parts[k] = std::move(sub);
+            }
+            if (--g->pending == 0)
+              g->finish();
+          },
+          [g](caf::error&) {
+            if (--g->pending == 0)
+              g->finish();
+          });
+    }
+    if (g->pending == 0)
+      g->finish();
+    return g->rp;
+  }
+
+  // `verb` (start, stop, restart) on component `who`: a child of this
+  // supervisor, or something under one of its nested supervisors.
+  caf::result<bool> operate(const std::string& verb, const std::string& who) {
+    auto rp = make_response_promise<bool>();
+    auto it = state.index.find(who);
+    if (it == state.index.end()) {
+      for (auto& c : state.children)
+        if (c.spec->is_supervisor() && c.handle
+            && who.starts_with(c.path + "/")) {
+          request(c.handle, std::chrono::minutes{5}, op_atom::value, verb, who)
+            .then(
+              [rp](bool ok) mutable { rp.deliver(ok); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          return rp;
+        }
+      rp.deliver(
+        caf::make_error(caf::sec::runtime_error, "no component " + who));
+      return rp;
+    }
+    auto i = it->second;
+    if (verb == "stop") {
+      spdlog::info("{}: stopping {} (asked to by the operator)", path(), who);
+      stop_requested(who, rp);
+      return rp;
+    }
+    if (verb != "start" && verb != "restart") {
+      rp.deliver(
+        caf::make_error(caf::sec::runtime_error, "unknown operation " + verb));
+      return rp;
+    }
+    if (state.now != mode::running && state.now != mode::restarting
+        && state.now != mode::starting) {
+      rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                 who + ": its supervisor " + path() + " is "
+                                   + mode_text()));
+      return rp;
+    }
+    // The operator's start and restart release a hold and do not count
+    // toward the restart intensity or the node's budget.
+    auto& s = state.children[i];
+    s.held = s.removed = s.waiting = false;
+    if (verb == "start" && s.phase == slot_phase::running) {
+      rp.deliver(true);
+      return rp;
+    }
+    state.restart_waiters.emplace_back(i, rp);
+    if (verb == "start" && s.phase == slot_phase::starting)
+      return rp;
+    spdlog::info("{}: {} {} (asked to by the operator)", path(),
+                 verb == "start" ? "starting" : "restarting", who);
+    auto p = restart_plan(i, verb == "restart", duration::zero());
+    if (state.now == mode::running)
+      state.now = mode::restarting;
+    run(std::move(p));
+    return rp;
   }
 
   // Answers the restart requests for child i (ok), or all of them (not ok).

@@ -56,6 +56,8 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<incident_note>("grace.incident_note");
   cfg.add_message_type<probe_outcome>("grace.probe_outcome");
   cfg.add_message_type<failure_report>("grace.failure_report");
+  cfg.add_message_type<component_status>("grace.component_status");
+  cfg.add_message_type<status_list>("grace.status_list");
 }
 
 void log_stray_messages(caf::scheduled_actor* self) {

@@ -54,6 +54,33 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
   incidents_cmd->add_option(
     "--since", since, "Only incidents detected within DURATION (e.g. 1h)");
 
+  control_command control;
+  auto control_option = [&](CLI::App* cmd) {
+    cmd->add_option("--control", control.socket,
+                    "The control socket (default $GRACE_CONTROL, else "
+                    "./logs/grace.sock)");
+  };
+  auto* status_cmd = app.add_subcommand(
+    "status", "The tree of a running grace: state, pid, uptime, restarts, "
+              "last failure (exit 1 if no grace answers)");
+  status_cmd->add_flag("--json", control.json, "As JSON, for scripts");
+  control_option(status_cmd);
+  std::vector<CLI::App*> path_cmds;
+  for (auto [verb, what] :
+       {std::pair<const char*, const char*>{
+          "start", "Start a component or a subtree (releases a hold)"},
+        {"stop", "Stop a component or a subtree; it stays stopped (no "
+                 "restart, no incident) until started"},
+        {"restart", "Restart a component or a subtree"}}) {
+    auto* cmd = app.add_subcommand(verb, what);
+    cmd->add_option("PATH", control.path, "e.g. root/workers/w-0")->required();
+    control_option(cmd);
+    path_cmds.push_back(cmd);
+  }
+  auto* shutdown_cmd
+    = app.add_subcommand("shutdown", "Stop a running grace gracefully");
+  control_option(shutdown_cmd);
+
   cli_outcome out;
   auto usage_error = [&](const std::string& what) {
     out.text = "grace: " + what + " (see 'grace --help')\n";
@@ -95,6 +122,15 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
       incidents.since = std::get<config::duration>(d);
     }
     out.options = cli_options{incidents};
+  } else {
+    for (auto* cmd : path_cmds)
+      if (cmd->parsed())
+        control.verb = cmd->get_name();
+    if (status_cmd->parsed())
+      control.verb = "status";
+    else if (shutdown_cmd->parsed())
+      control.verb = "shutdown";
+    out.options = cli_options{control};
   }
   return out;
 }

@@ -31,9 +31,20 @@ struct incidents_command {
   std::chrono::nanoseconds since{0};
 };
 
+/// `grace status [--json]`, `grace start|stop|restart PATH`, `grace
+/// shutdown`: ask a running grace through its control socket.
+struct control_command {
+  std::string verb; // status, start, stop, restart, shutdown
+  std::string path; // start, stop, restart
+  bool json = false;
+  /// --control; empty: $GRACE_CONTROL, else ./logs/grace.sock.
+  std::string socket;
+};
+
 /// What the user asked for.
 struct cli_options {
-  std::variant<check_command, run_command, incidents_command> command;
+  std::variant<check_command, run_command, incidents_command, control_command>
+    command;
 };
 
 /// The result of parsing a command line.

@@ -2,6 +2,7 @@
 // section 1: 0 success, 2 usage error or invalid config, 3 the root
 // supervisor gave up).
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <system_error>
@@ -9,13 +10,17 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/node.hpp"
 #include "config/loader.hpp"
 #include "config/support.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/control_server.hpp"
 #include "runtime/incident_report.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/signals.hpp"
+#include "runtime/status_view.hpp"
 
 namespace {
 
@@ -94,6 +99,56 @@ int execute(const grace::runtime::incidents_command& cmd) {
               << e.code().message() << '\n';
     return 1;
   }
+}
+
+// Asks the running grace (SPEC.md section 1: status 0, or 1 if no grace
+// answers; start/stop/restart 0 ok, 1 error).
+int execute(const grace::runtime::control_command& cmd) {
+  auto socket = cmd.socket;
+  if (socket.empty()) {
+    auto* env = std::getenv("GRACE_CONTROL");
+    socket = env && *env ? env : "logs/grace.sock";
+  }
+  nlohmann::json req{{"cmd", cmd.verb}};
+  if (!cmd.path.empty())
+    req["path"] = cmd.path;
+  std::string err;
+  // A stop waits for the component's `shutdown`, a start for its readiness.
+  auto timeout = cmd.verb == "status" || cmd.verb == "shutdown"
+                   ? std::chrono::seconds{15}
+                   : std::chrono::seconds{330};
+  auto answer
+    = grace::runtime::control_request(socket, req.dump(), timeout, &err);
+  if (answer.empty()) {
+    std::cerr << "grace: " << err << '\n';
+    return 1;
+  }
+  auto j = nlohmann::json::parse(answer, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    std::cerr << "grace: not an answer: " << answer << '\n';
+    return 1;
+  }
+  if (!j.value("ok", false)) {
+    std::cerr << "grace: " << j.value("error", std::string{"failed"}) << '\n';
+    return 1;
+  }
+  if (cmd.verb == "status") {
+    if (cmd.json)
+      std::cout << answer << '\n';
+    else
+      std::cout << grace::runtime::render_status(answer,
+                                                 ::isatty(STDOUT_FILENO) == 1);
+    return 0;
+  }
+  if (cmd.verb == "shutdown")
+    std::cout << "grace is shutting down\n";
+  else
+    std::cout << cmd.path << ": "
+              << (cmd.verb == "stop"    ? "stopped"
+                  : cmd.verb == "start" ? "started"
+                                        : "restarted")
+              << '\n';
+  return 0;
 }
 
 } // namespace

@@ -42,9 +42,30 @@ TEST(Cli, UsageErrorsExitTwoWithOneLine) {
 
 TEST(Cli, OnlyWorkingCommandsAreOffered) {
   auto help = parse_cli({"grace", "--help"}).text;
-  for (auto missing : {"status", "reload", "bench"})
+  for (auto missing : {"reload", "events", "bench"})
     EXPECT_EQ(help.find(std::string{"  "} + missing + " "), std::string::npos)
       << missing;
+  for (auto offered : {"status", "start", "stop", "restart", "shutdown"})
+    EXPECT_NE(help.find(std::string{"  "} + offered + " "), std::string::npos)
+      << offered;
+}
+
+TEST(Cli, ControlCommandsTakeAPathAndASocket) {
+  auto stop = parse_cli({"grace", "stop", "root/db", "--control", "/x.sock"});
+  ASSERT_TRUE(stop.options);
+  auto& cmd = std::get<control_command>(stop.options->command);
+  EXPECT_EQ(cmd.verb, "stop");
+  EXPECT_EQ(cmd.path, "root/db");
+  EXPECT_EQ(cmd.socket, "/x.sock");
+  auto status = parse_cli({"grace", "status", "--json"});
+  ASSERT_TRUE(status.options);
+  auto& st = std::get<control_command>(status.options->command);
+  EXPECT_EQ(st.verb, "status");
+  EXPECT_TRUE(st.json);
+  EXPECT_TRUE(st.socket.empty()) << "resolved later: $GRACE_CONTROL, ...";
+  auto missing = parse_cli({"grace", "restart"});
+  EXPECT_FALSE(missing.options);
+  EXPECT_EQ(missing.exit_code, 2);
 }
 
 TEST(Cli, IncidentsTakesALogJsonAndSince) {

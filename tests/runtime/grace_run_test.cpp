@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/control_server.hpp"
 #include "runtime/port_holder.hpp"
 #include "tests/support/background.hpp"
 #include "tests/support/proc.hpp"
@@ -402,4 +403,112 @@ TEST_F(GraceRun, ADependencysFailureIsTheCauseOfItsDependentsIncidents) {
   EXPECT_NE(api_line.find("\"caused_by\":\"" + db_id), std::string::npos)
     << api_line;
   EXPECT_EQ(lines_of(dir_ + "/api.stamp").size(), 2u) << "and only once";
+}
+
+namespace {
+
+// `grace VERB [ARGS...] --control <dir>/logs/grace.sock`.
+grace::test::process_result ctl(const std::string& dir,
+                                std::vector<std::string> args) {
+  std::vector<std::string> argv{grace_bin};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--control");
+  argv.push_back(dir + "/logs/grace.sock");
+  return grace::test::run_process(argv);
+}
+
+} // namespace
+
+TEST_F(GraceRun, StatusShowsTheTreeAndStopStartRestartActOnIt) {
+  auto g = run(write_config(child("a") + child("b")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }, 5s));
+  auto status = ctl(dir_, {"status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("COMPONENT"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("  a "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find(std::to_string(first_pid("a.stamp"))),
+            std::string::npos)
+    << status.out;
+  auto json = ctl(dir_, {"status", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"path\":\"root/b\""), std::string::npos);
+  EXPECT_NE(json.out.find("\"pid\":" + std::to_string(first_pid("b.stamp"))),
+            std::string::npos)
+    << json.out;
+
+  // Stopped by the operator: stays stopped, no incident.
+  auto a = first_pid("a.stamp");
+  auto stop = ctl(dir_, {"stop", "root/a"});
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_EQ(stop.out, "root/a: stopped\n");
+  EXPECT_TRUE(wait_until([&] { return !alive(a); }, 5s));
+  EXPECT_FALSE(
+    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() > 1; }, 300ms))
+    << "not restarted behind the operator's back";
+  EXPECT_NE(ctl(dir_, {"status", "--json"}).out.find("\"state\":\"held\""),
+            std::string::npos);
+  // Started again.
+  auto start = ctl(dir_, {"start", "root/a"});
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  EXPECT_TRUE(
+    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() == 2; }, 5s));
+  // Restarted: a new pid.
+  auto b = first_pid("b.stamp");
+  auto restart = ctl(dir_, {"restart", "root/b"});
+  ASSERT_EQ(restart.exit_code, 0) << restart.err;
+  EXPECT_TRUE(
+    wait_until([&] { return lines_of(dir_ + "/b.stamp").size() == 2; }, 5s));
+  EXPECT_FALSE(alive(b));
+  // Errors: exit 1 and a message.
+  auto unknown = ctl(dir_, {"stop", "root/nope"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.err, "grace: no component root/nope\n");
+  EXPECT_EQ(ctl(dir_, {"stop", "root"}).exit_code, 1);
+  // None of that was an incident.
+  EXPECT_FALSE(fs::exists(dir_ + "/logs/incidents.jsonl")
+               && !lines_of(dir_ + "/logs/incidents.jsonl").empty());
+  auto down = ctl(dir_, {"shutdown"});
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(g->wait(10s), 0) << err();
+  EXPECT_FALSE(fs::exists(dir_ + "/logs/grace.sock")) << "removed at the end";
+  auto gone = ctl(dir_, {"status"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.err.find("no grace answers"), std::string::npos) << gone.err;
+}
+
+TEST_F(GraceRun, GarbageOnTheControlSocketChangesNothing) {
+  auto g = run(write_config(child("a")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  auto sock = dir_ + "/logs/grace.sock";
+  for (auto* bad : {"not json", "[1,2,3]", "{\"cmd\":42}", "{\"cmd\":\"fly\"}",
+                    "{\"cmd\":\"stop\"}", "{\"cmd\":\"stop\",\"path\":7}"}) {
+    std::string e;
+    auto answer = grace::runtime::control_request(sock, bad, 5s, &e);
+    EXPECT_EQ(answer.find("{\"error\":"), 0u) << bad << " -> " << answer << e;
+    EXPECT_NE(answer.find("\"ok\":false"), std::string::npos) << answer;
+  }
+  // Random bytes, no newline, then gone.
+  std::string noise;
+  for (int i = 0; i < 5000; ++i)
+    noise += static_cast<char>((i * 7919) % 251 + 1);
+  std::string e;
+  grace::runtime::control_request(sock, noise, 2s, &e);
+  // Still supervising, still answering.
+  EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 1u);
+  EXPECT_EQ(ctl(dir_, {"status"}).exit_code, 0);
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+}
+
+TEST_F(GraceRun, ASecondGraceOnTheSameLogDirRefusesToStart) {
+  auto config = write_config(child("a"));
+  auto first = run(config);
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  auto second = grace::test::run_process({grace_bin, "run", config});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("another grace answers there"), std::string::npos)
+    << second.err;
+  EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 1u) << "started nothing";
+  first->signal(SIGTERM);
+  EXPECT_EQ(first->wait(10s), 0) << err();
 }

@@ -1,0 +1,99 @@
+#include "runtime/status_view.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace grace::runtime {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string padded(std::string s, std::size_t width) {
+  if (s.size() < width)
+    s.append(width - s.size(), ' ');
+  return s;
+}
+
+const char* colour_of(const std::string& state) {
+  if (state == "running")
+    return "\033[32m"; // green
+  if (state == "held" || state == "stopped" || state == "giving up")
+    return "\033[31m"; // red
+  return "\033[33m";   // yellow: on its way somewhere
+}
+
+} // namespace
+
+std::string compact_age(double seconds) {
+  if (!(seconds >= 0))
+    seconds = 0;
+  auto s = static_cast<long long>(std::floor(seconds));
+  char buf[32];
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%llds", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+  else if (s < 86400)
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+  return buf;
+}
+
+std::string render_status(const std::string& answer, bool colour) {
+  json j = json::parse(answer, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("components")
+      || !j["components"].is_array())
+    return {};
+  struct row {
+    std::string name, state, pid, uptime, restarts, failure;
+  };
+  std::vector<row> rows;
+  std::size_t name_width = 9;
+  for (auto& c : j["components"]) {
+    if (!c.is_object())
+      continue;
+    auto path = c.value("path", std::string{});
+    auto depth
+      = static_cast<std::size_t>(std::count(path.begin(), path.end(), '/'));
+    row r;
+    r.name = std::string(2 * depth, ' ') + path.substr(path.rfind('/') + 1);
+    r.state = c.value("state", std::string{});
+    if (c.contains("pid") && c["pid"].is_number())
+      r.pid = std::to_string(c["pid"].get<long long>());
+    if (c.contains("uptime_seconds") && c["uptime_seconds"].is_number())
+      r.uptime = compact_age(c["uptime_seconds"].get<double>());
+    r.restarts = std::to_string(c.value("restarts", 0));
+    if (c.contains("last_failure") && c["last_failure"].is_string()) {
+      r.failure = c["last_failure"].get<std::string>();
+      if (c.contains("last_failure_ago_seconds")
+          && c["last_failure_ago_seconds"].is_number())
+        r.failure += ", "
+                     + compact_age(c["last_failure_ago_seconds"].get<double>())
+                     + " ago";
+    }
+    name_width = std::max(name_width, r.name.size());
+    rows.push_back(std::move(r));
+  }
+  std::string out = padded("COMPONENT", name_width + 2) + padded("STATE", 11)
+                    + padded("PID", 9) + padded("UPTIME", 9)
+                    + padded("RESTARTS", 10) + "LAST FAILURE\n";
+  for (auto& r : rows) {
+    auto state = padded(r.state, 11);
+    if (colour)
+      state = colour_of(r.state) + state + "\033[0m";
+    auto line = padded(r.name, name_width + 2) + state + padded(r.pid, 9)
+                + padded(r.uptime, 9) + padded(r.restarts, 10) + r.failure;
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+} // namespace grace::runtime

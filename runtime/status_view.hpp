@@ -1,0 +1,17 @@
+// `grace status` for people: the tree a running grace reports (its JSON
+// answer), one line per component, indented by depth, with state, pid,
+// uptime, restarts and the last failure; coloured on a terminal.
+#pragma once
+
+#include <string>
+
+namespace grace::runtime {
+
+/// Renders the control socket's answer to {"cmd":"status"}. Returns "" if
+/// `answer` is not such an answer.
+std::string render_status(const std::string& answer, bool colour);
+
+/// Returns a compact age: "42s", "5m03s", "2h05m", "3d04h".
+std::string compact_age(double seconds);
+
+} // namespace grace::runtime
