@@ -1,12 +1,15 @@
 #include "actors/control.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
+#include "runtime/incident.hpp"
 
 namespace grace::actors {
 
@@ -16,9 +19,11 @@ using json = nlohmann::json;
 
 /// One request and where its answer goes. Local only: the reply is not
 /// serialised.
+using reply_ptr = std::shared_ptr<std::function<bool(std::string, bool)>>;
+
 struct control_request {
   std::string line;
-  std::shared_ptr<std::function<void(std::string)>> reply;
+  reply_ptr reply;
 };
 
 template <class Inspector>
@@ -68,7 +73,15 @@ struct control_state {
   static inline const char* name = "grace.control";
   caf::actor node;
   std::string root;
+  std::vector<reply_ptr> subscribers; // `grace events` streams
 };
+
+std::string utc_now() {
+  return runtime::format_utc(
+    std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+}
 
 class control_actor : public caf::stateful_actor<control_state> {
 public:
@@ -86,17 +99,47 @@ public:
         } catch (const std::exception& e) {
           // Whatever a request holds, it is answered and this actor lives.
           (*r.reply)(
-            failure(std::string{"cannot serve the request: "} + e.what()));
+            failure(std::string{"cannot serve the request: "} + e.what()),
+            true);
         }
       },
       [this](caf::actor node) { state.node = std::move(node); },
+      // What happened, for the `grace events` streams.
+      [this](event_atom, const std::string& path, const std::string& what,
+             std::int32_t pid, const std::string& detail) {
+        if (state.subscribers.empty())
+          return;
+        json j{{"event", "state"},
+               {"at", utc_now()},
+               {"path", path},
+               {"state", what}};
+        j["pid"] = pid > 0 ? json(pid) : json(nullptr);
+        if (!detail.empty())
+          j["detail"] = detail;
+        publish(line_of(j));
+      },
+      [this](event_atom, const std::string& incident_line) {
+        if (!state.subscribers.empty())
+          publish(R"({"event":"incident","at":")" + utc_now()
+                  + R"(","incident":)" + incident_line + "}");
+      },
     };
   }
 
 private:
+  void publish(const std::string& line) {
+    auto& subs = state.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const reply_ptr& sub) {
+                                return !(*sub)(line, false); // gone
+                              }),
+               subs.end());
+  }
+
   void serve(const control_request& r) {
     auto reply = r.reply;
-    auto answer = [reply](std::string line) { (*reply)(std::move(line)); };
+    auto answer
+      = [reply](std::string line) { (*reply)(std::move(line), true); };
     json req;
     try {
       req = json::parse(r.line);
@@ -119,6 +162,14 @@ private:
             answer(line_of(json{{"ok", true}, {"components", list}}));
           },
           [answer](caf::error& err) { answer(failure(error_text(err))); });
+      return;
+    }
+    if (cmd == "events") {
+      // A stream: this line, then one per event, until the client goes.
+      (*reply)(line_of(json{{"ok", true}, {"stream", "events"}}), false);
+      state.subscribers.push_back(reply);
+      spdlog::info("a client follows the events ({} in all)",
+                   state.subscribers.size());
       return;
     }
     if (cmd == "shutdown") {
@@ -144,7 +195,7 @@ private:
       return;
     }
     answer(failure("unknown command '" + cmd
-                   + "' (status, start, stop, restart, shutdown)"));
+                   + "' (status, start, stop, restart, events, shutdown)"));
   }
 };
 
@@ -155,11 +206,12 @@ caf::actor spawn_control(caf::actor_system& sys, std::string root_path) {
 }
 
 void send_control_request(const caf::actor& control, std::string line,
-                          std::function<void(std::string)> reply) {
+                          std::function<bool(std::string, bool)> reply) {
   caf::anon_send(
-    control, control_request{std::move(line),
-                             std::make_shared<std::function<void(std::string)>>(
-                               std::move(reply))});
+    control,
+    control_request{std::move(line),
+                    std::make_shared<std::function<bool(std::string, bool)>>(
+                      std::move(reply))});
 }
 
 } // namespace grace::actors

@@ -23,8 +23,9 @@ namespace grace::actors {
 caf::actor spawn_control(caf::actor_system& sys, std::string root_path);
 
 /// Hands one request line to `control`; `reply` gets the answer line (from
-/// an actor's thread).
+/// an actor's thread), `last` true except for the lines of a stream, for
+/// which it returns false once the client is gone.
 void send_control_request(const caf::actor& control, std::string line,
-                          std::function<void(std::string)> reply);
+                          std::function<bool(std::string, bool)> reply);
 
 } // namespace grace::actors

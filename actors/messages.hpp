@@ -61,6 +61,7 @@ using dep_up_atom = caf::atom_constant<caf::atom("depup")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using await_dep_atom = caf::atom_constant<caf::atom("awaitdep")>;
 using op_atom = caf::atom_constant<caf::atom("op")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {

@@ -172,8 +172,11 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     auto ctx = std::make_shared<node_context>();
     ctx->io = &io;
     auto root = std::make_shared<const config::supervisor_spec>(cfg.root);
+    // The control actor first: it hears of everything for `grace events`.
+    auto control = spawn_control(sys, root->path);
+    ctx->events = control;
     if (audit)
-      ctx->tracker = spawn_tracker(sys, {&*audit, cfg.log_dir, root});
+      ctx->tracker = spawn_tracker(sys, {&*audit, cfg.log_dir, root, control});
     coordinator_options heal;
     heal.tracker = ctx->tracker;
     heal.config = std::make_shared<const config::grace_config>(cfg);
@@ -188,13 +191,13 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     ctx->default_backoff = cfg.default_backoff;
     if (ledger)
       *ledger = ctx->ledger;
-    // The control socket first: a second grace on the same log_dir stops
-    // here, before it starts anything.
-    auto control = spawn_control(sys, root->path);
+    // The control socket before the tree: a second grace on the same
+    // log_dir stops here, before it starts anything.
     std::string why;
     auto server = runtime::control_server::open(
       io, cfg.log_dir + "/grace.sock",
       [control](std::string line, runtime::control_server::reply_fn reply) {
+        // Asked from the I/O thread, answered from the control actor.
         send_control_request(control, std::move(line), std::move(reply));
       },
       &why);

@@ -33,6 +33,8 @@ struct node_context {
   caf::actor tracker;
   /// Heals what probes find (coordinator.hpp); may be none likewise.
   caf::actor coordinator;
+  /// Hears of state changes for `grace events` (control.hpp); may be none.
+  caf::actor events;
   /// The node's restart budget (`restart_budget`); none: no limit.
   std::shared_ptr<restart_budget> budget;
   /// Who depends on whom (`depends_on`); none in tests that do not need it.

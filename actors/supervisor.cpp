@@ -317,6 +317,7 @@ private:
     auto it = state.index.find(r.path);
     if (it == state.index.end())
       return;
+    publish(r);
     auto i = it->second;
     auto& s = state.children[i];
     auto awaited = state.current && state.current->awaiting == i;
@@ -830,6 +831,34 @@ private:
                        + static_cast<std::ptrdiff_t>(p.next_start),
                      p.starts.end(), i)
            != p.starts.end();
+  }
+
+  // Tells `grace events` what happened to a child.
+  void publish(const child_report& r) {
+    if (!state.ctx->events)
+      return;
+    std::string what;
+    switch (r.kind) {
+      case report_kind::started:
+        what = "started";
+        break;
+      case report_kind::ready:
+        what = "ready";
+        break;
+      case report_kind::exited:
+        what = r.restarted ? "restarted" : "exited";
+        break;
+      case report_kind::spawn_failed:
+        what = "spawn_failed";
+        break;
+      case report_kind::stopped:
+        what = "stopped";
+        break;
+      case report_kind::held:
+        what = "held";
+        break;
+    }
+    send(state.ctx->events, event_atom::value, r.path, what, r.pid, r.detail);
   }
 
   // -- the operator (grace status, start, stop, restart) ----------------------

@@ -205,8 +205,11 @@ private:
   }
 
   void write(const incident& inc) {
+    auto line = runtime::to_json_line(inc);
+    if (state.opts.events)
+      send(state.opts.events, event_atom::value, line);
     if (state.opts.log)
-      state.opts.log->append(runtime::to_json_line(inc));
+      state.opts.log->append(std::move(line));
   }
 };
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "config/schema.hpp"
@@ -31,6 +32,8 @@ struct tracker_options {
   std::string log_dir;               // snapshots go under it
   /// The tree, for severity overrides and snapshots (may be null).
   std::shared_ptr<const config::supervisor_spec> root;
+  /// Told every line written (`grace events`); may be null.
+  caf::actor events;
 };
 
 /// Spawns the tracker. A stop_atom request closes every incident still

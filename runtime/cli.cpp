@@ -77,6 +77,11 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
     control_option(cmd);
     path_cmds.push_back(cmd);
   }
+  auto* events_cmd = app.add_subcommand(
+    "events", "Follow a running grace: state changes and incidents as they "
+              "happen, until interrupted");
+  events_cmd->add_flag("--json", control.json, "One JSON object per line");
+  control_option(events_cmd);
   auto* shutdown_cmd
     = app.add_subcommand("shutdown", "Stop a running grace gracefully");
   control_option(shutdown_cmd);
@@ -130,6 +135,8 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
       control.verb = "status";
     else if (shutdown_cmd->parsed())
       control.verb = "shutdown";
+    else if (events_cmd->parsed())
+      control.verb = "events";
     out.options = cli_options{control};
   }
   return out;

@@ -31,10 +31,11 @@ struct incidents_command {
   std::chrono::nanoseconds since{0};
 };
 
-/// `grace status [--json]`, `grace start|stop|restart PATH`, `grace
-/// shutdown`: ask a running grace through its control socket.
+/// `grace status [--json]`, `grace start|stop|restart PATH`, `grace events
+/// [--json]`, `grace shutdown`: ask a running grace through its control
+/// socket.
 struct control_command {
-  std::string verb; // status, start, stop, restart, shutdown
+  std::string verb; // status, start, stop, restart, events, shutdown
   std::string path; // start, stop, restart
   bool json = false;
   /// --control; empty: $GRACE_CONTROL, else ./logs/grace.sock.

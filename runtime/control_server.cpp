@@ -1,5 +1,6 @@
 #include "runtime/control_server.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -74,7 +75,7 @@ struct client : std::enable_shared_from_this<client> {
   void read_more();
   void pump();
   void next_request();
-  void answer(std::string line);
+  void answer(std::string line, bool last);
   void write_next();
   void close_after(std::string line);
   void close();
@@ -91,6 +92,10 @@ struct client : std::enable_shared_from_this<client> {
   bool draining = false; // write what is queued, then close
   bool closing = false;
   std::deque<std::string> out; // answers still to write
+  // Cleared when the client goes: a stream's producer learns it from its
+  // reply function's result.
+  std::shared_ptr<std::atomic<bool>> alive
+    = std::make_shared<std::atomic<bool>>(true);
 };
 
 struct control_server::impl : std::enable_shared_from_this<impl> {
@@ -225,23 +230,33 @@ void client::next_request() {
     idle.cancel();
     auto* loop = &owner->loop;
     std::weak_ptr<client> weak = shared_from_this();
-    owner->on_request(std::move(line), [loop, weak](std::string answer) {
-      loop->post([weak, answer = std::move(answer)]() mutable {
+    owner->on_request(std::move(line), [loop, weak, alive = alive](
+                                         std::string answer, bool last) {
+      if (!alive->load())
+        return false;
+      loop->post([weak, answer = std::move(answer), last]() mutable {
         if (auto self = weak.lock())
-          self->answer(std::move(answer));
+          self->answer(std::move(answer), last);
       });
+      return true;
     });
     return;
   }
 }
 
-void client::answer(std::string line) {
+void client::answer(std::string line, bool last) {
   if (closing || draining)
     return;
-  busy = false;
+  if (out.size() >= owner->limit.max_backlog) {
+    close(); // it does not read what it asked for
+    return;
+  }
   out.push_back(std::move(line) + "\n");
   if (!writing)
     write_next();
+  if (!last)
+    return; // a stream: more to come, no further requests meanwhile
+  busy = false;
   arm_idle();
   pump();
 }
@@ -278,6 +293,7 @@ void client::close_after(std::string line) {
 
 void client::close() {
   closing = true;
+  alive->store(false);
   boost::system::error_code ignored;
   idle.cancel();
   socket.close(ignored);
@@ -383,6 +399,42 @@ std::string control_request(const std::string& path, const std::string& request,
   if (nl == std::string::npos)
     return fail("the connection to " + path + " closed without an answer");
   return answer.substr(0, nl);
+}
+
+bool control_stream(const std::string& path, const std::string& request,
+                    const std::function<bool(const std::string&)>& on_line,
+                    std::string* error) {
+  auto fd = connect_to(path, std::chrono::seconds{5});
+  if (!fd) {
+    if (error)
+      *error = "no grace answers at " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  // A stream may be quiet for long: no receive deadline.
+  timeval none{};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+  auto line = request + "\n";
+  if (::write(fd.get(), line.data(), line.size())
+      != static_cast<ssize_t>(line.size())) {
+    if (error)
+      *error = "cannot send to " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    auto n = ::read(fd.get(), buf, sizeof buf);
+    if (n <= 0)
+      return true;
+    pending.append(buf, static_cast<std::size_t>(n));
+    for (auto nl = pending.find('\n'); nl != std::string::npos;
+         nl = pending.find('\n')) {
+      auto one = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      if (!on_line(one))
+        return true;
+    }
+  }
 }
 
 } // namespace grace::runtime

@@ -23,6 +23,9 @@ class io_loop;
 struct control_limits {
   std::size_t max_line = 64 * 1024;
   std::size_t max_clients = 128;
+  /// A client this many lines behind (a stream it does not read) is
+  /// dropped.
+  std::size_t max_backlog = 10'000;
   /// A client that completes no request for this long is dropped.
   std::chrono::milliseconds idle{30'000};
 };
@@ -30,9 +33,11 @@ struct control_limits {
 class control_server {
 public:
   using limits = control_limits;
-  /// Answers one request: a JSON line (without the newline). Callable from
-  /// any thread, once.
-  using reply_fn = std::function<void(std::string)>;
+  /// Answers a request with a JSON line (without the newline); callable
+  /// from any thread. A plain answer is one call with `last` true. A stream
+  /// (`grace events`) calls it again and again with `last` false, for as
+  /// long as it returns true: false means the client is gone.
+  using reply_fn = std::function<bool(std::string line, bool last)>;
   /// Handles one request line. Called on the I/O thread.
   using handler = std::function<void(std::string request, reply_fn reply)>;
 
@@ -62,10 +67,17 @@ private:
 };
 
 /// Sends `request` (one JSON line) to the daemon at `path` and returns its
-/// one-line answer; nullopt-like empty string and `error` set when nobody
-/// answers within `timeout`. For the command line.
+/// one-line answer; an empty string and `error` set when nobody answers
+/// within `timeout`. For the command line.
 std::string control_request(const std::string& path, const std::string& request,
                             std::chrono::milliseconds timeout,
                             std::string* error);
+
+/// Sends `request` and calls `on_line` with every line the daemon answers
+/// until it closes the connection or `on_line` returns false (a stream).
+/// Returns false and sets `error` if nobody answers at `path`.
+bool control_stream(const std::string& path, const std::string& request,
+                    const std::function<bool(const std::string&)>& on_line,
+                    std::string* error);
 
 } // namespace grace::runtime

@@ -113,6 +113,30 @@ int execute(const grace::runtime::control_command& cmd) {
   if (!cmd.path.empty())
     req["path"] = cmd.path;
   std::string err;
+  if (cmd.verb == "events") {
+    bool first = true;
+    auto ok = grace::runtime::control_stream(
+      socket, req.dump(),
+      [&](const std::string& line) {
+        if (first) { // {"ok":true,"stream":"events"}, or why not
+          first = false;
+          auto j = nlohmann::json::parse(line, nullptr, false);
+          if (j.is_object() && j.value("ok", false))
+            return true;
+          err = j.is_object() ? j.value("error", line) : line;
+          return false;
+        }
+        std::cout << (cmd.json ? line : grace::runtime::render_event(line))
+                  << std::endl; // as it happens
+        return true;
+      },
+      &err);
+    if (!ok || !err.empty()) {
+      std::cerr << "grace: " << err << '\n';
+      return 1;
+    }
+    return 0;
+  }
   // A stop waits for the component's `shutdown`, a start for its readiness.
   auto timeout = cmd.verb == "status" || cmd.verb == "shutdown"
                    ? std::chrono::seconds{15}

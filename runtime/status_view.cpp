@@ -45,6 +45,39 @@ std::string compact_age(double seconds) {
   return buf;
 }
 
+std::string render_event(const std::string& line) {
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return line;
+  auto at = j.value("at", std::string{});
+  auto kind = j.value("event", std::string{});
+  if (kind == "state") {
+    auto out = at + " " + j.value("path", std::string{}) + " "
+               + j.value("state", std::string{});
+    if (j.contains("pid") && j["pid"].is_number())
+      out += " (pid " + std::to_string(j["pid"].get<long long>()) + ")";
+    if (j.contains("detail") && j["detail"].is_string())
+      out += ": " + j["detail"].get<std::string>();
+    return out;
+  }
+  if (kind == "incident" && j.contains("incident")
+      && j["incident"].is_object()) {
+    auto& x = j["incident"];
+    auto out = at + " incident " + x.value("incident_id", std::string{}) + " "
+               + x.value("component", std::string{}) + " "
+               + x.value("failure_mode", std::string{}) + " "
+               + x.value("status", std::string{});
+    if (x.contains("mttr_seconds") && x["mttr_seconds"].is_number()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, " in %.1f ms",
+                    x["mttr_seconds"].get<double>() * 1e3);
+      out += buf;
+    }
+    return out;
+  }
+  return line;
+}
+
 std::string render_status(const std::string& answer, bool colour) {
   json j = json::parse(answer, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("components")

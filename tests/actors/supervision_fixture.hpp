@@ -164,7 +164,8 @@ protected:
     audit.path = audit_path();
     audit.fsync = runtime::audit_log::sync::never;
     audit_ = std::make_unique<runtime::audit_log>(audit);
-    tracker_ = actors::spawn_tracker(sys_, {audit_.get(), ctx->log_dir, root});
+    tracker_
+      = actors::spawn_tracker(sys_, {audit_.get(), ctx->log_dir, root, {}});
     ctx->tracker = tracker_;
     actors::coordinator_options heal;
     heal.tracker = tracker_;

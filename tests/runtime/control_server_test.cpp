@@ -67,11 +67,17 @@ protected:
           // Answered later, from another thread (as actors do).
           answering_.emplace_back([reply] {
             std::this_thread::sleep_for(100ms);
-            reply("{\"echo\":\"slow\"}");
+            reply("{\"echo\":\"slow\"}", true);
           });
           return;
         }
-        reply("{\"echo\":" + line + "}");
+        if (line == "stream") {
+          // Three lines, the last one closing the stream.
+          for (int i = 1; i <= 3; ++i)
+            reply("{\"n\":" + std::to_string(i) + "}", i == 3);
+          return;
+        }
+        reply("{\"echo\":" + line + "}", true);
       },
       &error, lim);
     EXPECT_TRUE(s) << error;
@@ -213,6 +219,30 @@ TEST_F(ControlServer, AStaleSocketIsReplacedALiveOneRefused) {
   auto again = open();
   std::string err;
   EXPECT_EQ(control_request(path_, "7", 2s, &err), "{\"echo\":7}") << err;
+}
+
+TEST_F(ControlServer, AStreamSendsLinesUntilItsLastThenServesTheNextRequest) {
+  auto server = open();
+  int fd = dial(path_);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "stream\n9\n", 9), 9);
+  EXPECT_EQ(read_line(fd), "{\"n\":1}\n");
+  EXPECT_EQ(read_line(fd), "{\"n\":2}\n");
+  EXPECT_EQ(read_line(fd), "{\"n\":3}\n");
+  EXPECT_EQ(read_line(fd), "{\"echo\":9}\n");
+  ::close(fd);
+  std::vector<std::string> lines;
+  std::string err;
+  ASSERT_TRUE(grace::runtime::control_stream(
+    path_, "stream",
+    [&](const std::string& l) {
+      lines.push_back(l);
+      return lines.size() < 3;
+    },
+    &err))
+    << err;
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{"{\"n\":1}", "{\"n\":2}", "{\"n\":3}"}));
 }
 
 TEST_F(ControlServer, NobodyAnsweringIsAClearError) {

@@ -374,7 +374,10 @@ TEST_F(GraceRun, ADependencysFailureIsTheCauseOfItsDependentsIncidents) {
                             + crashy + ", --stamp, " + dir_
                             + "/api.stamp], depends_on: [root/db]}\n"));
   auto audit = dir_ + "/logs/incidents.jsonl";
-  ASSERT_TRUE(wait_until([&] { return first_pid("api.stamp") > 1; }, 5s));
+  // Ready by the `running` rule means spawned: wait for both to stamp.
+  ASSERT_TRUE(wait_until(
+    [&] { return first_pid("api.stamp") > 1 && first_pid("db.stamp") > 1; },
+    5s));
   auto db = first_pid("db.stamp");
   ASSERT_GT(db, 1);
   ::kill(db, SIGKILL);
@@ -421,7 +424,8 @@ grace::test::process_result ctl(const std::string& dir,
 
 TEST_F(GraceRun, StatusShowsTheTreeAndStopStartRestartActOnIt) {
   auto g = run(write_config(child("a") + child("b")));
-  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until(
+    [&] { return first_pid("a.stamp") > 1 && first_pid("b.stamp") > 1; }, 5s));
   auto status = ctl(dir_, {"status"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("COMPONENT"), std::string::npos) << status.out;
@@ -511,4 +515,50 @@ TEST_F(GraceRun, ASecondGraceOnTheSameLogDirRefusesToStart) {
   EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 1u) << "started nothing";
   first->signal(SIGTERM);
   EXPECT_EQ(first->wait(10s), 0) << err();
+}
+
+TEST_F(GraceRun, EventsFollowStateChangesAndIncidentsLive) {
+  auto g = run(write_config(child("a")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  background json{
+    {grace_bin, "events", "--json", "--control", dir_ + "/logs/grace.sock"},
+    dir_ + "/events.json",
+    dir_ + "/events.err"};
+  background text{{grace_bin, "events", "--control", dir_ + "/logs/grace.sock"},
+                  dir_ + "/events.txt",
+                  dir_ + "/events.txt.err"};
+  ASSERT_TRUE(wait_until(
+    [&] { return err().find("(2 in all)") != std::string::npos; }, 5s))
+    << err();
+  auto a = first_pid("a.stamp");
+  ::kill(a, SIGKILL);
+  ASSERT_TRUE(wait_until(
+    [&] {
+      return slurp(dir_ + "/events.json").find("\"status\":\"resolved\"")
+             != std::string::npos;
+    },
+    5s))
+    << slurp(dir_ + "/events.json");
+  auto lines = lines_of(dir_ + "/events.json");
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_NE(lines[0].find("\"event\":\"state\""), std::string::npos);
+  EXPECT_NE(lines[0].find("\"path\":\"root/a\""), std::string::npos);
+  EXPECT_NE(lines[0].find("\"state\":\"restarted\""), std::string::npos)
+    << lines[0];
+  EXPECT_NE(slurp(dir_ + "/events.json").find("\"status\":\"open\""),
+            std::string::npos);
+  ASSERT_TRUE(wait_until(
+    [&] {
+      return slurp(dir_ + "/events.txt").find("crashed resolved in")
+             != std::string::npos;
+    },
+    5s))
+    << slurp(dir_ + "/events.txt");
+  EXPECT_NE(slurp(dir_ + "/events.txt").find("root/a restarted (pid"),
+            std::string::npos);
+  // Grace stops: the followers end too, exit 0.
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+  EXPECT_EQ(json.wait(5s), 0) << slurp(dir_ + "/events.err");
+  EXPECT_EQ(text.wait(5s), 0);
 }
