@@ -315,6 +315,10 @@ private:
 
   void checked(const probe_outcome& r) {
     state.in_flight = false;
+    if (state.ctx->metrics && r.started_ns > 0 && !passive())
+      state.ctx->metrics->probe_checked(
+        state.path, state.probe.name,
+        static_cast<double>(steady_ns() - r.started_ns) / 1e9);
     // Verification first: the first check started after the request.
     // Heartbeats and passive probes answer it elsewhere (a beat; at once).
     if (!heartbeat() && !passive() && !state.waiting.empty()) {

@@ -175,8 +175,19 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     // The control actor first: it hears of everything for `grace events`.
     auto control = spawn_control(sys, root->path);
     ctx->events = control;
+    if (cfg.metrics) {
+      std::string why;
+      ctx->metrics
+        = runtime::metrics::open(cfg.metrics->host, cfg.metrics->port, &why);
+      if (!ctx->metrics)
+        spdlog::error("{}: going on without them", why);
+      else
+        spdlog::info("metrics on http://{}:{}/metrics", cfg.metrics->host,
+                     cfg.metrics->port);
+    }
     if (audit)
-      ctx->tracker = spawn_tracker(sys, {&*audit, cfg.log_dir, root, control});
+      ctx->tracker = spawn_tracker(
+        sys, {&*audit, cfg.log_dir, root, control, ctx->metrics});
     coordinator_options heal;
     heal.tracker = ctx->tracker;
     heal.config = std::make_shared<const config::grace_config>(cfg);

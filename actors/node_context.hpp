@@ -12,6 +12,7 @@
 #include "actors/run_ledger.hpp"
 #include "config/schema.hpp"
 #include "playbooks/topology.hpp"
+#include "runtime/metrics.hpp"
 
 namespace grace::runtime {
 class io_loop;
@@ -35,6 +36,8 @@ struct node_context {
   caf::actor coordinator;
   /// Hears of state changes for `grace events` (control.hpp); may be none.
   caf::actor events;
+  /// Prometheus metrics (`metrics:`); none unless configured.
+  std::shared_ptr<runtime::metrics> metrics;
   /// The node's restart budget (`restart_budget`); none: no limit.
   std::shared_ptr<restart_budget> budget;
   /// Who depends on whom (`depends_on`); none in tests that do not need it.

@@ -465,6 +465,8 @@ private:
     state.ctx->ledger->failure(s.path, r.mode, r.detail, at);
     state.ctx->ledger->restart(s.path);
     ++s.restarts;
+    if (state.ctx->metrics)
+      state.ctx->metrics->restarted(s.path);
     if (state.now == mode::stopping || state.now == mode::giving_up)
       return; // the plan stops it in its turn
     note_failed(s, r);
@@ -578,6 +580,8 @@ private:
     }
     state.ctx->ledger->restart(s.path);
     ++s.restarts;
+    if (state.ctx->metrics)
+      state.ctx->metrics->restarted(s.path);
     auto streak = s.streak.failed(t, s.backoff.max);
     std::uniform_real_distribution<double> jitter{-1.0, 1.0};
     auto delay = backoff_delay(s.backoff, streak, jitter(state.rng));
@@ -671,6 +675,8 @@ private:
     }
     state.ctx->ledger->restart(s.path);
     ++s.restarts;
+    if (state.ctx->metrics)
+      state.ctx->metrics->restarted(s.path);
     auto p = restart_plan(i, true, duration::zero());
     if (state.now == mode::running)
       state.now = mode::restarting;
@@ -728,6 +734,8 @@ private:
     s.removed = false;
     state.ctx->ledger->restart(s.path);
     ++s.restarts;
+    if (state.ctx->metrics)
+      state.ctx->metrics->restarted(s.path);
     state.restart_waiters.emplace_back(i, std::move(rp));
     auto p = restart_plan(i, false, duration::zero());
     if (state.now == mode::running)
@@ -835,6 +843,8 @@ private:
 
   // Tells `grace events` what happened to a child.
   void publish(const child_report& r) {
+    if (auto& m = state.ctx->metrics)
+      m->component_up(r.path, r.kind == report_kind::ready);
     if (!state.ctx->events)
       return;
     std::string what;

@@ -10,6 +10,7 @@
 #include "config/defaults.hpp"
 #include "runtime/audit_log.hpp"
 #include "runtime/incident.hpp"
+#include "runtime/metrics.hpp"
 #include "runtime/output.hpp"
 #include "runtime/snapshot.hpp"
 
@@ -205,6 +206,11 @@ private:
   }
 
   void write(const incident& inc) {
+    if (state.opts.metrics && inc.status != incident_status::open)
+      state.opts.metrics->incident_closed(
+        inc.failure_mode, inc.severity,
+        std::string{runtime::to_string(inc.status)},
+        inc.mttr_seconds.value_or(-1));
     auto line = runtime::to_json_line(inc);
     if (state.opts.events)
       send(state.opts.events, event_atom::value, line);

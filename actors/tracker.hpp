@@ -21,6 +21,7 @@
 #include "config/schema.hpp"
 
 namespace grace::runtime {
+class metrics;
 class audit_log;
 } // namespace grace::runtime
 
@@ -34,6 +35,8 @@ struct tracker_options {
   std::shared_ptr<const config::supervisor_spec> root;
   /// Told every line written (`grace events`); may be null.
   caf::actor events;
+  /// Counts closed incidents and MTTR; may be null.
+  std::shared_ptr<runtime::metrics> metrics;
 };
 
 /// Spawns the tracker. A stop_atom request closes every incident still

@@ -33,15 +33,6 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
 
 std::vector<config_error> unsupported_for_run(const grace_config& cfg) {
   std::vector<config_error> out;
-  auto add = [&](source_pos where, std::string message) {
-    config_error e;
-    e.where = std::move(where);
-    e.message = std::move(message);
-    out.push_back(std::move(e));
-  };
-  source_pos top{cfg.file, 1, 1};
-  if (cfg.metrics)
-    add(top, "metrics is not supported yet by 'grace run'");
   check(cfg.root, out);
   return out;
 }

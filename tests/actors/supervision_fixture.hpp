@@ -165,7 +165,7 @@ protected:
     audit.fsync = runtime::audit_log::sync::never;
     audit_ = std::make_unique<runtime::audit_log>(audit);
     tracker_
-      = actors::spawn_tracker(sys_, {audit_.get(), ctx->log_dir, root, {}});
+      = actors::spawn_tracker(sys_, {audit_.get(), ctx->log_dir, root, {}, {}});
     ctx->tracker = tracker_;
     actors::coordinator_options heal;
     heal.tracker = tracker_;

@@ -4,6 +4,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <gtest/gtest.h>
 
 #include "runtime/control_server.hpp"
@@ -561,4 +565,87 @@ TEST_F(GraceRun, EventsFollowStateChangesAndIncidentsLive) {
   EXPECT_EQ(g->wait(10s), 0) << err();
   EXPECT_EQ(json.wait(5s), 0) << slurp(dir_ + "/events.err");
   EXPECT_EQ(text.wait(5s), 0);
+}
+
+namespace {
+
+// GET http://127.0.0.1:`port``target` (HTTP/1.0); the whole answer, or "".
+std::string http_get(int port, const std::string& target) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    auto req = "GET " + target + " HTTP/1.0\r\n\r\n";
+    if (::write(fd, req.data(), req.size())
+        == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+} // namespace
+
+TEST_F(GraceRun, MetricsAreScrapedOverHttp) {
+  auto config = tmp_.write(
+    "grace.yaml", "grace: 1\nlog_dir: logs\nmetrics: 127.0.0.1:47653\n"
+                  "supervisor:\n  children:\n"
+                  "    - name: a\n      command: ["
+                    + crashy + ", --stamp, " + dir_
+                    + "/a.stamp, --listen, \"47654\"]\n"
+                      "      ready: {tcp: 47654, within: 5s}\n"
+                      "      probes:\n"
+                      "        - {kind: tcp, port: 47654, every: 20ms}\n");
+  auto g = run(config);
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  ::kill(first_pid("a.stamp"), SIGKILL);
+  std::string text;
+  ASSERT_TRUE(wait_until(
+    [&] {
+      text = http_get(47653, "/metrics");
+      return text.find("grace_mttr_seconds_count 1") != std::string::npos
+             && text.find("grace_probe_duration_seconds_count") != text.npos;
+    },
+    5s))
+    << text;
+  for (auto* line :
+       {"grace_restarts_total{component=\"root/a\"} 1",
+        "grace_incidents_total{failure_mode=\"crashed\",severity=\"high\","
+        "status=\"resolved\"} 1",
+        "grace_probe_duration_seconds_count{component=\"root/a\",probe="
+        "\"tcp\"}"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  EXPECT_TRUE(wait_until(
+    [&] {
+      return http_get(47653, "/metrics")
+               .find("grace_component_up{component=\"root/a\"} 1")
+             != std::string::npos;
+    },
+    5s));
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+}
+
+TEST_F(GraceRun, AMetricsPortAlreadyTakenIsReportedAndSupervisionGoesOn) {
+  background holder{
+    {crashy, "--listen", "47655"}, dir_ + "/h.out", dir_ + "/h.err"};
+  ASSERT_TRUE(
+    wait_until([] { return grace::runtime::port_listened(47655); }, 5s));
+  auto g = run(tmp_.write("grace.yaml",
+                          "grace: 1\nlog_dir: logs\nmetrics: 127.0.0.1:47655\n"
+                          "supervisor:\n  children:\n"
+                            + child("a")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s))
+    << err();
+  EXPECT_NE(err().find("cannot serve metrics on 127.0.0.1:47655"),
+            std::string::npos)
+    << err();
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
 }
