@@ -146,6 +146,7 @@ struct child_state {
   std::uint64_t verification_ids = 0;
   std::vector<std::uint64_t> waiting_ready; // verifications asked too early
   std::map<std::uint64_t, freeing> freeings;
+  std::map<std::string, std::string> probe_health; // probe -> how it fares
   std::uint64_t freeing_ids = 0;
   /// Steady ns of the last stderr line saying the address is in use (set
   /// on the I/O thread): an exit after it is `port_in_use`.
@@ -281,6 +282,19 @@ public:
         r.detail = why;
         r.noted = true;
         send_report(std::move(r));
+      },
+      [this](health_atom, const std::string& probe, const std::string& how) {
+        state.probe_health[probe] = how;
+      },
+      [this](status_atom) {
+        // "http ok, tcp failing 1/2", in probe order.
+        std::string out;
+        for (auto& p : state.spec.probes) {
+          auto it = state.probe_health.find(p.name);
+          out += (out.empty() ? "" : ", ") + p.name + " "
+                 + (it == state.probe_health.end() ? "paused" : it->second);
+        }
+        return out;
       },
       [this](signal_atom, int sig) -> caf::result<bool, std::string> {
         if (state.pid <= 0

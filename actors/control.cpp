@@ -63,6 +63,7 @@ json to_json(const component_status& c, std::int64_t now_ns) {
                           : json(nullptr);
   j["last_failure"]
     = c.last_failure.empty() ? json(nullptr) : json(c.last_failure);
+  j["probes"] = c.probes.empty() ? json(nullptr) : json(c.probes);
   j["last_failure_ago_seconds"]
     = c.failed_ns > 0 ? json(static_cast<double>(now_ns - c.failed_ns) / 1e9)
                       : json(nullptr);

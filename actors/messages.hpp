@@ -62,6 +62,7 @@ using register_atom = caf::atom_constant<caf::atom("register")>;
 using await_dep_atom = caf::atom_constant<caf::atom("awaitdep")>;
 using op_atom = caf::atom_constant<caf::atom("op")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
+using health_atom = caf::atom_constant<caf::atom("health")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -224,12 +225,14 @@ struct component_status {
   std::int32_t restarts = 0;  // since grace started
   std::string last_failure;   // in words, else ""
   std::int64_t failed_ns = 0; // steady: when, else 0
+  std::string probes;         // "tcp ok, http failing 1/2", else ""
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, component_status& x) {
   return f(caf::meta::type_name("grace.component_status"), x.path, x.supervisor,
-           x.state, x.pid, x.ready_ns, x.restarts, x.last_failure, x.failed_ns);
+           x.state, x.pid, x.ready_ns, x.restarts, x.last_failure, x.failed_ns,
+           x.probes);
 }
 
 using status_list = std::vector<component_status>;

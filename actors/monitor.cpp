@@ -32,6 +32,7 @@ struct monitor_state {
   caf::actor supervisor;
   bool paused = true;
   bool in_flight = false;
+  std::string health;      // as last told to the component's actor
   std::uint64_t run = 0;   // checks started
   std::uint64_t ticks = 0; // the schedule's generation
   int consecutive = 0;     // failures in a row
@@ -95,6 +96,7 @@ public:
     log_stray_messages(this);
     return {
       [this](pause_atom) {
+        health("paused");
         state.paused = true;
         ++state.ticks; // the schedule stops
         ++state.beats;
@@ -105,6 +107,7 @@ public:
           return;
         state.paused = false;
         state.pid = pid;
+        health("pending");
         // A new process: its CPU time starts from scratch.
         state.resource_memory = std::make_shared<runtime::resource_memory>();
         reset();
@@ -121,6 +124,7 @@ public:
           return;
         if (state.raised)
           spdlog::info("{}: heartbeat is back", state.path);
+        health("ok");
         reset();
         arm_beat();
       },
@@ -313,6 +317,15 @@ private:
     }
   }
 
+  // Tells the component's actor how this probe fares (`grace status`),
+  // when that changes.
+  void health(const std::string& now) {
+    if (now == state.health)
+      return;
+    state.health = now;
+    send(state.child, health_atom::value, state.probe.name, now);
+  }
+
   void checked(const probe_outcome& r) {
     state.in_flight = false;
     if (state.ctx->metrics && r.started_ns > 0 && !passive())
@@ -336,6 +349,7 @@ private:
       for (auto& a : state.subscribers)
         send(a, value_atom::value, r.value);
     if (r.ok) {
+      health("ok");
       if (state.raised)
         spdlog::info("{}: probe {} passes again", state.path, state.probe.name);
       else
@@ -345,6 +359,8 @@ private:
     }
     if (state.consecutive++ == 0)
       state.first_failed_ns = r.started_ns;
+    health("failing " + std::to_string(state.consecutive) + "/"
+           + std::to_string(state.probe.failures));
     spdlog::debug("{}: probe {} failed ({} of {}): {}", state.path,
                   state.probe.name, state.consecutive, state.probe.failures,
                   r.detail);

@@ -946,8 +946,26 @@ private:
       e.failed_ns = c.failed_ns;
       auto k = g->parts.size();
       g->parts.push_back({e});
-      if (!e.supervisor || !c.handle)
+      if (!c.handle)
         continue;
+      if (!e.supervisor) {
+        auto* child = std::get_if<config::child_spec>(&c.spec->node);
+        if (!child || child->probes.empty())
+          continue;
+        ++g->pending;
+        request(c.handle, std::chrono::seconds{2}, status_atom::value)
+          .then(
+            [g, k](const std::string& probes) {
+              g->parts[k].front().probes = probes;
+              if (--g->pending == 0)
+                g->finish();
+            },
+            [g](caf::error&) {
+              if (--g->pending == 0)
+                g->finish();
+            });
+        continue;
+      }
       ++g->pending;
       request(c.handle, std::chrono::seconds{5}, status_atom::value)
         .then(

@@ -84,10 +84,11 @@ std::string render_status(const std::string& answer, bool colour) {
       || !j["components"].is_array())
     return {};
   struct row {
-    std::string name, state, pid, uptime, restarts, failure;
+    std::string name, state, pid, uptime, restarts, probes, failure;
   };
   std::vector<row> rows;
   std::size_t name_width = 9;
+  std::size_t probes_width = 8;
   for (auto& c : j["components"]) {
     if (!c.is_object())
       continue;
@@ -102,6 +103,9 @@ std::string render_status(const std::string& answer, bool colour) {
     if (c.contains("uptime_seconds") && c["uptime_seconds"].is_number())
       r.uptime = compact_age(c["uptime_seconds"].get<double>());
     r.restarts = std::to_string(c.value("restarts", 0));
+    if (c.contains("probes") && c["probes"].is_string())
+      r.probes = c["probes"].get<std::string>();
+    probes_width = std::max(probes_width, r.probes.size() + 2);
     if (c.contains("last_failure") && c["last_failure"].is_string()) {
       r.failure = c["last_failure"].get<std::string>();
       if (c.contains("last_failure_ago_seconds")
@@ -115,13 +119,15 @@ std::string render_status(const std::string& answer, bool colour) {
   }
   std::string out = padded("COMPONENT", name_width + 2) + padded("STATE", 11)
                     + padded("PID", 9) + padded("UPTIME", 9)
-                    + padded("RESTARTS", 10) + "LAST FAILURE\n";
+                    + padded("RESTARTS", 10) + padded("PROBES", probes_width)
+                    + "LAST FAILURE\n";
   for (auto& r : rows) {
     auto state = padded(r.state, 11);
     if (colour)
       state = colour_of(r.state) + state + "\033[0m";
     auto line = padded(r.name, name_width + 2) + state + padded(r.pid, 9)
-                + padded(r.uptime, 9) + padded(r.restarts, 10) + r.failure;
+                + padded(r.uptime, 9) + padded(r.restarts, 10)
+                + padded(r.probes, probes_width) + r.failure;
     while (!line.empty() && line.back() == ' ')
       line.pop_back();
     out += line + "\n";

@@ -628,6 +628,13 @@ TEST_F(GraceRun, MetricsAreScrapedOverHttp) {
              != std::string::npos;
     },
     5s));
+  // grace status shows how its probe fares.
+  EXPECT_TRUE(wait_until(
+    [&] {
+      return ctl(dir_, {"status", "--json"}).out.find("\"probes\":\"tcp ok\"")
+             != std::string::npos;
+    },
+    5s));
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
 }
