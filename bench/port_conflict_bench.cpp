@@ -155,16 +155,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s", slurp(dir + "/grace.out").c_str());
     return 1;
   }
-  grace::bench::print_header();
-  std::vector<std::string> out;
-  auto row = [&](const std::string& name, const std::vector<double>& xs) {
-    auto s = grace::bench::summarise(xs);
-    grace::bench::print_row(name, s);
-    out.push_back(grace::bench::to_json(name, s));
-  };
-  row("port_in_use: incident MTTR", mttr);
-  row("port_in_use: stale instance stopped", freeing);
-  grace::bench::emit_json(out, json);
+  grace::bench::report({{"port_in_use: incident MTTR", mttr},
+                        {"port_in_use: stale instance stopped", freeing}},
+                       json);
   std::error_code ec;
   fs::remove_all(dir, ec);
   return 0;

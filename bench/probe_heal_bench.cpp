@@ -159,18 +159,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s", slurp(dir + "/grace.out").c_str());
     return 1;
   }
-  grace::bench::print_header();
-  std::vector<std::string> out;
-  auto row = [&](const std::string& name, const std::vector<double>& xs) {
-    auto s = grace::bench::summarise(xs);
-    grace::bench::print_row(name, s);
-    out.push_back(grace::bench::to_json(name, s));
-  };
-  row("http: sick -> resolved", web.onset_to_resolved);
-  row("http: incident MTTR", web.mttr);
-  row("heartbeat: silent -> resolved", beat.onset_to_resolved);
-  row("heartbeat: incident MTTR", beat.mttr);
-  grace::bench::emit_json(out, json);
+  grace::bench::report(
+    {{"http: sick -> resolved", web.onset_to_resolved},
+     {"http: incident MTTR", web.mttr},
+     {"heartbeat: silent -> resolved", beat.onset_to_resolved},
+     {"heartbeat: incident MTTR", beat.mttr}},
+    json);
   std::error_code ec;
   fs::remove_all(dir, ec);
   return 0;

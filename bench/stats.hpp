@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace grace::bench {
@@ -128,6 +129,21 @@ inline void emit_json(const std::vector<std::string>& items,
     std::ofstream{file} << out;
   else
     std::printf("%s", out.c_str());
+}
+
+/// Prints a table of `rows` (name, samples) and their JSON (to `json`, or
+/// stdout if empty).
+inline void
+report(const std::vector<std::pair<std::string, std::vector<double>>>& rows,
+       const std::string& json) {
+  print_header();
+  std::vector<std::string> out;
+  for (auto& [name, xs] : rows) {
+    auto s = summarise(xs);
+    print_row(name, s);
+    out.push_back(to_json(name, s));
+  }
+  emit_json(out, json);
 }
 
 } // namespace grace::bench

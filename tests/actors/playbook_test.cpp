@@ -92,6 +92,15 @@ protected:
     ASSERT_TRUE(wait_report(actors::report_kind::ready));
     std::filesystem::remove(dir_ + "/a.pid");
   }
+
+  // make_sick(), then returns the first incident once it closed (an empty
+  // one, the test failed, if none did in time).
+  incident sicken_and_wait() {
+    make_sick();
+    EXPECT_TRUE(wait_closed(1));
+    auto all = closed_incidents();
+    return all.empty() ? incident{} : all.front();
+  }
 };
 
 } // namespace
@@ -206,9 +215,7 @@ TEST_F(Playbooks, AUserPlaybookRunsItsStepsInOrder) {
     "$GRACE_FAILURE_MODE\" > DIR/exec.out']}\n"
     "      - restart\n"
     "      - {verify: {within: 3s}}\n"));
-  make_sick();
-  ASSERT_TRUE(wait_closed(1));
-  auto x = closed_incidents().front();
+  auto x = sicken_and_wait();
   EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
   EXPECT_EQ(x.playbook, "careful");
   EXPECT_EQ(x.attempts, 1);
@@ -225,9 +232,7 @@ TEST_F(Playbooks, MaxAttemptsThenOnFailureRunsTheNextPlaybook) {
                "    on_failure: firm\n"
                "  firm:\n"
                "    steps: [restart]\n"));
-  make_sick();
-  ASSERT_TRUE(wait_closed(1));
-  auto x = closed_incidents().front();
+  auto x = sicken_and_wait();
   EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
   EXPECT_EQ(x.playbook, "firm");
   EXPECT_EQ(joined(steps_of(x)),
@@ -436,9 +441,7 @@ TEST_F(Playbooks, AWebhookGetsTheIncidentAsJson) {
   start(sick_a("tell", "  tell:\n"
                        "    steps: [{notify: 'http://127.0.0.1:47646/hook'}, "
                        "restart]\n"));
-  make_sick();
-  ASSERT_TRUE(wait_closed(1));
-  auto x = closed_incidents().front();
+  auto x = sicken_and_wait();
   EXPECT_EQ(x.status, incident_status::resolved);
   ASSERT_TRUE(wait_until(
     [&] { return test::lines_of(dir_ + "/hook.log").size() >= 2; }, 5s));
