@@ -103,6 +103,8 @@ struct backoff_spec {
   duration max{};
   double factor = 0;
   double jitter = 0;
+
+  friend bool operator==(const backoff_spec&, const backoff_spec&) = default;
 };
 
 /// How a child is stopped: SIGTERM, then SIGKILL after `timeout`.
@@ -110,6 +112,8 @@ struct shutdown_spec {
   enum class kind { timeout, brutal_kill, infinity };
   kind how = kind::timeout;
   duration timeout{};
+
+  friend bool operator==(const shutdown_spec&, const shutdown_spec&) = default;
 };
 
 /// When a started child counts as ready.
@@ -121,6 +125,8 @@ struct ready_spec {
   std::vector<std::string> argv; // exec
   duration within{};             // tcp, notify, exec: else ready_timeout
   duration delay{};              // delay
+
+  friend bool operator==(const ready_spec&, const ready_spec&) = default;
 };
 
 /// One resource limit applied with setrlimit(2) before exec.
@@ -129,23 +135,32 @@ struct rlimit_spec {
   int resource = 0; // RLIMIT_*
   std::uint64_t value = 0;
   bool unlimited = false;
+
+  friend bool operator==(const rlimit_spec&, const rlimit_spec&) = default;
 };
 
 /// A reference to another part of the config, with where it was written.
 struct reference {
   std::string name;
   source_pos where;
+
+  friend bool operator==(const reference&, const reference&) = default;
 };
 
 // -- probes -------------------------------------------------------------------
 
 struct heartbeat_probe {
   duration within{};
+
+  friend bool operator==(const heartbeat_probe&, const heartbeat_probe&)
+    = default;
 };
 
 struct tcp_probe {
   std::string host;
   std::uint16_t port = 0;
+
+  friend bool operator==(const tcp_probe&, const tcp_probe&) = default;
 };
 
 struct http_probe {
@@ -155,10 +170,14 @@ struct http_probe {
   std::string target; // path and query, "/" at least
   int expect_min = 200;
   int expect_max = 399;
+
+  friend bool operator==(const http_probe&, const http_probe&) = default;
 };
 
 struct exec_probe {
   std::vector<std::string> argv;
+
+  friend bool operator==(const exec_probe&, const exec_probe&) = default;
 };
 
 struct resource_probe {
@@ -166,6 +185,9 @@ struct resource_probe {
   std::optional<double> max_cpu;        // percent of one core
   std::optional<std::uint64_t> max_fds;
   duration sustained{}; // `for`
+
+  friend bool operator==(const resource_probe&, const resource_probe&)
+    = default;
 };
 
 struct log_probe {
@@ -175,6 +197,8 @@ struct log_probe {
   std::string pattern;
   int count = 1;
   duration window{};
+
+  friend bool operator==(const log_probe&, const log_probe&) = default;
 };
 
 struct kpi_probe {
@@ -185,18 +209,24 @@ struct kpi_probe {
   std::optional<double> above;
   std::optional<double> below;
   duration sustained{}; // `for`
+
+  friend bool operator==(const kpi_probe&, const kpi_probe&) = default;
 };
 
 struct anomaly_probe {
   reference of; // a probe of the same component
   double z = 0;
   int min_samples = 0;
+
+  friend bool operator==(const anomaly_probe&, const anomaly_probe&) = default;
 };
 
 struct file_probe {
   std::string path; // absolute
   std::optional<duration> max_age;
   bool monotonic = false;
+
+  friend bool operator==(const file_probe&, const file_probe&) = default;
 };
 
 /// One monitor of a component.
@@ -211,6 +241,8 @@ struct probe_spec {
                resource_probe, log_probe, kpi_probe, anomaly_probe, file_probe>
     check;
   source_pos where;
+
+  friend bool operator==(const probe_spec&, const probe_spec&) = default;
 };
 
 // -- playbooks ----------------------------------------------------------------
@@ -240,6 +272,8 @@ struct step_spec {
   duration within{};             // verify
   duration timeout{};            // every step
   source_pos where;
+
+  friend bool operator==(const step_spec&, const step_spec&) = default;
 };
 
 std::string_view to_string(step_spec::kind x);
@@ -276,6 +310,8 @@ struct child_spec {
   backoff_spec backoff;
   std::optional<int> replica; // index within its pool
   source_pos where;
+
+  friend bool operator==(const child_spec&, const child_spec&) = default;
 };
 
 struct component_spec;
@@ -293,6 +329,9 @@ struct supervisor_spec {
   std::vector<reference> depends_on;
   std::vector<component_spec> children;
   source_pos where;
+
+  friend bool operator==(const supervisor_spec&, const supervisor_spec&)
+    = default;
 };
 
 /// A child of a supervisor: a process or a nested supervisor.
@@ -303,6 +342,9 @@ struct component_spec {
   const std::string& name() const;
   const std::string& path() const;
   const source_pos& where() const;
+
+  friend bool operator==(const component_spec&, const component_spec&)
+    = default;
 };
 
 /// A metrics endpoint `host:port`.
