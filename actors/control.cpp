@@ -165,6 +165,12 @@ private:
           [answer](caf::error& err) { answer(failure(error_text(err))); });
       return;
     }
+    if (cmd == "reload") {
+      request(state.node, std::chrono::minutes{6}, reload_atom::value)
+        .then([answer](const std::string& result) { answer(result); },
+              [answer](caf::error& err) { answer(failure(error_text(err))); });
+      return;
+    }
     if (cmd == "events") {
       // A stream: this line, then one per event, until the client goes.
       (*reply)(line_of(json{{"ok", true}, {"stream", "events"}}), false);
@@ -195,8 +201,9 @@ private:
           [answer](caf::error& err) { answer(failure(error_text(err))); });
       return;
     }
-    answer(failure("unknown command '" + cmd
-                   + "' (status, start, stop, restart, events, shutdown)"));
+    answer(
+      failure("unknown command '" + cmd
+              + "' (status, start, stop, restart, reload, events, shutdown)"));
   }
 };
 

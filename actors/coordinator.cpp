@@ -73,6 +73,15 @@ public:
     });
     return {
       [this](const failure_report& f) { on_failure(f); },
+      [this](reload_atom, const spec_update&, const config_update& c) {
+        // `grace reload`: playbooks and `on:` maps from the new config.
+        state.opts.config = c.config;
+        state.children.clear();
+        config::for_each_child(c.config->root,
+                               [this](const config::child_spec& child) {
+                                 state.children[child.path] = &child;
+                               });
+      },
       [this](register_atom, const std::string& path, caf::actor handle,
              caf::actor supervisor) {
         state.members[path] = member{std::move(handle), std::move(supervisor)};

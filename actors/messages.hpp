@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <caf/all.hpp>
@@ -63,6 +64,7 @@ using await_dep_atom = caf::atom_constant<caf::atom("awaitdep")>;
 using op_atom = caf::atom_constant<caf::atom("op")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
+using reload_atom = caf::atom_constant<caf::atom("reload")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -236,6 +238,27 @@ typename Inspector::result_type inspect(Inspector& f, component_status& x) {
 }
 
 using status_list = std::vector<component_status>;
+
+/// A new spec for a supervisor (`grace reload`), with the tree that owns it.
+/// Local only: not serialised.
+struct spec_update {
+  std::shared_ptr<const config::supervisor_spec> spec;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, spec_update&) {
+  return f(caf::meta::type_name("grace.spec_update"));
+}
+
+/// A new config for the coordinator (`grace reload`). Local only.
+struct config_update {
+  std::shared_ptr<const config::grace_config> config;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, config_update&) {
+  return f(caf::meta::type_name("grace.config_update"));
+}
 
 /// Returns the name a child_report carries for `mode` (its config name).
 inline std::string mode_name(config::failure_mode mode) {

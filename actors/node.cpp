@@ -6,6 +6,7 @@
 #include <optional>
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/control.hpp"
@@ -15,6 +16,9 @@
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
 #include "actors/tracker.hpp"
+#include "config/diff.hpp"
+#include "config/loader.hpp"
+#include "config/support.hpp"
 #include "runtime/audit_log.hpp"
 #include "runtime/control_server.hpp"
 #include "runtime/io_loop.hpp"
@@ -27,6 +31,8 @@ namespace {
 struct node_state {
   static inline const char* name = "grace.node";
   std::shared_ptr<const config::supervisor_spec> root_spec;
+  std::shared_ptr<const config::grace_config> config; // as last applied
+  std::string config_file;
   node_context_ptr ctx;
   std::promise<int>* done = nullptr;
   std::optional<std::chrono::nanoseconds> run_for;
@@ -40,8 +46,12 @@ public:
   node_actor(caf::actor_config& cfg,
              std::shared_ptr<const config::supervisor_spec> root,
              node_context_ptr ctx, std::promise<int>* result,
-             std::optional<std::chrono::nanoseconds> run_for)
+             std::optional<std::chrono::nanoseconds> run_for,
+             std::shared_ptr<const config::grace_config> config,
+             std::string config_file)
       : caf::stateful_actor<node_state>(cfg) {
+    state.config = std::move(config);
+    state.config_file = std::move(config_file);
     state.root_spec = std::move(root);
     state.ctx = std::move(ctx);
     state.done = result;
@@ -71,6 +81,7 @@ public:
         spdlog::info("stopping the tree");
         send(state.root, stop_atom::value);
       },
+      [this](reload_atom) -> caf::result<std::string> { return reload(); },
       // The operator's requests (control.hpp) go to the root supervisor.
       [this](status_atom) -> caf::result<status_list> {
         auto rp = make_response_promise<status_list>();
@@ -113,6 +124,107 @@ public:
   }
 
 private:
+  // `grace reload`, SIGHUP: reads the config file again; if it is valid,
+  // applies the difference (the supervisors keep what did not change) and
+  // answers what changed, as JSON; if not, changes nothing and answers the
+  // errors.
+  caf::result<std::string> reload() {
+    using json = nlohmann::json;
+    auto dump = [](const json& j) {
+      return j.dump(-1, ' ', false, json::error_handler_t::replace);
+    };
+    auto refuse = [&](json errors) {
+      for (auto& e : errors)
+        spdlog::error("reload: {}", e.get<std::string>());
+      return dump(json{{"ok", false}, {"invalid", true}, {"errors", errors}});
+    };
+    auto r = config::load_file(state.config_file);
+    json errors = json::array();
+    if (!r.config) {
+      for (auto& e : r.errors)
+        errors.push_back(to_string(e));
+      return refuse(errors);
+    }
+    for (auto& e : config::unsupported_for_run(*r.config))
+      errors.push_back(to_string(e));
+    auto& next = *r.config;
+    auto& now = *state.config;
+    auto needs_restart = [&](const std::string& what) {
+      errors.push_back(state.config_file + ": " + what
+                       + " changed: that needs a restart of grace");
+    };
+    if (next.log_dir != now.log_dir)
+      needs_restart("log_dir");
+    if (next.fsync != now.fsync)
+      needs_restart("audit");
+    if (next.metrics.has_value() != now.metrics.has_value()
+        || (next.metrics
+            && (next.metrics->host != now.metrics->host
+                || next.metrics->port != now.metrics->port)))
+      needs_restart("metrics");
+    if (next.restart_budget.has_value() != now.restart_budget.has_value()
+        || (next.restart_budget
+            && (next.restart_budget->restarts != now.restart_budget->restarts
+                || next.restart_budget->period != now.restart_budget->period)))
+      needs_restart("restart_budget");
+    if (dependencies(next.root) != dependencies(now.root))
+      needs_restart("depends_on");
+    if (!errors.empty())
+      return refuse(errors);
+    auto d = config::diff_trees(now.root, next.root);
+    json answer{{"ok", true},
+                {"added", d.added},
+                {"removed", d.removed},
+                {"changed", d.changed},
+                {"retuned", d.retuned}};
+    auto cfg = std::make_shared<const config::grace_config>(std::move(next));
+    std::shared_ptr<const config::supervisor_spec> root{cfg, &cfg->root};
+    state.config = cfg;
+    state.root_spec = root;
+    if (d.empty()) {
+      spdlog::info("reload: nothing changed");
+      return dump(answer);
+    }
+    spdlog::info("reload: {} added, {} removed, {} changed, {} retuned",
+                 d.added.size(), d.removed.size(), d.changed.size(),
+                 d.retuned.size());
+    // The coordinator's playbooks and `on:` maps, the tracker's severities.
+    if (state.ctx->coordinator)
+      send(state.ctx->coordinator, reload_atom::value, spec_update{root},
+           config_update{cfg});
+    if (state.ctx->tracker)
+      send(state.ctx->tracker, reload_atom::value, spec_update{root});
+    auto rp = make_response_promise<std::string>();
+    request(state.root, std::chrono::minutes{5}, reload_atom::value,
+            spec_update{root})
+      .then([rp, text = dump(answer)](bool) mutable { rp.deliver(text); },
+            [rp, dump](caf::error& err) mutable {
+              rp.deliver(dump(json{{"ok", false}, {"error", to_string(err)}}));
+            });
+    return rp;
+  }
+
+  // Every component's dependencies, for telling whether they changed.
+  static std::map<std::string, std::vector<std::string>>
+  dependencies(const config::supervisor_spec& root) {
+    std::map<std::string, std::vector<std::string>> out;
+    std::function<void(const config::supervisor_spec&)> walk
+      = [&](const config::supervisor_spec& s) {
+          for (auto& d : s.depends_on)
+            out[s.path].push_back(d.name);
+          for (auto& c : s.children) {
+            if (auto* child = std::get_if<config::child_spec>(&c.node)) {
+              for (auto& d : child->depends_on)
+                out[child->path].push_back(d.name);
+            } else {
+              walk(std::get<config::supervisor_spec>(c.node));
+            }
+          }
+        };
+    walk(root);
+    return out;
+  }
+
   // Nobody above the root heals it: its incident opens and fails at once.
   void root_gave_up(const child_report& r) {
     auto& tracker = state.ctx->tracker;
@@ -226,13 +338,15 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     }
     std::promise<int> done;
     auto finished = done.get_future();
-    auto node = sys.spawn<node_actor>(root, ctx, &done, opts.run_for);
+    auto node = sys.spawn<node_actor>(
+      root, ctx, &done, opts.run_for,
+      std::make_shared<const config::grace_config>(cfg), opts.config_file);
     caf::anon_send(control, node);
     runtime::signal_watcher signals{
       io, [node](int sig) {
         if (sig == SIGHUP) {
-          spdlog::info("SIGHUP ignored (reload "
-                       "is not supported yet)");
+          spdlog::info("SIGHUP: reloading the config");
+          caf::anon_send(node, reload_atom::value);
           return;
         }
         spdlog::info("received {}", sig == SIGINT ? "SIGINT" : "SIGTERM");

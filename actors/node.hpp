@@ -16,6 +16,8 @@ namespace grace::actors {
 struct run_options {
   /// Stop by itself after this long.
   std::optional<std::chrono::nanoseconds> run_for;
+  /// The config file, read again by `grace reload` and SIGHUP.
+  std::string config_file;
 };
 
 /// Runs the tree of `cfg`; returns 0 after a clean stop, 3 if the root

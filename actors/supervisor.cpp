@@ -11,6 +11,7 @@
 #include "actors/child.hpp"
 #include "actors/messages.hpp"
 #include "actors/restart_policy.hpp"
+#include "config/diff.hpp"
 
 namespace grace::actors {
 
@@ -100,6 +101,12 @@ struct supervisor_state {
   // Stops asked for, answered when the child has stopped.
   std::vector<std::pair<std::size_t, caf::response_promise>> stop_waiters;
   std::mt19937 rng{std::random_device{}()};
+  // -- reload
+  std::optional<spec_update> pending_reload; // waits for the current plan
+  std::vector<caf::response_promise> reload_waiters;
+  std::size_t retiring = 0; // replaced actors still stopping
+  std::vector<std::size_t> reload_starts;
+  std::vector<caf::actor> retired; // asked to stop, then to exit
 };
 
 class supervisor_actor : public caf::stateful_actor<supervisor_state> {
@@ -128,7 +135,29 @@ public:
     return {
       [this](start_atom) { start(); },
       [this](stop_atom) { stop(); },
-      [this](const child_report& r) { on_report(r); },
+      [this](const child_report& r) {
+        // Reports of actors a reload replaced are theirs alone.
+        for (auto it = state.retired.begin(); it != state.retired.end(); ++it)
+          if (it->address() == current_sender()) {
+            if (r.kind == report_kind::stopped) {
+              send_exit(*it, caf::exit_reason::user_shutdown);
+              state.retired.erase(it);
+              if (--state.retiring == 0)
+                start_reloaded();
+            }
+            return;
+          }
+        on_report(r);
+      },
+      [this](reload_atom, const spec_update& u) -> caf::result<bool> {
+        auto rp = make_response_promise<bool>();
+        state.reload_waiters.push_back(rp);
+        if (state.current || state.retiring > 0)
+          state.pending_reload = u; // after the plan under way
+        else
+          reload(u);
+        return rp;
+      },
       [this](restart_atom, const std::string& who) -> caf::result<bool> {
         auto rp = make_response_promise<bool>();
         restart_requested(who, rp);
@@ -871,6 +900,118 @@ private:
     send(state.ctx->events, event_atom::value, r.path, what, r.pid, r.detail);
   }
 
+  // -- reload -----------------------------------------------------------------
+
+  // Applies a new spec of this supervisor: children kept (unchanged ones
+  // keep running with the same pid), changed processes stopped and started
+  // with their new spec, removed ones stopped, added ones started; nested
+  // supervisors get their part; its own settings change in place.
+  void reload(const spec_update& u) {
+    auto& next = *u.spec;
+    revoke_all();
+    if (state.spec->intensity != next.intensity
+        || state.spec->period != next.period)
+      state.intensity.emplace(next.intensity, next.period);
+    std::map<std::string, std::size_t> old_at;
+    for (std::size_t i = 0; i < state.children.size(); ++i)
+      old_at[state.children[i].spec->name()] = i;
+    std::vector<slot> kept;
+    std::vector<bool> used(state.children.size(), false);
+    state.reload_starts.clear();
+    for (auto& c : next.children) {
+      auto it = old_at.find(c.name());
+      std::optional<std::size_t> old;
+      if (it != old_at.end()
+          && state.children[it->second].spec->is_supervisor()
+               == c.is_supervisor())
+        old = it->second;
+      slot s;
+      bool fresh = true;
+      if (old) {
+        used[*old] = true;
+        s = std::move(state.children[*old]);
+        auto* before = std::get_if<config::child_spec>(&s.spec->node);
+        auto* after = std::get_if<config::child_spec>(&c.node);
+        fresh = before && after && !config::same_child(*before, *after);
+        if (fresh)
+          retire(s); // changed: the old actor goes, a new one comes
+      }
+      s.spec = &c;
+      s.path = c.path();
+      if (auto* child = std::get_if<config::child_spec>(&c.node)) {
+        s.restart = child->restart;
+        s.backoff = child->backoff;
+      } else {
+        s.restart = std::get<config::supervisor_spec>(c.node).restart;
+      }
+      kept.push_back(std::move(s));
+      auto k = kept.size() - 1;
+      if (!old || fresh) {
+        kept[k].phase = slot_phase::stopped;
+        kept[k].handle = nullptr;
+        state.reload_starts.push_back(k);
+      } else if (c.is_supervisor()) {
+        // Its part of the new tree (which stays alive with ours).
+        auto& sub = std::get<config::supervisor_spec>(c.node);
+        send(kept[k].handle, reload_atom::value, spec_update{{u.spec, &sub}});
+      }
+    }
+    for (std::size_t i = 0; i < state.children.size(); ++i)
+      if (!used[i])
+        retire(state.children[i]); // removed
+    state.children = std::move(kept);
+    state.index.clear();
+    for (std::size_t i = 0; i < state.children.size(); ++i)
+      state.index[state.children[i].path] = i;
+    state.owned = u.spec;
+    state.spec = u.spec.get();
+    for (auto k : state.reload_starts)
+      spawn_slot_actor(k);
+    if (state.retiring == 0)
+      start_reloaded();
+  }
+
+  // Stops a replaced or removed child's actor; it exits once stopped.
+  void retire(slot& s) {
+    if (!s.handle)
+      return;
+    spdlog::info("{}: {} goes (reload)", path(), s.path);
+    ++state.retiring;
+    state.retired.push_back(s.handle);
+    send(s.handle, stop_atom::value);
+    s.handle = nullptr;
+  }
+
+  // Every replaced child has stopped: start the new and changed ones.
+  void start_reloaded() {
+    if (state.now != mode::running && state.now != mode::restarting
+        && state.now != mode::starting) {
+      answer_reloads(true);
+      return;
+    }
+    if (state.reload_starts.empty()) {
+      answer_reloads(true);
+      grant_all();
+      return;
+    }
+    plan p;
+    p.why = purpose::restart;
+    p.starts = state.reload_starts;
+    state.reload_starts.clear();
+    if (state.now == mode::running)
+      state.now = mode::restarting;
+    run(std::move(p));
+  }
+
+  void answer_reloads(bool ok) {
+    for (auto& rp : state.reload_waiters)
+      if (ok)
+        rp.deliver(true);
+      else
+        rp.deliver(caf::make_error(caf::sec::runtime_error, "not applied"));
+    state.reload_waiters.clear();
+  }
+
   // -- the operator (grace status, start, stop, restart) ----------------------
 
   static std::string slot_state(const slot& s) {
@@ -1150,6 +1291,16 @@ private:
   void finish() {
     auto p = std::move(*state.current);
     state.current.reset();
+    if (state.pending_reload && p.why != purpose::shutdown
+        && p.why != purpose::give_up) {
+      auto u = std::move(*state.pending_reload);
+      state.pending_reload.reset();
+      state.now = mode::running;
+      reload(u);
+      return;
+    }
+    if (p.why == purpose::restart || p.why == purpose::start)
+      answer_reloads(true);
     switch (p.why) {
       case purpose::start:
       case purpose::restart:

@@ -60,6 +60,13 @@ public:
     log_stray_messages(this);
     return {
       [this](const incident_note& n) { on_note(n); },
+      [this](reload_atom, const spec_update& u) {
+        // `grace reload`: severities and snapshots from the new tree.
+        state.opts.root = u.spec;
+        state.children.clear();
+        state.supervisors.clear();
+        index(*u.spec);
+      },
       [this](get_atom, const std::string& path) {
         // The open incident of `path` as it stands: (id, JSON line), or two
         // empty strings. Playbooks hand it to hooks and webhooks.

@@ -77,6 +77,11 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
     control_option(cmd);
     path_cmds.push_back(cmd);
   }
+  auto* reload_cmd = app.add_subcommand(
+    "reload", "Read the config again and apply what changed, leaving "
+              "unchanged components running (exit 2 and nothing changed if "
+              "it is invalid)");
+  control_option(reload_cmd);
   auto* events_cmd = app.add_subcommand(
     "events", "Follow a running grace: state changes and incidents as they "
               "happen, until interrupted");
@@ -137,6 +142,8 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
       control.verb = "shutdown";
     else if (events_cmd->parsed())
       control.verb = "events";
+    else if (reload_cmd->parsed())
+      control.verb = "reload";
     out.options = cli_options{control};
   }
   return out;

@@ -68,6 +68,7 @@ int execute(const grace::runtime::run_command& cmd) {
   grace::actors::run_options opts;
   if (cmd.run_for.count() > 0)
     opts.run_for = cmd.run_for;
+  opts.config_file = cmd.config;
   auto started = std::chrono::steady_clock::now();
   std::shared_ptr<grace::actors::run_ledger> ledger;
   auto code = grace::actors::run_tree(cfg, opts, &ledger);
@@ -137,7 +138,8 @@ int execute(const grace::runtime::control_command& cmd) {
     }
     return 0;
   }
-  // A stop waits for the component's `shutdown`, a start for its readiness.
+  // A stop waits for the component's `shutdown`, a start (and a reload)
+  // for readiness.
   auto timeout = cmd.verb == "status" || cmd.verb == "shutdown"
                    ? std::chrono::seconds{15}
                    : std::chrono::seconds{330};
@@ -153,8 +155,28 @@ int execute(const grace::runtime::control_command& cmd) {
     return 1;
   }
   if (!j.value("ok", false)) {
+    if (j.contains("errors") && j["errors"].is_array()) {
+      // An invalid config: nothing was changed.
+      for (auto& e : j["errors"])
+        std::cerr << (e.is_string() ? e.get<std::string>() : e.dump()) << '\n';
+      std::cerr << "grace: the config was not applied; nothing changed\n";
+      return 2;
+    }
     std::cerr << "grace: " << j.value("error", std::string{"failed"}) << '\n';
     return 1;
+  }
+  if (cmd.verb == "reload") {
+    auto list = [&](const char* key) {
+      std::string out;
+      if (j.contains(key))
+        for (auto& p : j[key])
+          out += (out.empty() ? "" : ", ") + p.get<std::string>();
+      return out.empty() ? std::string{"-"} : out;
+    };
+    std::cout << "reloaded: added " << list("added") << "; removed "
+              << list("removed") << "; changed " << list("changed")
+              << "; retuned " << list("retuned") << '\n';
+    return 0;
   }
   if (cmd.verb == "status") {
     if (cmd.json)

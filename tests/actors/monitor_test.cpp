@@ -414,6 +414,7 @@ TEST_F(Supervision, ALogFileIsFollowedAcrossItsRotation) {
   start(probed("        - {kind: log, file: DIR/app.log, pattern: ERROR, "
                "count: 2, window: 5s}\n"));
   ASSERT_TRUE(wait_up({"a"}));
+  sync_io(); // the follower watches the file from now on
   std::ofstream{log, std::ios::app} << "ERROR one\n" << std::flush;
   // Rotated: renamed away, a new file created; the second match is there.
   std::filesystem::rename(log, log + ".1");

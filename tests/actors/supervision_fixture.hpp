@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -248,6 +249,15 @@ protected:
                    std::chrono::milliseconds timeout
                    = std::chrono::seconds{5}) {
     return wait_until([&] { return reports_.count(kind) >= n; }, timeout);
+  }
+
+  /// Waits until the I/O thread has run everything posted to it so far
+  /// (a log probe's follower set up at its monitor's start, say).
+  void sync_io() {
+    std::promise<void> done;
+    auto ran = done.get_future();
+    io_->post([&done] { done.set_value(); });
+    ASSERT_EQ(ran.wait_for(std::chrono::seconds{5}), std::future_status::ready);
   }
 
   /// Returns the audit log's path.

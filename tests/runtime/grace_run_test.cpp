@@ -170,18 +170,17 @@ TEST_F(GraceRun, InvalidConfigExitsTwo) {
   EXPECT_NE(r.err.find("missing required key 'supervisor'"), std::string::npos);
 }
 
-TEST_F(GraceRun, SighupIsIgnoredUntilReloadExists) {
-  auto g = run(write_config(child("a")));
+TEST_F(GraceRun, SighupReloadsTheConfig) {
+  auto config = write_config(child("a"));
+  auto g = run(config);
   ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
   auto a = first_pid("a.stamp");
+  write_config(child("a") + child("b")); // the same file, one more child
   g->signal(SIGHUP);
-  ASSERT_TRUE(wait_until(
-    [&] {
-      return slurp(dir_ + "/logs/grace.log").find("SIGHUP ignored")
-             != std::string::npos;
-    },
-    5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }, 5s))
+    << err();
   EXPECT_TRUE(alive(a));
+  EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 1u) << "a kept running";
   EXPECT_FALSE(g->wait(0ms).has_value());
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
@@ -653,6 +652,69 @@ TEST_F(GraceRun, AMetricsPortAlreadyTakenIsReportedAndSupervisionGoesOn) {
   EXPECT_NE(err().find("cannot serve metrics on 127.0.0.1:47655"),
             std::string::npos)
     << err();
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+}
+
+TEST_F(GraceRun, ReloadAppliesTheDifferenceAndKeepsTheRestRunning) {
+  auto g = run(write_config(child("a") + child("b") + child("c")));
+  ASSERT_TRUE(wait_until(
+    [&] {
+      return first_pid("a.stamp") > 1 && first_pid("b.stamp") > 1
+             && first_pid("c.stamp") > 1;
+    },
+    5s));
+  auto a = first_pid("a.stamp");
+  auto b = first_pid("b.stamp");
+  auto c = first_pid("c.stamp");
+  // b's command changes, c goes, d comes, the strategy changes.
+  write_config(child("a") + child("b", "--print, again") + child("d"),
+               "  strategy: rest_for_one\n");
+  auto r = ctl(dir_, {"reload"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "reloaded: added root/d; removed root/c; changed root/b; "
+                   "retuned root\n");
+  EXPECT_TRUE(wait_until([&] { return first_pid("d.stamp") > 1; }, 5s));
+  EXPECT_TRUE(
+    wait_until([&] { return lines_of(dir_ + "/b.stamp").size() == 2; }, 5s));
+  EXPECT_TRUE(wait_until([&] { return !alive(c) && !alive(b); }, 5s));
+  EXPECT_TRUE(alive(a));
+  EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 1u) << "unchanged: same pid";
+  auto status = ctl(dir_, {"status", "--json"}).out;
+  EXPECT_NE(status.find("\"path\":\"root/d\""), std::string::npos);
+  EXPECT_EQ(status.find("\"path\":\"root/c\""), std::string::npos);
+  // Nothing changed: nothing happens.
+  auto again = ctl(dir_, {"reload"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, "reloaded: added -; removed -; changed -; retuned -\n");
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+}
+
+TEST_F(GraceRun, AnInvalidConfigIsNotReloadedAndNothingChanges) {
+  auto g = run(write_config(child("a")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  auto a = first_pid("a.stamp");
+  tmp_.write("grace.yaml", "grace: 1\nsupervisor:\n  children:\n"
+                           "    - {name: a, comand: [x]}\n");
+  auto r = ctl(dir_, {"reload"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown key 'comand' (did you mean 'command'?)"),
+            std::string::npos)
+    << r.err;
+  EXPECT_NE(r.err.find("nothing changed"), std::string::npos) << r.err;
+  // log_dir cannot change under a running grace.
+  write_config(child("a"));
+  auto text = slurp(dir_ + "/grace.yaml");
+  text.replace(text.find("log_dir: logs"), 13, "log_dir: other");
+  tmp_.write("grace.yaml", text);
+  auto moved = ctl(dir_, {"reload"});
+  EXPECT_EQ(moved.exit_code, 2);
+  EXPECT_NE(moved.err.find("log_dir changed: that needs a restart of grace"),
+            std::string::npos)
+    << moved.err;
+  EXPECT_TRUE(alive(a));
+  EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 1u);
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
 }
