@@ -649,8 +649,12 @@ TEST_F(GraceRun, AMetricsPortAlreadyTakenIsReportedAndSupervisionGoesOn) {
                             + child("a")));
   ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s))
     << err();
-  EXPECT_NE(err().find("cannot serve metrics on 127.0.0.1:47655"),
-            std::string::npos)
+  EXPECT_TRUE(wait_until(
+    [&] {
+      return err().find("cannot serve metrics on 127.0.0.1:47655")
+             != std::string::npos;
+    },
+    5s))
     << err();
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
