@@ -674,11 +674,14 @@ private:
         if (fast) {
           std::unique_lock<std::mutex> guard{fast->mutex};
           auto& p = fast->permit;
-          auto port_held = std::any_of(
-            fast->ports.begin(), fast->ports.end(),
-            [](std::uint16_t port) { return runtime::port_listened(port); });
+          // Asked only when a permit applies: the ports (then the budget).
+          auto port_held = [&] {
+            return std::any_of(
+              fast->ports.begin(), fast->ports.end(),
+              [](std::uint16_t port) { return runtime::port_listened(port); });
+          };
           if (p && (p->any_exit || !s.clean())
-              && steady_ns() >= p->not_before_ns && !port_held
+              && steady_ns() >= p->not_before_ns && !port_held()
               && (!fast->budget
                   || fast->budget->take(std::chrono::steady_clock::now()))) {
             p.reset(); // used once

@@ -51,10 +51,7 @@ public:
   coordinator_actor(caf::actor_config& cfg, coordinator_options opts)
       : caf::stateful_actor<coordinator_state>(cfg) {
     state.opts = std::move(opts);
-    if (state.opts.config)
-      config::for_each_child(
-        state.opts.config->root,
-        [this](const config::child_spec& c) { state.children[c.path] = &c; });
+    use(state.opts.config);
   }
 
   caf::behavior make_behavior() override {
@@ -73,14 +70,8 @@ public:
     });
     return {
       [this](const failure_report& f) { on_failure(f); },
-      [this](reload_atom, const spec_update&, const config_update& c) {
-        // `grace reload`: playbooks and `on:` maps from the new config.
-        state.opts.config = c.config;
-        state.children.clear();
-        config::for_each_child(c.config->root,
-                               [this](const config::child_spec& child) {
-                                 state.children[child.path] = &child;
-                               });
+      [this](reload_atom, const config_update& c) {
+        use(c.config); // `grace reload`
       },
       [this](register_atom, const std::string& path, caf::actor handle,
              caf::actor supervisor) {
@@ -98,6 +89,16 @@ public:
   }
 
 private:
+  // Takes the playbooks and `on:` maps of `cfg` (may be null).
+  void use(std::shared_ptr<const config::grace_config> cfg) {
+    state.opts.config = std::move(cfg);
+    state.children.clear();
+    if (state.opts.config)
+      config::for_each_child(
+        state.opts.config->root,
+        [this](const config::child_spec& c) { state.children[c.path] = &c; });
+  }
+
   void note(incident_note n) {
     if (state.opts.tracker)
       send(state.opts.tracker, std::move(n));

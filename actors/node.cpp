@@ -190,8 +190,7 @@ private:
                  d.retuned.size());
     // The coordinator's playbooks and `on:` maps, the tracker's severities.
     if (state.ctx->coordinator)
-      send(state.ctx->coordinator, reload_atom::value, spec_update{root},
-           config_update{cfg});
+      send(state.ctx->coordinator, reload_atom::value, config_update{cfg});
     if (state.ctx->tracker)
       send(state.ctx->tracker, reload_atom::value, spec_update{root});
     auto rp = make_response_promise<std::string>();

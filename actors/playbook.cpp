@@ -114,13 +114,7 @@ private:
     auto gen = ++state.gen;
     auto timeout = ms(s.timeout);
     auto& job = state.job;
-    auto on_error = [this, gen](caf::error& err) {
-      if (gen == state.gen)
-        step_failed(err == caf::sec::request_timeout
-                      ? "timed out after "
-                          + config::format_duration(current().timeout)
-                      : to_string(err));
-    };
+    auto on_error = [this, gen](caf::error& err) { step_error(gen, err); };
     switch (s.what) {
       case step_kind::snapshot: {
         auto n = action_note(job.path, "snapshot", "before " + p.name);
@@ -130,32 +124,11 @@ private:
         return next();
       }
       case step_kind::restart:
-        request(job.supervisor, timeout, restart_atom::value, job.path)
-          .then(
-            [this, gen](bool) {
-              if (gen == state.gen)
-                step_ok("through its supervisor");
-            },
-            on_error);
-        return;
+        return ask_supervisor(restart_atom::value, "through its supervisor");
       case step_kind::stop:
-        request(job.supervisor, timeout, stop_atom::value, job.path)
-          .then(
-            [this, gen](bool) {
-              if (gen == state.gen)
-                step_ok("stopped and held");
-            },
-            on_error);
-        return;
+        return ask_supervisor(stop_atom::value, "stopped and held");
       case step_kind::start:
-        request(job.supervisor, timeout, start_atom::value, job.path)
-          .then(
-            [this, gen](bool) {
-              if (gen == state.gen)
-                step_ok("started");
-            },
-            on_error);
-        return;
+        return ask_supervisor(start_atom::value, "started");
       case step_kind::signal:
         request(job.child, timeout, signal_atom::value, s.signal)
           .then(
@@ -217,6 +190,29 @@ private:
             });
         return;
     }
+  }
+
+  // The step under way asks the supervisor to `verb` the component (its
+  // restart, stop or start); `done` says what happened, for the action.
+  template <class Verb>
+  void ask_supervisor(Verb verb, const char* done) {
+    auto gen = state.gen;
+    request(state.job.supervisor, ms(current().timeout), verb, state.job.path)
+      .then(
+        [this, gen, done](bool) {
+          if (gen == state.gen)
+            step_ok(done);
+        },
+        [this, gen](caf::error& err) { step_error(gen, err); });
+  }
+
+  // A step's request failed (or timed out).
+  void step_error(std::uint64_t gen, const caf::error& err) {
+    if (gen == state.gen)
+      step_failed(err == caf::sec::request_timeout
+                    ? "timed out after "
+                        + config::format_duration(current().timeout)
+                    : to_string(err));
   }
 
   // Runs `then` once the incident's id and JSON are known (fetched once).

@@ -516,18 +516,19 @@ private:
     spdlog::warn("{}: restarting {} ({})", path(), s.path, r.detail);
   }
 
-  // The playbook the child's `on:` names for `mode`, unless that is the
+  // Whether the child's `on:` names a playbook for `mode` other than the
   // supervisor's own `restart`.
-  static const config::reference* handed_over(const slot& s,
-                                              const std::string& mode) {
+  static bool handed_over(const slot& s, config::failure_mode mode) {
     auto* child = std::get_if<config::child_spec>(&s.spec->node);
+    if (!child)
+      return false;
+    auto it = child->on.find(mode);
+    return it != child->on.end() && it->second.name != "restart";
+  }
+
+  static bool handed_over(const slot& s, const std::string& mode) {
     auto fm = config::from_string<config::failure_mode>(mode);
-    if (!child || !fm)
-      return nullptr;
-    auto it = child->on.find(*fm);
-    if (it == child->on.end() || it->second.name == "restart")
-      return nullptr;
-    return &it->second;
+    return fm && handed_over(s, *fm);
   }
 
   // Whether any exit of child i may go to a playbook (then it gets no
@@ -535,7 +536,7 @@ private:
   static bool exits_handed_over(const slot& s) {
     using fm = config::failure_mode;
     for (auto m : {fm::crashed, fm::exited, fm::port_in_use})
-      if (handed_over(s, mode_name(m)))
+      if (handed_over(s, m))
         return true;
     return false;
   }
@@ -986,11 +987,11 @@ private:
   void start_reloaded() {
     if (state.now != mode::running && state.now != mode::restarting
         && state.now != mode::starting) {
-      answer_reloads(true);
+      answer_reloads();
       return;
     }
     if (state.reload_starts.empty()) {
-      answer_reloads(true);
+      answer_reloads();
       grant_all();
       return;
     }
@@ -1003,12 +1004,9 @@ private:
     run(std::move(p));
   }
 
-  void answer_reloads(bool ok) {
+  void answer_reloads() {
     for (auto& rp : state.reload_waiters)
-      if (ok)
-        rp.deliver(true);
-      else
-        rp.deliver(caf::make_error(caf::sec::runtime_error, "not applied"));
+      rp.deliver(true);
     state.reload_waiters.clear();
   }
 
@@ -1300,7 +1298,7 @@ private:
       return;
     }
     if (p.why == purpose::restart || p.why == purpose::start)
-      answer_reloads(true);
+      answer_reloads();
     switch (p.why) {
       case purpose::start:
       case purpose::restart:

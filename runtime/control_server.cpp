@@ -16,6 +16,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
 
 #include "runtime/io_loop.hpp"
 #include "runtime/unique_fd.hpp"
@@ -27,17 +28,10 @@ namespace grace::runtime {
 
 namespace {
 
-/// {"ok":false,"error":"..."} with `why` escaped for JSON.
+/// {"error":"...","ok":false}.
 std::string error_line(const std::string& why) {
-  std::string out = R"({"ok":false,"error":")";
-  for (char c : why) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20)
-      continue;
-    out += c;
-  }
-  return out + "\"}";
+  return nlohmann::json{{"ok", false}, {"error", why}}.dump(
+    -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Connects to the unix socket at `path` (blocking, with a deadline);
@@ -365,76 +359,89 @@ control_server::~control_server() {
   ::unlink(path_.c_str());
 }
 
-std::string control_request(const std::string& path, const std::string& request,
-                            std::chrono::milliseconds timeout,
-                            std::string* error) {
-  auto fail = [&](const std::string& why) {
+namespace {
+
+enum class outcome { done, closed, timed_out, read_failed, failed };
+
+// Connects to `path`, sends `request` and hands `on_line` each line of the
+// answer until it returns false (done) or the daemon closes (closed). A
+// read waits at most `timeout` (0: as long as it takes). `error` says why
+// on failed (nobody answers, cannot send) and read_failed.
+outcome exchange(const std::string& path, const std::string& request,
+                 std::chrono::milliseconds timeout,
+                 const std::function<bool(const std::string&)>& on_line,
+                 std::string* error) {
+  auto say = [&](std::string why) {
     if (error)
-      *error = why;
-    return std::string{};
+      *error = std::move(why);
   };
-  auto fd = connect_to(path, timeout);
-  if (!fd)
-    return fail("no grace answers at " + path + ": " + std::strerror(errno));
+  auto fd
+    = connect_to(path, timeout.count() > 0 ? timeout : std::chrono::seconds{5});
+  if (!fd) {
+    say("no grace answers at " + path + ": " + std::strerror(errno));
+    return outcome::failed;
+  }
+  if (timeout.count() == 0) {
+    timeval none{}; // a stream may be quiet for long
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+  }
   auto line = request + "\n";
   for (std::size_t sent = 0; sent < line.size();) {
     auto n = ::write(fd.get(), line.data() + sent, line.size() - sent);
-    if (n <= 0)
-      return fail("cannot send to " + path + ": " + std::strerror(errno));
+    if (n <= 0) {
+      say("cannot send to " + path + ": " + std::strerror(errno));
+      return outcome::failed;
+    }
     sent += static_cast<std::size_t>(n);
-  }
-  std::string answer;
-  char buf[4096];
-  while (answer.find('\n') == std::string::npos) {
-    auto n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0)
-      return fail(errno == EAGAIN
-                    ? "no answer from " + path + " in time"
-                    : "cannot read from " + path + ": " + std::strerror(errno));
-    if (n == 0)
-      break;
-    answer.append(buf, static_cast<std::size_t>(n));
-  }
-  auto nl = answer.find('\n');
-  if (nl == std::string::npos)
-    return fail("the connection to " + path + " closed without an answer");
-  return answer.substr(0, nl);
-}
-
-bool control_stream(const std::string& path, const std::string& request,
-                    const std::function<bool(const std::string&)>& on_line,
-                    std::string* error) {
-  auto fd = connect_to(path, std::chrono::seconds{5});
-  if (!fd) {
-    if (error)
-      *error = "no grace answers at " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  // A stream may be quiet for long: no receive deadline.
-  timeval none{};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
-  auto line = request + "\n";
-  if (::write(fd.get(), line.data(), line.size())
-      != static_cast<ssize_t>(line.size())) {
-    if (error)
-      *error = "cannot send to " + path + ": " + std::strerror(errno);
-    return false;
   }
   std::string pending;
   char buf[4096];
   for (;;) {
     auto n = ::read(fd.get(), buf, sizeof buf);
-    if (n <= 0)
-      return true;
+    if (n == 0)
+      return outcome::closed;
+    if (n < 0) {
+      if (errno == EAGAIN)
+        return outcome::timed_out;
+      say("cannot read from " + path + ": " + std::strerror(errno));
+      return outcome::read_failed;
+    }
     pending.append(buf, static_cast<std::size_t>(n));
     for (auto nl = pending.find('\n'); nl != std::string::npos;
          nl = pending.find('\n')) {
       auto one = pending.substr(0, nl);
       pending.erase(0, nl + 1);
       if (!on_line(one))
-        return true;
+        return outcome::done;
     }
   }
+}
+
+} // namespace
+
+std::string control_request(const std::string& path, const std::string& request,
+                            std::chrono::milliseconds timeout,
+                            std::string* error) {
+  std::string answer;
+  auto o = exchange(
+    path, request, timeout,
+    [&](const std::string& l) {
+      answer = l;
+      return false; // one line is the whole answer
+    },
+    error);
+  if (o == outcome::timed_out && error)
+    *error = "no answer from " + path + " in time";
+  if (o == outcome::closed && error)
+    *error = "the connection to " + path + " closed without an answer";
+  return o == outcome::done ? answer : std::string{};
+}
+
+bool control_stream(const std::string& path, const std::string& request,
+                    const std::function<bool(const std::string&)>& on_line,
+                    std::string* error) {
+  return exchange(path, request, std::chrono::milliseconds{0}, on_line, error)
+         != outcome::failed;
 }
 
 } // namespace grace::runtime

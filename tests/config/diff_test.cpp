@@ -1,20 +1,14 @@
 #include <gtest/gtest.h>
 
 #include "config/diff.hpp"
-#include "config/loader.hpp"
+#include "tests/config/config_test_util.hpp"
 
 using namespace grace;
 using config::diff_trees;
+using grace::test::config_of;
 using strings = std::vector<std::string>;
 
 namespace {
-
-config::grace_config load(std::string_view yaml) {
-  auto r = config::load_text(yaml, "t.yaml", "/etc/grace");
-  if (!r.config)
-    throw std::runtime_error(to_string(r.errors.front()));
-  return *r.config;
-}
 
 const char* before = R"(grace: 1
 supervisor:
@@ -33,15 +27,15 @@ supervisor:
 } // namespace
 
 TEST(ConfigDiff, TheSameTreeWrittenElsewhereIsUnchanged) {
-  auto a = load(before);
+  auto a = config_of(before);
   // Comments and blank lines move every position; nothing else changes.
-  auto b = load(std::string{"# a comment\n\n"} + before);
+  auto b = config_of(std::string{"# a comment\n\n"} + before);
   EXPECT_TRUE(diff_trees(a.root, b.root).empty());
 }
 
 TEST(ConfigDiff, AddedRemovedChangedAndRetunedComponents) {
-  auto a = load(before);
-  auto b = load(R"(grace: 1
+  auto a = config_of(before);
+  auto b = config_of(R"(grace: 1
 supervisor:
   intensity: 9
   children:
@@ -66,16 +60,16 @@ supervisor:
 }
 
 TEST(ConfigDiff, AChangedProbeChangesItsProcess) {
-  auto a = load(before);
+  auto a = config_of(before);
   std::string text = before;
   text.replace(text.find("port: 8080"), 10, "port: 8081");
-  auto d = diff_trees(a.root, load(text).root);
+  auto d = diff_trees(a.root, config_of(text).root);
   EXPECT_EQ(d.changed, (strings{"root/api"}));
 }
 
 TEST(ConfigDiff, AProcessBecomingASupervisorIsReplaced) {
-  auto a = load(before);
-  auto b = load(R"(grace: 1
+  auto a = config_of(before);
+  auto b = config_of(R"(grace: 1
 supervisor:
   children:
     - supervisor:

@@ -1,22 +1,16 @@
 #include <gtest/gtest.h>
 
-#include "config/loader.hpp"
 #include "playbooks/plan.hpp"
+#include "tests/config/config_test_util.hpp"
 
 using namespace grace;
 using config::failure_mode;
 using config::step_spec;
+using grace::test::config_of;
 using playbooks::plan_of;
 using playbooks::playbook_for;
 
 namespace {
-
-config::grace_config load(std::string_view yaml) {
-  auto r = config::load_text(yaml, "t.yaml", "/etc/grace");
-  if (!r.config)
-    throw std::runtime_error(to_string(r.errors.front()));
-  return *r.config;
-}
 
 const config::child_spec& first_child(const config::grace_config& cfg) {
   return std::get<config::child_spec>(cfg.root.children.at(0).node);
@@ -47,7 +41,7 @@ playbooks:
 } // namespace
 
 TEST(PlaybookFor, DefaultsFollowTheFailureMode) {
-  auto cfg = load(yaml);
+  auto cfg = config_of(yaml);
   auto& api = first_child(cfg);
   EXPECT_EQ(playbook_for(api, failure_mode::crashed), "restart");
   EXPECT_EQ(playbook_for(api, failure_mode::api_timeout), "restart");
@@ -59,14 +53,14 @@ TEST(PlaybookFor, DefaultsFollowTheFailureMode) {
 }
 
 TEST(PlaybookFor, TheOnMapWins) {
-  auto cfg = load(yaml);
+  auto cfg = config_of(yaml);
   auto& api = first_child(cfg);
   EXPECT_EQ(playbook_for(api, failure_mode::resource_spike), "leaky");
   EXPECT_EQ(playbook_for(api, failure_mode::check_failed), "safe_hold");
 }
 
 TEST(PlanOf, UserPlaybooksEndWithAnImplicitVerification) {
-  auto cfg = load(yaml);
+  auto cfg = config_of(yaml);
   auto p = plan_of(cfg, "leaky");
   ASSERT_TRUE(p);
   EXPECT_FALSE(p->builtin);
@@ -79,7 +73,7 @@ TEST(PlanOf, UserPlaybooksEndWithAnImplicitVerification) {
 }
 
 TEST(PlanOf, AWrittenVerificationIsKept) {
-  auto cfg = load(yaml);
+  auto cfg = config_of(yaml);
   auto p = plan_of(cfg, "checked");
   ASSERT_TRUE(p);
   ASSERT_EQ(p->steps.size(), 2u);
@@ -87,7 +81,7 @@ TEST(PlanOf, AWrittenVerificationIsKept) {
 }
 
 TEST(PlanOf, BuiltIns) {
-  auto cfg = load(yaml);
+  auto cfg = config_of(yaml);
   using k = step_spec::kind;
   EXPECT_EQ(kinds(*plan_of(cfg, "restart")),
             (std::vector<k>{k::restart, k::verify}));
@@ -101,7 +95,7 @@ TEST(PlanOf, BuiltIns) {
 }
 
 TEST(PlanOf, EveryOnEntryOfAValidConfigHasAPlan) {
-  auto cfg = load(yaml);
+  auto cfg = config_of(yaml);
   config::for_each_child(cfg.root, [&](const config::child_spec& c) {
     for (auto& [mode, ref] : c.on)
       EXPECT_TRUE(plan_of(cfg, ref.name)) << ref.name;

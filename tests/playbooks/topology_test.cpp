@@ -1,20 +1,14 @@
 #include <gtest/gtest.h>
 
-#include "config/loader.hpp"
 #include "playbooks/topology.hpp"
+#include "tests/config/config_test_util.hpp"
 
 using namespace grace;
+using grace::test::config_of;
 using playbooks::topology;
 using strings = std::vector<std::string>;
 
 namespace {
-
-config::grace_config load(std::string_view yaml) {
-  auto r = config::load_text(yaml, "t.yaml", "/etc/grace");
-  if (!r.config)
-    throw std::runtime_error(to_string(r.errors.front()));
-  return *r.config;
-}
 
 // db <- api <- web; cache alone; the workers pool depends on api; inside
 // `edge` (which depends on db) a proxy depends on web.
@@ -39,7 +33,7 @@ supervisor:
 } // namespace
 
 TEST(Topology, DependentsAreTransitiveAndInStartOrder) {
-  auto cfg = load(tree);
+  auto cfg = config_of(tree);
   topology t{cfg.root};
   EXPECT_EQ(t.dependents("root/db"),
             (strings{"root/api", "root/web", "root/workers/w-0",
@@ -54,7 +48,7 @@ TEST(Topology, DependentsAreTransitiveAndInStartOrder) {
 }
 
 TEST(Topology, ASupervisorsDependenciesCountForWhatItHolds) {
-  auto cfg = load(tree);
+  auto cfg = config_of(tree);
   topology t{cfg.root};
   EXPECT_EQ(t.dependencies("root/edge/proxy"),
             (strings{"root/web", "root/db"}));
@@ -64,7 +58,7 @@ TEST(Topology, ASupervisorsDependenciesCountForWhatItHolds) {
 }
 
 TEST(Topology, DependentsOfSomethingInsideASupervisorFollowIt) {
-  auto cfg = load(R"(grace: 1
+  auto cfg = config_of(R"(grace: 1
 supervisor:
   children:
     - supervisor:
