@@ -21,7 +21,7 @@ deps:
 
 $(BUILD)/build.ninja: CMakeLists.txt | deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DGRACE_WERROR=ON $(CMAKE_FLAGS)
+	  -DGRACE_WERROR=ON -DGRACE_BENCH=ON $(CMAKE_FLAGS)
 
 $(ASAN_BUILD)/build.ninja: CMakeLists.txt | deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
@@ -59,21 +59,12 @@ $(BENCH_BUILD)/build.ninja: CMakeLists.txt | deps
 	cmake -S . -B $(BENCH_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DGRACE_BENCH=ON $(CMAKE_FLAGS)
 
+# Every benchmark, then other supervisors side by side (../shared/bench-peers,
+# installed on first use), one report: table, JSON and chart under
+# $(BENCH_BUILD)/results/ (bench/run.py --help).
 bench: deps $(BENCH_BUILD)/build.ninja
 	cmake --build $(BENCH_BUILD) -j $(JOBS)
-	./$(BENCH_BUILD)/bench/config_load_bench --json $(BENCH_BUILD)/config_load.json
-	./$(BENCH_BUILD)/bench/restart_latency_bench --grace $(BENCH_BUILD)/grace \
-	  --floor $(BENCH_BUILD)/bench/floor_supervisor \
-	  --child $(BENCH_BUILD)/bench/bench_child --without-audit \
-	  --json $(BENCH_BUILD)/restart_latency.json
-	./$(BENCH_BUILD)/bench/audit_bench --grace $(BENCH_BUILD)/grace \
-	  --dir $(BENCH_BUILD) --json $(BENCH_BUILD)/audit.json
-	./$(BENCH_BUILD)/bench/probe_heal_bench --grace $(BENCH_BUILD)/grace \
-	  --child $(BENCH_BUILD)/tests/crashy_child \
-	  --json $(BENCH_BUILD)/probe_heal.json
-	./$(BENCH_BUILD)/bench/port_conflict_bench --grace $(BENCH_BUILD)/grace \
-	  --child $(BENCH_BUILD)/tests/crashy_child \
-	  --json $(BENCH_BUILD)/port_conflict.json
+	python3 bench/run.py --build $(BENCH_BUILD) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

@@ -25,6 +25,15 @@ make_config(const system_options& opts) {
     cfg->set("scheduler.policy", caf::atom("testing"));
   } else {
     cfg->set("scheduler.max-threads", scheduler_threads(opts));
+    // An idle worker sleeps on a condition variable that every enqueue from
+    // outside signals; the timeout only paces its attempts to steal work.
+    // CAF's 10 ms would wake both workers 200 times a second for nothing,
+    // and after each job a worker polls its queue 500 more times, 50 us
+    // apart, before it sleeps: with many probes that never ends. Idle Grace
+    // should cost nothing.
+    cfg->set("work-stealing.moderate-poll-attempts", std::size_t{10});
+    cfg->set("work-stealing.relaxed-sleep-duration",
+             caf::timespan{std::chrono::seconds{1}});
   }
   register_messages(*cfg);
   // Debian's libcaf is built without logging; keep CAF from creating files.

@@ -1,15 +1,16 @@
-// Crash -> running latency, measured from outside the supervisor: the child
-// (bench_child) stamps CLOCK_MONOTONIC as the first statement of main() and
-// reports it on a FIFO; this driver SIGKILLs it and takes the time to the
-// replacement's stamp. The same method, in the same run, for Grace and for
-// the floor (floor_supervisor: posix_spawn + pidfd, nothing else): both run
-// side by side and the kills alternate between them, so a noisy moment of
-// the machine hits both.
+// Crash -> running and crash -> ready latency, measured from outside the
+// supervisor: the child (bench_child) stamps CLOCK_MONOTONIC as the first
+// statement of main() (running) and again once it listens or has sent
+// READY=1 (ready), and reports both on a FIFO; this driver SIGKILLs it and
+// takes the time to the replacement's stamps. The same method, in the same
+// run, for Grace and for the floor (floor_supervisor: posix_spawn + pidfd,
+// nothing else): both run side by side and the kills alternate between
+// them, so a noisy moment of the machine hits both.
 //
 //   restart_latency_bench --grace BIN --floor BIN --child BIN
 //                         [-n 500] [--warmup 5] [--settle-ms 100]
-//                         [--modes isolated,crashloop] [--json FILE]
-//                         [--without-audit | --other-grace BIN]
+//                         [--modes isolated,crashloop,tcp,notify]
+//                         [--json FILE] [--without-audit | --other-grace BIN]
 //
 // --without-audit adds a third subject: Grace with GRACE_BENCH_NO_AUDIT=1
 // (no tracker, no audit log), to show what recording incidents costs.
@@ -18,10 +19,13 @@
 //
 // isolated: the child has been up for --settle-ms before each kill (one
 // crash). crashloop: killed as soon as it reports (the first restarts of a
-// crash loop; Grace's backoff min is 0s here, as the user's explicit opt-out).
-#include <cerrno>
-#include <chrono>
-#include <csignal>
+// crash loop; Grace's backoff min is 0s here, as the user's explicit
+// opt-out). tcp: isolated, the child listens on a port and Grace's rule is
+// `ready: {tcp: PORT}`; notify: isolated, the child sends READY=1 and the
+// rule is `ready: {notify: true}`. In those two modes the driver also
+// follows `grace events` on the control socket and takes the time at which
+// Grace reports the replacement ready (kill -> "grace knows": what a
+// dependent or an operator waits for).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,25 +36,22 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
+#include <nlohmann/json.hpp>
+
+#include "bench/harness.hpp"
 #include "bench/stats.hpp"
 
 namespace fs = std::filesystem;
+using grace::bench::now_ns;
 
 namespace {
-
-long long now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
-}
 
 struct options {
   std::string grace;
@@ -65,93 +66,100 @@ struct options {
   std::string other_grace;
 };
 
-/// Reads "pid start_ns" lines from the FIFO, with a deadline.
-class fifo_reader {
-public:
-  explicit fifo_reader(const std::string& path)
-      : fd_(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC)) {}
-  ~fifo_reader() { ::close(fd_); }
+/// Returns a TCP port on 127.0.0.1 that nothing listens on right now.
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
 
-  std::optional<std::pair<int, long long>> next(int timeout_ms) {
+/// Follows `grace events` on a control socket and remembers when (by this
+/// process's clock, at receipt) each pid was reported ready.
+class ready_events {
+public:
+  /// Connects to `socket` (waiting up to 10 s for it to appear) and asks
+  /// for the event stream.
+  explicit ready_events(const std::string& socket) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, socket.c_str(), sizeof(a.sun_path) - 1);
+    auto deadline = now_ns() + 10'000'000'000LL;
+    while (now_ns() < deadline) {
+      fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0)
+        break;
+      ::close(fd_);
+      fd_ = -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+    static constexpr char req[] = "{\"cmd\":\"events\"}\n";
+    if (fd_ >= 0 && ::write(fd_, req, sizeof(req) - 1) < 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~ready_events() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  ready_events(const ready_events&) = delete;
+  ready_events& operator=(const ready_events&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+
+  /// When `pid` was reported ready, waiting up to `timeout_ms`.
+  std::optional<long long> ready_at(int pid, int timeout_ms) {
     auto deadline = now_ns() + timeout_ms * 1'000'000LL;
     for (;;) {
-      auto nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        std::istringstream line{buf_.substr(0, nl)};
-        buf_.erase(0, nl + 1);
-        int pid = 0;
-        long long ns = 0;
-        if (line >> pid >> ns)
-          return std::make_pair(pid, ns);
-        continue;
-      }
+      if (auto it = seen_.find(pid); it != seen_.end())
+        return it->second;
       auto left = static_cast<int>((deadline - now_ns()) / 1'000'000LL);
-      if (left <= 0)
+      if (left <= 0 || fd_ < 0)
         return std::nullopt;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, left) <= 0)
         continue;
-      char tmp[4096];
+      char tmp[8192];
       auto n = ::read(fd_, tmp, sizeof(tmp));
-      if (n > 0)
-        buf_.append(tmp, static_cast<size_t>(n));
+      if (n <= 0)
+        return std::nullopt;
+      auto at = now_ns();
+      buf_.append(tmp, static_cast<size_t>(n));
+      for (auto nl = buf_.find('\n'); nl != std::string::npos;
+           nl = buf_.find('\n')) {
+        auto j = nlohmann::json::parse(buf_.substr(0, nl), nullptr, false);
+        buf_.erase(0, nl + 1);
+        if (j.is_object() && j.value("state", std::string{}) == "ready"
+            && j.contains("pid") && j["pid"].is_number_integer())
+          seen_.emplace(j["pid"].get<int>(), at);
+      }
     }
   }
 
 private:
-  int fd_;
+  int fd_ = -1;
   std::string buf_;
-};
-
-/// A supervisor under test, in its own session; killed by pid at the end.
-class supervisor_process {
-public:
-  supervisor_process(const std::vector<std::string>& argv,
-                     const std::string& fifo, const std::string& log,
-                     bool no_audit = false) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setsid();
-      ::setenv("BENCH_FIFO", fifo.c_str(), 1);
-      if (no_audit)
-        ::setenv("GRACE_BENCH_NO_AUDIT", "1", 1);
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> args;
-      for (auto& a : argv)
-        args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-  }
-
-  ~supervisor_process() {
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 500; ++i) {
-      int st = 0;
-      if (::waitpid(pid_, &st, WNOHANG) == pid_)
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    }
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-  }
-
-private:
-  int pid_ = -1;
+  std::unordered_map<int, long long> seen_;
 };
 
 /// One supervisor under test and the FIFO its children report on.
 struct subject {
   std::string name;
-  std::unique_ptr<fifo_reader> reader;
-  std::unique_ptr<supervisor_process> sup;
+  bool is_grace = false;
+  std::unique_ptr<grace::bench::fifo_reader> reader;
+  std::unique_ptr<grace::bench::process> sup;
+  std::unique_ptr<ready_events> events;
+  std::string socket; // grace's control socket
   int pid = -1;
-  std::vector<double> samples;
+  std::vector<double> running; // kill -> the replacement's main()
+  std::vector<double> ready;   // kill -> the replacement listening/notified
+  std::vector<double> known;   // kill -> grace reports it ready
 };
 
 /// Kills the current child of `x` and waits for its replacement; returns
@@ -162,22 +170,35 @@ bool kill_once(subject& x, bool record) {
     std::fprintf(stderr, "%s: cannot kill %d\n", x.name.c_str(), x.pid);
     return false;
   }
-  std::optional<std::pair<int, long long>> next;
+  std::optional<grace::bench::child_stamp> next;
   do {
     next = x.reader->next(10'000);
-  } while (next && next->first == x.pid);
+  } while (next && next->pid == x.pid);
   if (!next) {
     std::fprintf(stderr, "%s: no restart within 10 s\n", x.name.c_str());
     return false;
   }
-  if (record)
-    x.samples.push_back(static_cast<double>(next->second - t_kill) / 1e9);
-  x.pid = next->first;
+  x.pid = next->pid;
+  std::optional<long long> known;
+  if (x.events) {
+    known = x.events->ready_at(x.pid, 10'000);
+    if (!known) {
+      std::fprintf(stderr, "%s: grace did not report %d ready within 10 s\n",
+                   x.name.c_str(), x.pid);
+      return false;
+    }
+  }
+  if (record) {
+    x.running.push_back(static_cast<double>(next->start_ns - t_kill) / 1e9);
+    x.ready.push_back(static_cast<double>(next->ready_ns - t_kill) / 1e9);
+    if (known)
+      x.known.push_back(static_cast<double>(*known - t_kill) / 1e9);
+  }
   return true;
 }
 
-/// Measures the floor and grace in one mode, alternating kills between
-/// them so both see the same machine; returns false on failure.
+/// Measures every subject in one mode, alternating kills between them so
+/// all see the same machine; returns false on failure.
 bool measure(std::vector<subject>& xs, const options& opts, bool crashloop) {
   auto settle = std::chrono::milliseconds{crashloop ? 0 : opts.settle_ms};
   for (auto& x : xs) {
@@ -186,7 +207,7 @@ bool measure(std::vector<subject>& xs, const options& opts, bool crashloop) {
       std::fprintf(stderr, "%s: the child never started\n", x.name.c_str());
       return false;
     }
-    x.pid = first->first;
+    x.pid = first->pid;
   }
   for (int i = 0; i < opts.warmup + opts.n; ++i) {
     for (auto& x : xs) {
@@ -209,9 +230,7 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
+options parse(int argc, char** argv) {
   options opts;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -238,77 +257,136 @@ int main(int argc, char** argv) {
       opts.other_grace = value();
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
-      return 2;
+      std::exit(2);
     }
   }
+  for (auto& m : opts.modes)
+    if (m != "isolated" && m != "crashloop" && m != "tcp" && m != "notify") {
+      std::fprintf(stderr, "unknown mode %s\n", m.c_str());
+      std::exit(2);
+    }
   if (opts.grace.empty() || opts.floor.empty() || opts.child.empty()) {
     std::fprintf(stderr, "usage: restart_latency_bench --grace BIN --floor "
-                         "BIN --child BIN [-n N] [--modes isolated,crashloop]"
-                         " [--json FILE]\n");
-    return 2;
+                         "BIN --child BIN [-n N] [--modes "
+                         "isolated,crashloop,tcp,notify] [--json FILE]\n");
+    std::exit(2);
   }
   // The config lives in a temporary directory: paths must be absolute.
   for (auto* path : {&opts.grace, &opts.floor, &opts.child})
     *path = fs::absolute(*path).string();
   if (!opts.other_grace.empty())
     opts.other_grace = fs::absolute(opts.other_grace).string();
+  return opts;
+}
+
+/// Adds the rows of one subject (and its ratios to `base`) to the table and
+/// the JSON.
+void report(const std::string& mode, const subject& x, const subject* base,
+            std::vector<std::string>& json) {
+  auto row = [&](const std::string& what, const std::vector<double>& xs,
+                 const std::vector<double>* against) {
+    if (xs.empty())
+      return;
+    auto s = grace::bench::summarise(xs);
+    auto name = x.name + " " + mode + " " + what;
+    grace::bench::print_row(name, s);
+    json.push_back(grace::bench::to_json(name, s, &xs));
+    if (against && !against->empty()) {
+      auto b = grace::bench::summarise(*against);
+      std::printf("%-34s /%s p50 %.2f, p99 %.2f\n", "", base->name.c_str(),
+                  s.p50 / b.p50, s.p99 / b.p99);
+    }
+  };
+  auto ready_modes = mode == "tcp" || mode == "notify";
+  row("running", x.running, base ? &base->running : nullptr);
+  if (ready_modes) {
+    row("ready", x.ready, base ? &base->ready : nullptr);
+    row("known ready", x.known, nullptr);
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = parse(argc, argv);
   auto third = opts.without_audit || !opts.other_grace.empty();
   auto third_name = opts.without_audit ? std::string{"grace-noaudit"}
                                        : std::string{"grace-other"};
   auto tmpl = (fs::temp_directory_path() / "grace-bench-XXXXXX").string();
   fs::path dir = ::mkdtemp(tmpl.data());
   // One config (and log directory) per Grace under test.
-  auto write_config = [&](const std::string& name) {
-    auto config = (dir / (name + ".yaml")).string();
-    std::ofstream{config} << "grace: 1\nlog_dir: " << (dir / name).string()
-                          << "\ndefaults: {backoff: {min: 0s}}\n"
-                             "supervisor:\n  intensity: 1000000\n  period: "
-                             "1s\n  children:\n    - {name: child, command: ["
-                          << opts.child << "]}\n";
-    return config;
-  };
+  auto write_config
+    = [&](const std::string& name, const std::string& mode, int port) {
+        auto config = (dir / (name + ".yaml")).string();
+        std::ofstream out{config};
+        out << "grace: 1\nlog_dir: " << (dir / name).string()
+            << "\ndefaults: {backoff: {min: 0s}}\n"
+               "supervisor:\n  intensity: 1000000\n  period: 1s\n  children:\n"
+               "    - name: child\n      command: ["
+            << opts.child << "]\n";
+        if (mode == "tcp")
+          out << "      env: {BENCH_PORT: \"" << port << "\"}\n"
+              << "      ready: {tcp: " << port << ", within: 5s}\n";
+        else if (mode == "notify")
+          out << "      env: {BENCH_NOTIFY: \"1\"}\n"
+              << "      ready: {notify: true, within: 5s}\n";
+        return config;
+      };
   std::vector<std::string> json;
   grace::bench::print_header();
   int status = 0;
   for (auto& mode : opts.modes) {
     auto crashloop = mode == "crashloop";
     std::vector<subject> xs(third ? 3 : 2);
-    xs[0].name = "floor-" + mode;
-    xs[1].name = "grace-" + mode;
-    std::vector<std::vector<std::string>> argvs{
-      {opts.floor, opts.child}, {opts.grace, "run", write_config(xs[1].name)}};
+    xs[0].name = "floor";
+    xs[1].name = "grace";
+    xs[1].is_grace = true;
     if (third) {
-      xs[2].name = third_name + "-" + mode;
-      argvs.push_back({opts.without_audit ? opts.grace : opts.other_grace,
-                       "run", write_config(xs[2].name)});
+      xs[2].name = third_name;
+      xs[2].is_grace = true;
     }
     for (std::size_t k = 0; k < xs.size(); ++k) {
-      auto fifo = (dir / (xs[k].name + ".fifo")).string();
-      ::mkfifo(fifo.c_str(), 0600);
-      xs[k].reader = std::make_unique<fifo_reader>(fifo);
-      xs[k].sup = std::make_unique<supervisor_process>(
-        argvs[k], fifo, (dir / (xs[k].name + ".log")).string(),
-        k == 2 && opts.without_audit);
+      auto& x = xs[k];
+      auto tag = x.name + "-" + mode;
+      auto fifo = (dir / (tag + ".fifo")).string();
+      x.reader = std::make_unique<grace::bench::fifo_reader>(fifo);
+      std::vector<std::pair<std::string, std::string>> env{
+        {"BENCH_FIFO", fifo}};
+      auto port = free_port();
+      std::vector<std::string> cmd;
+      if (!x.is_grace) {
+        cmd = {opts.floor, opts.child};
+        // The floor knows no readiness: its child listens (tcp), so its
+        // "ready" stamp is the physical cost of binding a port.
+        if (mode == "tcp")
+          env.emplace_back("BENCH_PORT", std::to_string(port));
+      } else {
+        auto bin
+          = k == 2 && !opts.other_grace.empty() ? opts.other_grace : opts.grace;
+        cmd = {bin, "run", write_config(tag, mode, port)};
+        if (k == 2 && opts.without_audit)
+          env.emplace_back("GRACE_BENCH_NO_AUDIT", "1");
+        x.socket = (dir / tag / "grace.sock").string();
+      }
+      x.sup = std::make_unique<grace::bench::process>(
+        cmd, (dir / (tag + ".log")).string(), env);
     }
+    if (mode == "tcp" || mode == "notify")
+      for (auto& x : xs)
+        if (x.is_grace) {
+          x.events = std::make_unique<ready_events>(x.socket);
+          if (!x.events->ok())
+            std::fprintf(stderr, "%s: no control socket at %s\n",
+                         x.name.c_str(), x.socket.c_str());
+        }
     if (!measure(xs, opts, crashloop)) {
       status = 1;
       continue;
     }
-    auto fs = grace::bench::summarise(xs[0].samples);
-    auto gs = grace::bench::summarise(xs[1].samples);
-    grace::bench::print_row("floor " + mode, fs);
-    grace::bench::print_row("grace " + mode, gs);
-    std::printf("%-28s grace/floor p50 %.2f, p99 %.2f\n", "", gs.p50 / fs.p50,
-                gs.p99 / fs.p99);
-    json.push_back(grace::bench::to_json("floor " + mode, fs));
-    json.push_back(grace::bench::to_json("grace " + mode, gs));
-    if (third) {
-      auto ns = grace::bench::summarise(xs[2].samples);
-      grace::bench::print_row(third_name + " " + mode, ns);
-      std::printf("%-28s grace/%s p50 %.2f, p99 %.2f\n", "", third_name.c_str(),
-                  gs.p50 / ns.p50, gs.p99 / ns.p99);
-      json.push_back(grace::bench::to_json(third_name + " " + mode, ns));
-    }
+    report(mode, xs[0], nullptr, json);
+    report(mode, xs[1], &xs[0], json);
+    if (third)
+      report(mode, xs[2], nullptr, json);
   }
   grace::bench::emit_json(json, opts.json);
   std::error_code ec;

@@ -46,25 +46,36 @@ inline summary summarise(std::vector<double> xs) {
 
 /// Prints a header for table rows.
 inline void print_header() {
-  std::printf("%-28s %6s %10s %10s %10s %10s %10s\n", "case", "n", "min ms",
+  std::printf("%-34s %6s %10s %10s %10s %10s %10s\n", "case", "n", "min ms",
               "p50 ms", "p90 ms", "p99 ms", "max ms");
 }
 
 /// Prints one table row (milliseconds).
 inline void print_row(const std::string& name, const summary& s) {
-  std::printf("%-28s %6zu %10.3f %10.3f %10.3f %10.3f %10.3f\n", name.c_str(),
+  std::printf("%-34s %6zu %10.3f %10.3f %10.3f %10.3f %10.3f\n", name.c_str(),
               s.n, s.min * 1e3, s.p50 * 1e3, s.p90 * 1e3, s.p99 * 1e3,
               s.max * 1e3);
 }
 
-/// Returns `s` as a JSON object (seconds).
-inline std::string to_json(const std::string& name, const summary& s) {
+/// Returns `s` as a JSON object (seconds); with `samples`, also every
+/// sample (seconds, in the order taken) for the charts.
+inline std::string to_json(const std::string& name, const summary& s,
+                           const std::vector<double>* samples = nullptr) {
   char buf[512];
   std::snprintf(buf, sizeof(buf),
                 "{\"case\":\"%s\",\"n\":%zu,\"min\":%.9f,\"p50\":%.9f,"
-                "\"p90\":%.9f,\"p99\":%.9f,\"max\":%.9f}",
+                "\"p90\":%.9f,\"p99\":%.9f,\"max\":%.9f",
                 name.c_str(), s.n, s.min, s.p50, s.p90, s.p99, s.max);
-  return buf;
+  std::string out = buf;
+  if (samples) {
+    out += ",\"samples\":[";
+    for (std::size_t i = 0; i < samples->size(); ++i) {
+      std::snprintf(buf, sizeof(buf), "%s%.7f", i ? "," : "", (*samples)[i]);
+      out += buf;
+    }
+    out += "]";
+  }
+  return out + "}";
 }
 
 /// Returns the value after option argv[i] (advancing i), or exits with
@@ -141,7 +152,7 @@ report(const std::vector<std::pair<std::string, std::vector<double>>>& rows,
   for (auto& [name, xs] : rows) {
     auto s = summarise(xs);
     print_row(name, s);
-    out.push_back(to_json(name, s));
+    out.push_back(to_json(name, s, &xs));
   }
   emit_json(out, json);
 }

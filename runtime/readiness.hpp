@@ -21,8 +21,8 @@ class io_loop;
 using cancel_flag = std::shared_ptr<std::atomic<bool>>;
 
 /// Calls `on_ready` on the I/O thread once `host:port` accepts a TCP
-/// connection; tries again after 1 ms, backing off to every `interval`,
-/// until then, or until `cancel` is set.
+/// connection; tries every 250 us for 2 ms, then backs off to every
+/// `interval`, until then, or until `cancel` is set.
 void wait_for_tcp(io_loop& loop, std::string host, std::uint16_t port,
                   std::chrono::milliseconds interval, cancel_flag cancel,
                   std::function<void()> on_ready);

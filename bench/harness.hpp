@@ -1,0 +1,192 @@
+// What the benchmarks that drive real processes share: the monotonic clock
+// the children stamp, the FIFO they report on, a process started in its own
+// session and killed (by pid) when it goes out of scope, and what the kernel
+// says a process costs (CPU time, RSS).
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace grace::bench {
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock bench_child stamps with.
+inline long long now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
+}
+
+/// One report of bench_child: its pid, when main() began, when it was
+/// ready (listening and/or notified; equal to start when neither applies).
+struct child_stamp {
+  int pid = 0;
+  long long start_ns = 0;
+  long long ready_ns = 0;
+};
+
+/// Reads bench_child's "pid start_ns [ready_ns]" lines from a FIFO, with a
+/// deadline. Opened O_RDWR, so a child's open never blocks and the reader's
+/// own wake-up is not part of any figure (both stamps are the child's).
+class fifo_reader {
+public:
+  /// Creates the FIFO at `path` and opens it.
+  explicit fifo_reader(const std::string& path) {
+    ::mkfifo(path.c_str(), 0600);
+    fd_ = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  }
+  ~fifo_reader() { ::close(fd_); }
+  fifo_reader(const fifo_reader&) = delete;
+  fifo_reader& operator=(const fifo_reader&) = delete;
+
+  /// Returns the next report, or nothing after `timeout_ms`.
+  std::optional<child_stamp> next(int timeout_ms) {
+    auto deadline = now_ns() + timeout_ms * 1'000'000LL;
+    for (;;) {
+      auto nl = buf_.find('\n');
+      if (nl != std::string::npos) {
+        std::istringstream line{buf_.substr(0, nl)};
+        buf_.erase(0, nl + 1);
+        child_stamp s;
+        if (!(line >> s.pid >> s.start_ns))
+          continue;
+        if (!(line >> s.ready_ns))
+          s.ready_ns = s.start_ns;
+        return s;
+      }
+      auto left = static_cast<int>((deadline - now_ns()) / 1'000'000LL);
+      if (left <= 0)
+        return std::nullopt;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, left) <= 0)
+        continue;
+      char tmp[8192];
+      auto n = ::read(fd_, tmp, sizeof(tmp));
+      if (n > 0)
+        buf_.append(tmp, static_cast<size_t>(n));
+    }
+  }
+
+private:
+  int fd_ = -1;
+  std::string buf_;
+};
+
+/// A process under test, started in its own session with `env` added to
+/// the environment and its output in `log`. On destruction: SIGTERM, up to
+/// `patience` for it to exit, then SIGKILL to its process group and to it.
+class process {
+public:
+  process(const std::vector<std::string>& argv, const std::string& log,
+          const std::vector<std::pair<std::string, std::string>>& env = {},
+          std::chrono::milliseconds patience = std::chrono::seconds{5})
+      : patience_(patience) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setsid();
+      for (auto& [k, v] : env)
+        ::setenv(k.c_str(), v.c_str(), 1);
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> args;
+      for (auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  ~process() { stop(); }
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+
+  int pid() const { return pid_; }
+
+  /// Stops the process (as the destructor does); returns its wait status,
+  /// or -1 if it was stopped before.
+  int stop() {
+    if (pid_ <= 0)
+      return -1;
+    auto pid = std::exchange(pid_, -1);
+    int st = 0;
+    ::kill(pid, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + patience_;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(pid, &st, WNOHANG) == pid)
+        return st;
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &st, 0);
+    return st;
+  }
+
+  /// True while the process has not exited (reaps it if it has).
+  bool alive() {
+    int st = 0;
+    return pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == 0;
+  }
+
+private:
+  int pid_ = -1;
+  std::chrono::milliseconds patience_;
+};
+
+/// What the kernel says process `pid` has cost so far.
+struct usage {
+  double cpu_seconds = 0; // user + system
+  double rss_mb = 0;      // resident set (VmRSS), MiB
+  double hwm_mb = 0;      // peak resident set (VmHWM), MiB
+  int threads = 0;
+  bool ok = false;
+};
+
+/// Reads /proc/PID/stat and /proc/PID/status.
+inline usage usage_of(int pid) {
+  usage u;
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string all;
+  if (!std::getline(stat, all))
+    return u;
+  // Fields after the command (which may hold spaces): state is field 3.
+  auto close = all.rfind(')');
+  if (close == std::string::npos)
+    return u;
+  std::istringstream rest{all.substr(close + 2)};
+  std::vector<std::string> f{std::istream_iterator<std::string>{rest}, {}};
+  if (f.size() < 13)
+    return u;
+  auto tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  u.cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / tick;
+  std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(status, line);) {
+    auto kb = [&] { return std::atof(line.c_str() + line.find(':') + 1); };
+    if (line.rfind("VmRSS:", 0) == 0)
+      u.rss_mb = kb() / 1024.0;
+    else if (line.rfind("VmHWM:", 0) == 0)
+      u.hwm_mb = kb() / 1024.0;
+    else if (line.rfind("Threads:", 0) == 0)
+      u.threads = std::atoi(line.c_str() + 8);
+  }
+  u.ok = true;
+  return u;
+}
+
+} // namespace grace::bench
