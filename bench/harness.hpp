@@ -4,6 +4,8 @@
 // says a process costs (CPU time, RSS).
 #pragma once
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -40,43 +42,40 @@ struct child_stamp {
   long long ready_ns = 0;
 };
 
-/// Reads bench_child's "pid start_ns [ready_ns]" lines from a FIFO, with a
-/// deadline. Opened O_RDWR, so a child's open never blocks and the reader's
-/// own wake-up is not part of any figure (both stamps are the child's).
-class fifo_reader {
+/// Reads lines from a non-blocking descriptor (owned), with a deadline.
+class line_reader {
 public:
-  /// Creates the FIFO at `path` and opens it.
-  explicit fifo_reader(const std::string& path) {
-    ::mkfifo(path.c_str(), 0600);
-    fd_ = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  explicit line_reader(int fd) : fd_(fd) {}
+  ~line_reader() {
+    if (fd_ >= 0)
+      ::close(fd_);
   }
-  ~fifo_reader() { ::close(fd_); }
-  fifo_reader(const fifo_reader&) = delete;
-  fifo_reader& operator=(const fifo_reader&) = delete;
+  line_reader(const line_reader&) = delete;
+  line_reader& operator=(const line_reader&) = delete;
 
-  /// Returns the next report, or nothing after `timeout_ms`.
-  std::optional<child_stamp> next(int timeout_ms) {
+  bool ok() const { return fd_ >= 0; }
+
+  /// The next line (without its newline), or nothing after `timeout_ms` or
+  /// at the end of the stream.
+  std::optional<std::string> next(int timeout_ms) {
     auto deadline = now_ns() + timeout_ms * 1'000'000LL;
     for (;;) {
       auto nl = buf_.find('\n');
       if (nl != std::string::npos) {
-        std::istringstream line{buf_.substr(0, nl)};
+        auto line = buf_.substr(0, nl);
         buf_.erase(0, nl + 1);
-        child_stamp s;
-        if (!(line >> s.pid >> s.start_ns))
-          continue;
-        if (!(line >> s.ready_ns))
-          s.ready_ns = s.start_ns;
-        return s;
+        return line;
       }
       auto left = static_cast<int>((deadline - now_ns()) / 1'000'000LL);
-      if (left <= 0)
+      if (left <= 0 || fd_ < 0)
         return std::nullopt;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, left) <= 0)
         continue;
       char tmp[8192];
       auto n = ::read(fd_, tmp, sizeof(tmp));
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        return std::nullopt;
       if (n > 0)
         buf_.append(tmp, static_cast<size_t>(n));
     }
@@ -85,6 +84,41 @@ public:
 private:
   int fd_ = -1;
   std::string buf_;
+};
+
+/// Reads bench_child's "pid start_ns [ready_ns]" lines from a FIFO, with a
+/// deadline. Opened O_RDWR, so a child's open never blocks and the reader's
+/// own wake-up is not part of any figure (both stamps are the child's).
+class fifo_reader {
+public:
+  /// Creates the FIFO at `path` and opens it.
+  explicit fifo_reader(const std::string& path) : lines_(open_fifo(path)) {}
+
+  /// Returns the next report, or nothing after `timeout_ms`.
+  std::optional<child_stamp> next(int timeout_ms) {
+    auto deadline = now_ns() + timeout_ms * 1'000'000LL;
+    for (;;) {
+      auto left = static_cast<int>((deadline - now_ns()) / 1'000'000LL);
+      auto line = lines_.next(std::max(left, 0));
+      if (!line)
+        return std::nullopt;
+      std::istringstream in{*line};
+      child_stamp s;
+      if (!(in >> s.pid >> s.start_ns))
+        continue;
+      if (!(in >> s.ready_ns))
+        s.ready_ns = s.start_ns;
+      return s;
+    }
+  }
+
+private:
+  static int open_fifo(const std::string& path) {
+    ::mkfifo(path.c_str(), 0600);
+    return ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  }
+
+  line_reader lines_;
 };
 
 /// A process under test, started in its own session with `env` added to
@@ -138,10 +172,16 @@ public:
     return st;
   }
 
-  /// True while the process has not exited (reaps it if it has).
+  /// True while the process has not exited (reaps it if it has: then
+  /// there is nothing left to stop).
   bool alive() {
     int st = 0;
-    return pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == 0;
+    if (pid_ <= 0)
+      return false;
+    if (::waitpid(pid_, &st, WNOHANG) == 0)
+      return true;
+    pid_ = -1;
+    return false;
   }
 
 private:

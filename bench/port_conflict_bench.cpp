@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/harness.hpp"
 #include "bench/stats.hpp"
 #include "runtime/incident.hpp"
 #include "runtime/port_holder.hpp"
@@ -41,24 +42,6 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// Starts `argv` in its own session, output to `out`; returns its pid.
-int launch(const std::vector<std::string>& argv, const std::string& out) {
-  auto pid = ::fork();
-  if (pid == 0) {
-    ::setsid();
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> args;
-    for (auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  return pid;
 }
 
 template <class F>
@@ -81,14 +64,6 @@ std::optional<grace::runtime::incident> closed(const std::string& log) {
           && x->status != grace::runtime::incident_status::open)
         last = std::move(*x);
   return last;
-}
-
-void stop(int pid) {
-  if (pid <= 1)
-    return;
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
 }
 
 } // namespace
@@ -120,24 +95,20 @@ int main(int argc, char** argv) {
     std::error_code ec;
     fs::remove(log, ec);
     // The stale instance: the component's own command line, not Grace's.
-    auto stale = launch(api, dir + "/stale.out");
+    grace::bench::process stale{api, dir + "/stale.out"};
     if (!wait_for([] { return grace::runtime::port_listened(port); }, 5s)) {
       std::fprintf(stderr, "the stale instance did not listen\n");
-      stop(stale);
       ok = false;
       break;
     }
-    auto g = launch({grace, "run", dir + "/grace.yaml"}, dir + "/grace.out");
     std::optional<grace::runtime::incident> x;
-    wait_for([&] { return (x = closed(log)).has_value(); }, 10s);
-    ::kill(g, SIGTERM);
-    int status = 0;
-    ::waitpid(g, &status, 0);
+    {
+      grace::bench::process g{{grace, "run", dir + "/grace.yaml"},
+                              dir + "/grace.out"};
+      wait_for([&] { return (x = closed(log)).has_value(); }, 10s);
+    }
     // Reaped here if Grace stopped it (it is this process's child).
-    int stale_status = 0;
-    bool stale_gone = ::waitpid(stale, &stale_status, WNOHANG) == stale;
-    if (!stale_gone)
-      stop(stale);
+    bool stale_gone = !stale.alive();
     if (!x || x->status != grace::runtime::incident_status::resolved
         || x->failure_mode != "port_in_use" || !stale_gone) {
       std::fprintf(stderr, "round %d: not healed (%s)\n", i,

@@ -85,33 +85,9 @@ class ready_events {
 public:
   /// Connects to `socket` (waiting up to 10 s for it to appear) and asks
   /// for the event stream.
-  explicit ready_events(const std::string& socket) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::strncpy(a.sun_path, socket.c_str(), sizeof(a.sun_path) - 1);
-    auto deadline = now_ns() + 10'000'000'000LL;
-    while (now_ns() < deadline) {
-      fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0)
-        break;
-      ::close(fd_);
-      fd_ = -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    }
-    static constexpr char req[] = "{\"cmd\":\"events\"}\n";
-    if (fd_ >= 0 && ::write(fd_, req, sizeof(req) - 1) < 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~ready_events() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  ready_events(const ready_events&) = delete;
-  ready_events& operator=(const ready_events&) = delete;
+  explicit ready_events(const std::string& socket) : lines_(connect(socket)) {}
 
-  bool ok() const { return fd_ >= 0; }
+  bool ok() const { return lines_.ok(); }
 
   /// When `pid` was reported ready, waiting up to `timeout_ms`.
   std::optional<long long> ready_at(int pid, int timeout_ms) {
@@ -120,31 +96,40 @@ public:
       if (auto it = seen_.find(pid); it != seen_.end())
         return it->second;
       auto left = static_cast<int>((deadline - now_ns()) / 1'000'000LL);
-      if (left <= 0 || fd_ < 0)
+      auto line = lines_.next(std::max(left, 0));
+      if (!line)
         return std::nullopt;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, left) <= 0)
-        continue;
-      char tmp[8192];
-      auto n = ::read(fd_, tmp, sizeof(tmp));
-      if (n <= 0)
-        return std::nullopt;
-      auto at = now_ns();
-      buf_.append(tmp, static_cast<size_t>(n));
-      for (auto nl = buf_.find('\n'); nl != std::string::npos;
-           nl = buf_.find('\n')) {
-        auto j = nlohmann::json::parse(buf_.substr(0, nl), nullptr, false);
-        buf_.erase(0, nl + 1);
-        if (j.is_object() && j.value("state", std::string{}) == "ready"
-            && j.contains("pid") && j["pid"].is_number_integer())
-          seen_.emplace(j["pid"].get<int>(), at);
-      }
+      auto j = nlohmann::json::parse(*line, nullptr, false);
+      if (j.is_object() && j.value("state", std::string{}) == "ready"
+          && j.contains("pid") && j["pid"].is_number_integer())
+        seen_.emplace(j["pid"].get<int>(), now_ns());
     }
   }
 
 private:
-  int fd_ = -1;
-  std::string buf_;
+  static int connect(const std::string& socket) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, socket.c_str(), sizeof(a.sun_path) - 1);
+    for (auto deadline = now_ns() + 10'000'000'000LL; now_ns() < deadline;
+         std::this_thread::sleep_for(std::chrono::milliseconds{5})) {
+      int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+        ::close(fd);
+        continue;
+      }
+      static constexpr char req[] = "{\"cmd\":\"events\"}\n";
+      if (::write(fd, req, sizeof(req) - 1) < 0
+          || ::fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
+        ::close(fd);
+        return -1;
+      }
+      return fd;
+    }
+    return -1;
+  }
+
+  grace::bench::line_reader lines_;
   std::unordered_map<int, long long> seen_;
 };
 
