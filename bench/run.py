@@ -54,7 +54,7 @@ def steps(b, out, smoke):
                              *(["-n", "3", "--warmup", "1", "--settle-ms", "10"] if small
                                else ["-n", "300"])]),
         ("scale", [f"{bench}/scale_bench", "--grace", grace, "--child", child,
-                   *(["--sizes", "5", "--idle-s", "0.3", "--storms", "1"] if small
+                   *(["--sizes", "5", "--idle-s", "0.3", "--storms", "1", "--kills", "2"] if small
                      else ["--sizes", "10,100,1000", "--idle-s", "10", "--storms", "5"])]),
         ("probe_heal", [f"{bench}/probe_heal_bench", "--grace", grace, "--child", crashy,
                         "-n", "2" if small else "20"]),
@@ -252,7 +252,8 @@ def markdown(summary):
                            f"{x['idle_cpu_percent']:.2f} | {x['rss_mb']:.1f} | {x['threads']} |")
         rows = [x for x in sc if "p50" in x]
         if rows:
-            out += ["", "Restart storm (every child SIGKILLed at once -> listening again):", ""]
+            out += ["", "Restart storm (every child SIGKILLed at once -> listening again) and "
+                    "one crash among N siblings (kill -> running):", ""]
             out += latency_table(rows)
     peers = res.get("peers")
     if peers:
@@ -331,9 +332,10 @@ def cdf_svg(title, series, width=900, height=330):
     for i, (name, v) in enumerate(series):
         c = COLOURS[i % len(COLOURS)]
         pts = [f"{x(v[0]):.1f},{y(0):.1f}"]
-        for k, t in enumerate(v):
-            pts.append(f"{x(t):.1f},{y(k / len(v)):.1f}")
-            pts.append(f"{x(t):.1f},{y((k + 1) / len(v)):.1f}")
+        step = max(1, len(v) // 400)  # at most ~400 steps per line
+        for k in list(range(0, len(v), step)) + [len(v) - 1]:
+            pts.append(f"{x(v[k]):.1f},{y(k / len(v)):.1f}")
+            pts.append(f"{x(v[k]):.1f},{y((k + 1) / len(v)):.1f}")
         s.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" '
                  f'points="{" ".join(pts)}"/>')
         p50 = v[min(len(v) - 1, max(0, math.ceil(len(v) * 0.5) - 1))]
@@ -371,6 +373,9 @@ def chart(summary):
          [("http probe", samples(res.get("probe_heal"), "http: incident MTTR")),
           ("heartbeat", samples(res.get("probe_heal"), "heartbeat: incident MTTR")),
           ("port conflict", samples(res.get("port_conflict"), "port_in_use: incident MTTR"))]),
+        ("One crash among N siblings: kill -> running",
+         [(x["case"].replace(" running", ""), x.get("samples", []))
+          for x in res.get("scale") or [] if x.get("case", "").startswith("one of")]),
         ("Restart storm: each child, kill -> listening again",
          [(x["case"].replace(" each ready", ""), x.get("samples", []))
           for x in res.get("scale") or [] if x.get("case", "").endswith("each ready")]),

@@ -3,7 +3,8 @@
 // child SIGKILLed at once -> all ready again).
 //
 //   scale_bench --grace BIN --child BENCH_CHILD [--sizes 10,100,1000]
-//               [--idle-s 10] [--storms 5] [--port-base 30000] [--json FILE]
+//               [--idle-s 10] [--storms 5] [--kills 50] [--port-base 30000]
+//               [--json FILE]
 //
 // For each size N, two trees of N bench_child children (one_for_one,
 // permanent, backoff min 0s), each child listening on its own port:
@@ -14,7 +15,9 @@
 // system, from /proc) over --idle-s seconds, as a share of one core, and its
 // resident set. storm (tree "none"): --storms times, every child SIGKILLed
 // in one loop -> every replacement listening; reported as the time until
-// the last one and the distribution of each child's own time.
+// the last one and the distribution of each child's own time. one: then
+// --kills times, one child (in turn) SIGKILLed 100 ms after the previous
+// restart -> its replacement running (a crash among N siblings).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +46,7 @@ struct options {
   std::vector<int> sizes{10, 100, 1000};
   double idle_s = 10;
   int storms = 5;
+  int kills = 50;
   int port_base = 30000;
   std::string json;
 };
@@ -66,6 +70,8 @@ options parse(int argc, char** argv) {
       o.idle_s = std::atof(value().c_str());
     else if (a == "--storms")
       o.storms = std::atoi(value().c_str());
+    else if (a == "--kills")
+      o.kills = std::atoi(value().c_str());
     else if (a == "--port-base")
       o.port_base = std::atoi(value().c_str());
     else if (a == "--json")
@@ -161,6 +167,7 @@ struct tree_result {
   double cpu_percent = 0;
   std::vector<double> storm_all;  // per storm: kill -> the last one ready
   std::vector<double> storm_each; // per child and storm: kill -> ready
+  std::vector<double> single;     // one child killed: kill -> running
 };
 
 tree_result run_tree(const options& o, const fs::path& dir, int n,
@@ -238,6 +245,21 @@ tree_result run_tree(const options& o, const fs::path& dir, int n,
       }
       res.storm_all.push_back(static_cast<double>(last - t_kill) / 1e9);
     }
+    // One crash among many: does the size of the tree slow a restart?
+    for (int k = 0; k < o.kills; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+      auto& victim = pids[static_cast<std::size_t>(k) % pids.size()];
+      auto t_kill = now_ns();
+      ::kill(victim, SIGKILL);
+      auto next = collect(reader, 1, {victim}, 10'000);
+      if (next.empty()) {
+        std::fprintf(stderr, "%s: no restart of %d\n", name.c_str(), victim);
+        return res;
+      }
+      res.single.push_back(static_cast<double>(next[0].start_ns - t_kill)
+                           / 1e9);
+      victim = next[0].pid;
+    }
   }
   if (!grace.alive()) {
     std::fprintf(stderr, "%s: grace exited\n", name.c_str());
@@ -286,10 +308,14 @@ int main(int argc, char** argv) {
         storms.emplace_back(tag + " all ready", r.storm_all);
         storms.emplace_back(tag + " each ready", r.storm_each);
       }
+      if (!probes && !r.single.empty())
+        storms.emplace_back("one of N=" + std::to_string(n) + " running",
+                            r.single);
     }
   }
   if (!storms.empty()) {
-    std::printf("\nrestart storm: every child SIGKILLed at once -> ready\n");
+    std::printf("\nrestart storm: every child SIGKILLed at once -> ready;"
+                " one child killed -> running\n");
     grace::bench::print_header();
     for (auto& [name, xs] : storms) {
       auto s = grace::bench::summarise(xs);

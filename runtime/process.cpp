@@ -1,5 +1,6 @@
 #include "runtime/process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -149,8 +151,46 @@ struct child_setup {
   }
 };
 
+// Spawns are serialised: they share the slots and the child stack below.
+std::mutex spawn_mutex;
+
+// Three descriptors (on /dev/null outside a spawn) that hold a child's
+// stdin, stdout and stderr while it is being spawned, opened once, as low as
+// they can be. The child starts on grace's descriptor table and makes its own
+// holding only the descriptors below `above` (close_range with
+// CLOSE_RANGE_UNSHARE): a copy of grace's whole table, and closing every
+// descriptor in it at exec, would cost time in proportion to what grace holds
+// open (several per child: with 1000 children that was most of a restart).
+struct spawn_slots {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+  unsigned above = 0;
+  int dev_null = -1;
+};
+
+spawn_slots& slots() {
+  static spawn_slots s = [] {
+    spawn_slots x;
+    x.dev_null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    x.in = ::fcntl(x.dev_null, F_DUPFD_CLOEXEC, 3);
+    x.out = ::fcntl(x.dev_null, F_DUPFD_CLOEXEC, 3);
+    x.err = ::fcntl(x.dev_null, F_DUPFD_CLOEXEC, 3);
+    x.above = static_cast<unsigned>(std::max({x.in, x.out, x.err}) + 1);
+    return x;
+  }();
+  return s;
+}
+
+// The child's stack while it shares grace's memory (CLONE_VM), guarded by
+// spawn_mutex.
+constexpr std::size_t child_stack_size = 256 * 1024;
+alignas(64) char child_stack[child_stack_size];
+
 // Boost.Process v2's launcher machinery (initializers for stdio and our own
-// child_setup) with a vfork of its own. Boost 1.81's vfork_launcher cannot be
+// child_setup) with a clone of its own, like posix_spawn's: the child shares
+// grace's memory and descriptor table until it has made its own table (the
+// parent waits meanwhile, CLONE_VFORK). Boost 1.81's vfork_launcher cannot be
 // used as it is: it calls notify_fork(fork_child) on an io_context from the
 // vfork child, which re-creates that context's epoll descriptor in the
 // parent's memory, and it calls exit() rather than _exit() when exec fails.
@@ -159,7 +199,7 @@ struct child_setup {
 struct grace_launcher : bp::posix::default_launcher {
   template <class... Inits>
   int launch(bp::error_code& ec, const bp::filesystem::path& exe,
-             const char** argv, Inits&... inits) {
+             const char** argv, unsigned keep_below, Inits&... inits) {
     namespace d = bp::posix::detail;
     auto args = build_argv_(exe, argv);
     ec = d::on_setup(*this, exe, args, inits...);
@@ -167,22 +207,35 @@ struct grace_launcher : bp::posix::default_launcher {
       d::on_error(*this, exe, args, ec, inits...);
       return -1;
     }
-    pid = ::vfork();
-    if (pid == -1) {
-      ec.assign(errno, bp::system_category());
-      d::on_fork_error(*this, exe, args, ec, inits...);
-      d::on_error(*this, exe, args, ec, inits...);
-      return -1;
-    }
-    if (pid == 0) {
-      // The child: shares the parent's memory until execve; writes only `ec`
-      // and what the initializers record.
+    // The child: shares the parent's memory until execve; writes only `ec`
+    // and what the initializers record. Not instrumented by ASan: it runs on
+    // a stack ASan does not know, and _exit() would make it warn.
+    auto child = [&]() __attribute__((no_sanitize_address))->int {
+      // Its own descriptor table first (nothing before this may touch a
+      // descriptor: the table is still grace's).
+      if (::syscall(SYS_close_range, keep_below, ~0u,
+                    2u /* CLOSE_RANGE_UNSHARE */)
+            != 0
+          && ::unshare(CLONE_FILES) != 0) {
+        ec.assign(errno, bp::system_category());
+        ::_exit(127);
+      }
       ec = d::on_exec_setup(*this, exe, args, inits...);
       if (!ec)
         ::execve(exe.c_str(), const_cast<char* const*>(args),
                  const_cast<char* const*>(env));
       ec.assign(errno, bp::system_category());
       ::_exit(127);
+    };
+    using body = decltype(child);
+    pid = ::clone([](void* f) { return (*static_cast<body*>(f))(); },
+                  child_stack + child_stack_size,
+                  CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &child);
+    if (pid == -1) {
+      ec.assign(errno, bp::system_category());
+      d::on_fork_error(*this, exe, args, ec, inits...);
+      d::on_error(*this, exe, args, ec, inits...);
+      return -1;
     }
     if (ec) {
       int status = 0;
@@ -255,17 +308,28 @@ spawn_result spawn(const spawn_options& opts) {
   setup.limits = &opts.limits;
   setup.user = user ? &*user : nullptr;
   setup.cwd = opts.cwd.c_str();
-  // Opened once, kept for the life of grace: /dev/null for stdin and for
-  // output nobody captures.
-  static const int dev_null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  auto or_null = [](int fd) { return fd >= 0 ? fd : dev_null; };
-  bp::process_stdio stdio{dev_null, or_null(opts.stdout_fd),
-                          or_null(opts.stderr_fd)};
   grace_launcher launcher;
   launcher.env = envp.data();
   bp::error_code ec;
-  auto pid
-    = launcher.launch(ec, bp::filesystem::path{exe}, argv.data(), stdio, setup);
+  int pid = -1;
+  {
+    std::lock_guard<std::mutex> guard{spawn_mutex};
+    auto& slot = slots();
+    // Output nobody captures goes to /dev/null.
+    auto hold = [&](int fd, int into) {
+      return fd < 0 || ::dup3(fd, into, O_CLOEXEC) == into;
+    };
+    if (!hold(opts.stdout_fd, slot.out) || !hold(opts.stderr_fd, slot.err))
+      ec.assign(errno, bp::system_category());
+    else {
+      bp::process_stdio stdio{slot.in, slot.out, slot.err};
+      pid = launcher.launch(ec, bp::filesystem::path{exe}, argv.data(),
+                            slot.above, stdio, setup);
+    }
+    // The child has its own copies: the pipes must not stay open here.
+    ::dup3(slot.dev_null, slot.out, O_CLOEXEC);
+    ::dup3(slot.dev_null, slot.err, O_CLOEXEC);
+  }
   if (ec) {
     auto what = setup.step ? std::string{setup.step} : std::string{"start"};
     std::string target

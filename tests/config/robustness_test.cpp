@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "tests/config/config_test_util.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -242,8 +243,12 @@ TEST(ConfigRobustness, TenMegabyteFileIsHandled) {
   auto took = seconds([&] { r = load_file(p); });
   ASSERT_TRUE(r.config) << to_string(r.errors.front());
   EXPECT_GT(count_children(r.config->root), 60'000u);
-  // yaml-cpp alone reads about 6 MB/s here.
-  EXPECT_LT(took, time_budget(4.0));
+  // Against yaml-cpp reading the same text, on this machine, now (its speed
+  // varies between machines by a factor of four): validation adds about
+  // 15 %; anything worse than linear would show as a multiple.
+  auto parse_only = seconds([&] { (void)YAML::Load(yaml); });
+  EXPECT_LT(took, 2.0 * parse_only + 0.5)
+    << "load " << took << " s, yaml-cpp alone " << parse_only << " s";
 }
 
 TEST(ConfigRobustness, TooManyComponents) {

@@ -43,8 +43,10 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -221,6 +223,24 @@ int main(int argc, char** argv) {
       rlimit r{};
       ::getrlimit(RLIMIT_NOFILE, &r);
       std::printf("nofile=%llu\n", static_cast<unsigned long long>(r.rlim_cur));
+      std::fflush(stdout);
+    } else if (opt == "--fds") {
+      // The descriptors this process was started with.
+      std::vector<int> fds;
+      if (auto* d = ::opendir("/proc/self/fd")) {
+        while (auto* e = ::readdir(d))
+          if (e->d_name[0] != '.' && std::atoi(e->d_name) != ::dirfd(d))
+            fds.push_back(std::atoi(e->d_name));
+        ::closedir(d);
+      }
+      std::sort(fds.begin(), fds.end());
+      std::string list;
+      for (auto fd : fds) {
+        if (!list.empty())
+          list += ',';
+        list += std::to_string(fd);
+      }
+      std::printf("fds=%s\n", list.c_str());
       std::fflush(stdout);
     } else if (opt == "--pgid") {
       std::printf("pgid=%d pid=%d\n", ::getpgid(0), ::getpid());

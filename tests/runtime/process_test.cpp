@@ -4,8 +4,10 @@
 #include <fstream>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -241,6 +243,47 @@ TEST_F(Process, ChildGetsCleanSignalDispositionsAndMask) {
   siginfo_t info{};
   ::waitid(P_PIDFD, static_cast<id_t>(c.pidfd.get()), &info, WEXITED);
   EXPECT_EQ(slurp(path("out")), "pipe=dfl term_blocked=0\n");
+}
+
+TEST_F(Process, ChildGetsOnlyItsStdio) {
+  // What grace holds open, with O_CLOEXEC or without (libraries forget it),
+  // stays out of a child.
+  int leaky = ::open("/dev/null", O_RDONLY);
+  std::vector<int> held;
+  for (int i = 0; i < 64; ++i)
+    held.push_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  auto o = opts({"--fds", "--exit", "0"});
+  o.stdout_fd = out_fd("out");
+  auto status = run(o);
+  ::close(leaky);
+  for (auto fd : held)
+    ::close(fd);
+  EXPECT_TRUE(status.clean());
+  EXPECT_EQ(slurp(path("out")), "fds=0,1,2\n");
+}
+
+TEST_F(Process, KeepsNoCopyOfAChildsOutputPipe) {
+  // Once the child has gone, its output pipe reads to the end: grace holds
+  // no copy of the child's end.
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  auto o = opts({"--print", "hello", "--exit", "0"});
+  o.stdout_fd = p[1];
+  auto status = run(o);
+  ::close(p[1]);
+  std::string got;
+  for (;;) {
+    pollfd pfd{p[0], POLLIN, 0};
+    ASSERT_GT(::poll(&pfd, 1, 5000), 0) << "no end of file after 5 s";
+    char buf[256];
+    auto n = ::read(p[0], buf, sizeof buf);
+    if (n <= 0)
+      break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(p[0]);
+  EXPECT_TRUE(status.clean());
+  EXPECT_EQ(got, "hello\n");
 }
 
 TEST_F(Process, RunsAsTheConfiguredUser) {
