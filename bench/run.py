@@ -195,7 +195,8 @@ def targets(res):
         if others:
             slower = [n for n, p in others if p <= gs[0]["p50"]]
             add("faster than every peer at p50 (kill -> running)", not slower,
-                ", ".join(f"{n} {p / gs[0]['p50']:.2f}x" for n, p in others)
+                "peer p50 / grace p50: "
+                + ", ".join(f"{n} {p / gs[0]['p50']:.2f}" for n, p in others)
                 + (f"; not faster than {', '.join(slower)}" if slower else ""))
     return out
 
