@@ -27,6 +27,10 @@
 
 #include "runtime/io_loop.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#  include <sanitizer/asan_interface.h>
+#endif
+
 namespace bp = boost::process::v2;
 namespace asio = boost::asio;
 
@@ -228,6 +232,11 @@ struct grace_launcher : bp::posix::default_launcher {
       ::_exit(127);
     };
     using body = decltype(child);
+#if defined(__SANITIZE_ADDRESS__)
+    // The previous child never returned from its frames on this stack: what
+    // they poisoned would be reported against this child's.
+    ASAN_UNPOISON_MEMORY_REGION(child_stack, child_stack_size);
+#endif
     pid = ::clone([](void* f) { return (*static_cast<body*>(f))(); },
                   child_stack + child_stack_size,
                   CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &child);
