@@ -57,6 +57,9 @@ TEST_F(Supervision, OneForAllRestartsEveryChild) {
   for (auto n : {"a", "b", "c"})
     ASSERT_TRUE(wait_starts(n, 2)) << n;
   EXPECT_FALSE(alive(old_a));
+  // A child may run before grace's (asynchronous) log says it started.
+  for (auto n : {"root/a: started", "root/b: started", "root/c: started"})
+    ASSERT_TRUE(wait_log(n, 2)) << n;
   // Siblings stop in reverse order, then all start in order.
   EXPECT_LT(logs_->index_of("root/c: stopped"),
             logs_->index_of("root/a: stopped"));
