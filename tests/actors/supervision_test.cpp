@@ -98,8 +98,10 @@ TEST_P(SupervisionMatrix, RestartsExactlyWhatOtpWould) {
   std::string action = exit == "code0"   ? "--exit, \"0\""
                        : exit == "code3" ? "--exit, \"3\""
                                          : "--signal, \"9\"";
+  // b fails once, 200 ms after its start: after the whole tree is up
+  // (under ASan a start can take tens of milliseconds).
   auto subject
-    = child("b", "--sleep, \"20\", --first-run, DIR/b.once, " + action,
+    = child("b", "--sleep, \"200\", --first-run, DIR/b.once, " + action,
             "restart: " + restart);
   start(tree(strategy, child("a") + subject + child("c")));
   ASSERT_TRUE(wait_report(report_kind::ready));
