@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/harness.hpp"
 #include "bench/stats.hpp"
 #include "runtime/incident.hpp"
 
@@ -139,22 +140,13 @@ int main(int argc, char** argv) {
     << "/beat.pid, --beat-sick, \"10\", " << dir << "/beat.sick]\n"
     << "      probes:\n"
     << "        - {kind: heartbeat, within: 100ms}\n";
-  auto pid = ::fork();
-  if (pid == 0) {
-    ::setsid();
-    int fd = ::open((dir + "/grace.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                    0600);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execl(grace.c_str(), grace.c_str(), "run", (dir + "/grace.yaml").c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  bool ok = false;
   sample_set web, beat;
-  auto ok = measure(dir, "web", n, web) && measure(dir, "beat", n, beat);
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  {
+    grace::bench::process g{{grace, "run", dir + "/grace.yaml"},
+                            dir + "/grace.out"};
+    ok = measure(dir, "web", n, web) && measure(dir, "beat", n, beat);
+  }
   if (!ok) {
     std::fprintf(stderr, "%s", slurp(dir + "/grace.out").c_str());
     return 1;

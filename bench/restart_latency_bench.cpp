@@ -66,19 +66,6 @@ struct options {
   std::string other_grace;
 };
 
-/// Returns a TCP port on 127.0.0.1 that nothing listens on right now.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 /// Follows `grace events` on a control socket and remembers when (by this
 /// process's clock, at receipt) each pid was reported ready.
 class ready_events {
@@ -205,16 +192,6 @@ bool measure(std::vector<subject>& xs, const options& opts, bool crashloop) {
   return true;
 }
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss{s};
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty())
-      out.push_back(item);
-  return out;
-}
-
 options parse(int argc, char** argv) {
   options opts;
   for (int i = 1; i < argc; ++i) {
@@ -233,7 +210,7 @@ options parse(int argc, char** argv) {
     else if (a == "--settle-ms")
       opts.settle_ms = std::atoi(value().c_str());
     else if (a == "--modes")
-      opts.modes = split(value());
+      opts.modes = grace::bench::split_list(value());
     else if (a == "--json")
       opts.json = value();
     else if (a == "--without-audit")
@@ -337,7 +314,7 @@ int main(int argc, char** argv) {
       x.reader = std::make_unique<grace::bench::fifo_reader>(fifo);
       std::vector<std::pair<std::string, std::string>> env{
         {"BENCH_FIFO", fifo}};
-      auto port = free_port();
+      auto port = grace::bench::try_loopback_port(0);
       std::vector<std::string> cmd;
       if (!x.is_grace) {
         cmd = {opts.floor, opts.child};

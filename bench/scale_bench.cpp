@@ -29,9 +29,6 @@
 #include <thread>
 #include <vector>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include "bench/harness.hpp"
 #include "bench/stats.hpp"
 
@@ -62,8 +59,7 @@ options parse(int argc, char** argv) {
       o.child = value();
     else if (a == "--sizes") {
       o.sizes.clear();
-      std::stringstream ss{value()};
-      for (std::string item; std::getline(ss, item, ',');)
+      for (auto& item : grace::bench::split_list(value()))
         if (auto n = std::atoi(item.c_str()); n > 0)
           o.sizes.push_back(n);
     } else if (a == "--idle-s")
@@ -92,23 +88,11 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// True if 127.0.0.1:port can be bound right now.
-bool port_free(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-  ::close(fd);
-  return ok;
-}
-
 /// The first port >= `from` with `n` free ports from there on.
 int free_range(int from, int n) {
   for (int base = from; base + n < 65000; ++base) {
     int k = 0;
-    while (k < n && port_free(base + k))
+    while (k < n && grace::bench::try_loopback_port(base + k) > 0)
       ++k;
     if (k == n)
       return base;

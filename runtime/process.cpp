@@ -166,20 +166,20 @@ std::mutex spawn_mutex;
 // descriptor in it at exec, would cost time in proportion to what grace holds
 // open (several per child: with 1000 children that was most of a restart).
 struct spawn_slots {
-  int in = -1;
+  int in = -1; // always /dev/null
   int out = -1;
   int err = -1;
   unsigned above = 0;
-  int dev_null = -1;
 };
 
 spawn_slots& slots() {
   static spawn_slots s = [] {
     spawn_slots x;
-    x.dev_null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    x.in = ::fcntl(x.dev_null, F_DUPFD_CLOEXEC, 3);
-    x.out = ::fcntl(x.dev_null, F_DUPFD_CLOEXEC, 3);
-    x.err = ::fcntl(x.dev_null, F_DUPFD_CLOEXEC, 3);
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    x.in = ::fcntl(null, F_DUPFD_CLOEXEC, 3);
+    x.out = ::fcntl(null, F_DUPFD_CLOEXEC, 3);
+    x.err = ::fcntl(null, F_DUPFD_CLOEXEC, 3);
+    ::close(null);
     x.above = static_cast<unsigned>(std::max({x.in, x.out, x.err}) + 1);
     return x;
   }();
@@ -336,8 +336,8 @@ spawn_result spawn(const spawn_options& opts) {
                             slot.above, stdio, setup);
     }
     // The child has its own copies: the pipes must not stay open here.
-    ::dup3(slot.dev_null, slot.out, O_CLOEXEC);
-    ::dup3(slot.dev_null, slot.err, O_CLOEXEC);
+    ::dup3(slot.in, slot.out, O_CLOEXEC);
+    ::dup3(slot.in, slot.err, O_CLOEXEC);
   }
   if (ec) {
     auto what = setup.step ? std::string{setup.step} : std::string{"start"};
