@@ -75,6 +75,7 @@ struct monitor_state {
 };
 
 using beat_timer = caf::atom_constant<caf::atom("beatto")>;
+using begin_timer = caf::atom_constant<caf::atom("probebegin")>;
 
 class monitor_actor : public caf::stateful_actor<monitor_state> {
 public:
@@ -105,16 +106,19 @@ public:
       [this](unpause_atom, int pid) {
         if (!state.paused)
           return;
-        state.paused = false;
         state.pid = pid;
         health("pending");
-        // A new process: its CPU time starts from scratch.
-        state.resource_memory = std::make_shared<runtime::resource_memory>();
-        reset();
-        if (heartbeat())
-          arm_beat();
-        else if (!passive())
-          schedule(++state.ticks);
+        // An initial delay keeps it paused (nothing checked, nothing a
+        // passive probe sees counted) until the delay is over.
+        if (auto delay = state.probe.initial_delay) {
+          delayed_send(this, *delay, begin_timer::value, ++state.ticks);
+          return;
+        }
+        begin(false);
+      },
+      [this](begin_timer, std::uint64_t ticks) {
+        if (ticks == state.ticks && state.paused)
+          begin(true);
       },
       [this](watchdog_atom) {
         for (auto& rp : state.waiting)
@@ -213,6 +217,23 @@ private:
 
   const config::heartbeat_probe* heartbeat() const {
     return std::get_if<config::heartbeat_probe>(&state.probe.check);
+  }
+
+  // Starts watching the ready component: the first check `every` from now,
+  // or at once (`now`, after an initial delay); a heartbeat's first
+  // deadline `within` from now.
+  void begin(bool now) {
+    state.paused = false;
+    // A new process: its CPU time starts from scratch.
+    state.resource_memory = std::make_shared<runtime::resource_memory>();
+    reset();
+    if (heartbeat()) {
+      arm_beat();
+    } else if (!passive()) {
+      schedule(++state.ticks);
+      if (now && !state.in_flight)
+        start_check();
+    }
   }
 
   void arm_beat() {

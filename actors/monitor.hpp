@@ -4,7 +4,7 @@
 // consecutive failures raises one failure_report to the coordinator - once,
 // until a check passes again or the component restarts. It is paused while
 // its component is not ready (stopped, restarting) and resumed by its
-// process actor once it is.
+// process actor once it is, after the probe's `initial_delay` if it has one.
 //
 //   paused --unpause--> watching --check fails N times--> raised
 //     ^                   |  ^                              |

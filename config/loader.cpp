@@ -488,7 +488,7 @@ const std::vector<std::string_view> backoff_keys{"min", "max", "factor",
                                                  "jitter"};
 
 const std::vector<std::string_view> probe_common_keys{
-  "name", "kind", "every", "timeout", "failures", "severity"};
+  "name", "kind", "every", "initial_delay", "timeout", "failures", "severity"};
 
 std::vector<std::string_view> probe_keys(probe_kind kind) {
   std::vector<std::string_view> keys = probe_common_keys;
@@ -1294,6 +1294,8 @@ private:
       if (auto d
           = w_.dur(*v, f.label("every"), false, std::chrono::milliseconds{10}))
         p.every = *d;
+    if (auto v = f.get("initial_delay"))
+      p.initial_delay = w_.dur(*v, f.label("initial_delay"));
     if (auto v = f.get("timeout"))
       if (auto d
           = w_.dur(*v, f.label("timeout"), false, std::chrono::milliseconds{1}))

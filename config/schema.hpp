@@ -234,6 +234,9 @@ struct probe_spec {
   std::string name;
   probe_kind kind = probe_kind::tcp;
   duration every{};
+  // The first check comes this long after the component is ready; unset,
+  // one `every` after it.
+  std::optional<duration> initial_delay;
   duration timeout{};
   int failures = 1;
   std::optional<config::severity> severity; // else the failure mode's default

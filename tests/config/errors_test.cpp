@@ -158,6 +158,26 @@ supervisor:
                      "t.yaml:5:26: error: command: must not be empty"}));
 }
 
+TEST(ConfigErrors, ProbeInitialDelay) {
+  EXPECT_EQ(errors_of(R"(grace: 1
+supervisor:
+  children:
+    - name: a
+      command: [a]
+      probes:
+        - {name: x, kind: tcp, port: 80, initial_delay: soon}
+        - {name: y, kind: tcp, port: 81, initial_delay: [1s]}
+        - {name: z, kind: tcp, port: 82, initial_dely: 1s}
+)"),
+            (strings{"t.yaml:7:57: error: tcp probe.initial_delay: invalid "
+                     "duration 'soon' (expected a number and a unit: us, ms, "
+                     "s, m, h (e.g. 150ms, 5s))",
+                     "t.yaml:8:57: error: tcp probe.initial_delay: expected a "
+                     "duration, got a list",
+                     "t.yaml:9:42: error: tcp probe: unknown key "
+                     "'initial_dely' (did you mean 'initial_delay'?)"}));
+}
+
 TEST(ConfigErrors, ReadyRules) {
   EXPECT_EQ(errors_of(R"(grace: 1
 supervisor:

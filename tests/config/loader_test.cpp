@@ -199,7 +199,7 @@ supervisor:
         - {kind: heartbeat, within: 2s}
         - {kind: tcp, port: 80, host: localhost}
         - {kind: http, name: health, url: "http://[::1]:8080/h?x=1", expect: "200..204"}
-        - {kind: exec, command: [./check.sh], every: 5s}
+        - {kind: exec, command: [./check.sh], every: 5s, initial_delay: 30s}
         - {kind: resource, max_rss: 512MiB, max_cpu: 150, max_fds: 1000, for: 30s}
         - {kind: log, stream: stderr, pattern: "FATAL|panic", count: 3, window: 1m}
         - {kind: log, name: audit, file: app.log, pattern: "denied"}
@@ -220,6 +220,8 @@ supervisor:
   EXPECT_EQ(std::get<exec_probe>(probes[3].check).argv,
             std::vector<std::string>{"/etc/grace/check.sh"});
   EXPECT_EQ(probes[3].every, 5s);
+  EXPECT_EQ(probes[3].initial_delay, 30s);
+  EXPECT_FALSE(probes[1].initial_delay) << "unset: one `every` after ready";
   auto& res = std::get<resource_probe>(probes[4].check);
   EXPECT_EQ(res.max_rss, 512ull << 20);
   EXPECT_EQ(res.max_cpu, 150.0);
