@@ -123,7 +123,7 @@ protected:
       // Stop the tree the way grace does, then kill whatever is left.
       caf::anon_send(tree_, actors::stop_atom::value);
       wait_until([&] { return reports_.count(actors::report_kind::stopped); },
-                 std::chrono::seconds{10});
+                 default_patience);
       caf::anon_send_exit(tree_, caf::exit_reason::user_shutdown);
     }
     for (auto pid : all_pids())
@@ -211,20 +211,26 @@ protected:
   }
 
   /// Waits until `name` has been started `n` times.
-  bool wait_starts(const std::string& name, std::size_t n,
-                   std::chrono::milliseconds timeout
-                   = std::chrono::seconds{5}) {
-    return wait_until([&] { return starts(name).size() >= n; }, timeout);
+  ::testing::AssertionResult wait_starts(const std::string& name, std::size_t n,
+                                         std::chrono::milliseconds timeout
+                                         = default_patience) {
+    return wait_until([&] { return starts(name).size() >= n; }, timeout,
+                      [&] {
+                        return name + " started "
+                               + std::to_string(starts(name).size())
+                               + " times, not " + std::to_string(n)
+                               + "; log:" + logs_->tail();
+                      });
   }
 
   /// Waits until every child in `names` has stamped its first start. A
   /// child is "ready" (default rule: running) as soon as it is spawned,
   /// which can be before it has run a line of its own code.
-  bool wait_up(std::initializer_list<const char*> names) {
+  ::testing::AssertionResult wait_up(std::initializer_list<const char*> names) {
     for (auto n : names)
-      if (!wait_starts(n, 1))
-        return false;
-    return true;
+      if (auto up = wait_starts(n, 1); !up)
+        return up;
+    return ::testing::AssertionSuccess();
   }
 
   /// Returns the current pid of `name` (its last start).
@@ -245,10 +251,15 @@ protected:
   }
 
   /// Waits until the root reported `kind` at least `n` times.
-  bool wait_report(actors::report_kind kind, std::size_t n = 1,
-                   std::chrono::milliseconds timeout
-                   = std::chrono::seconds{5}) {
-    return wait_until([&] { return reports_.count(kind) >= n; }, timeout);
+  ::testing::AssertionResult
+  wait_report(actors::report_kind kind, std::size_t n = 1,
+              std::chrono::milliseconds timeout = default_patience) {
+    return wait_until([&] { return reports_.count(kind) >= n; }, timeout,
+                      [&] {
+                        return std::to_string(reports_.count(kind))
+                               + " such reports of the root, not "
+                               + std::to_string(n) + "; log:" + logs_->tail();
+                      });
   }
 
   /// Waits until the I/O thread has run everything posted to it so far
@@ -257,7 +268,8 @@ protected:
     std::promise<void> done;
     auto ran = done.get_future();
     io_->post([&done] { done.set_value(); });
-    ASSERT_EQ(ran.wait_for(std::chrono::seconds{5}), std::future_status::ready);
+    ASSERT_EQ(ran.wait_for(patience(default_patience)),
+              std::future_status::ready);
   }
 
   /// Returns the audit log's path.
@@ -266,7 +278,7 @@ protected:
   /// Returns every line of the audit log written so far, parsed.
   std::vector<runtime::incident> incident_lines() {
     std::vector<runtime::incident> out;
-    if (!audit_ || !audit_->flush(std::chrono::seconds{5}))
+    if (!audit_ || !audit_->flush(patience(default_patience)))
       return out;
     std::ifstream in{audit_path()};
     for (std::string line; std::getline(in, line);)
@@ -285,15 +297,32 @@ protected:
   }
 
   /// Waits until at least `n` incidents are closed.
-  bool wait_closed(std::size_t n, std::chrono::milliseconds timeout
-                                  = std::chrono::seconds{5}) {
-    return wait_until([&] { return closed_incidents().size() >= n; }, timeout);
+  ::testing::AssertionResult wait_closed(std::size_t n,
+                                         std::chrono::milliseconds timeout
+                                         = default_patience) {
+    return wait_until([&] { return closed_incidents().size() >= n; }, timeout,
+                      [&] {
+                        std::string seen
+                          = std::to_string(closed_incidents().size())
+                            + " incidents closed, not " + std::to_string(n)
+                            + "; audit log:";
+                        for (auto& line : lines_of(audit_path()))
+                          seen += "\n    " + line;
+                        return seen + "\n  log:" + logs_->tail();
+                      });
   }
 
   /// Waits until a log message containing `text` appears `n` times.
-  bool wait_log(const std::string& text, std::size_t n = 1,
-                std::chrono::milliseconds timeout = std::chrono::seconds{5}) {
-    return wait_until([&] { return logs_->count(text) >= n; }, timeout);
+  ::testing::AssertionResult
+  wait_log(const std::string& text, std::size_t n = 1,
+           std::chrono::milliseconds timeout = default_patience) {
+    return wait_until([&] { return logs_->count(text) >= n; }, timeout,
+                      [&] {
+                        return "'" + text + "' logged "
+                               + std::to_string(logs_->count(text))
+                               + " times, not " + std::to_string(n)
+                               + "; log:" + logs_->tail();
+                      });
   }
 
   std::vector<int> all_pids() const {
@@ -318,7 +347,7 @@ protected:
   std::unique_ptr<runtime::audit_log> audit_;
   caf::actor tracker_;
   caf::actor coordinator_;
-  std::chrono::milliseconds verify_within_{5000};
+  std::chrono::milliseconds verify_within_ = patience(default_patience);
   caf::actor tree_;
 };
 

@@ -72,11 +72,11 @@ TEST_F(Supervision, ACrashIsOpenedAtOnceAndResolvedWhenTheReplacementRuns) {
   EXPECT_EQ(int_field(closed.detail, "pid"), first);
   ASSERT_TRUE(closed.mttr_seconds);
   EXPECT_GT(*closed.mttr_seconds, 0.0);
-  EXPECT_LT(*closed.mttr_seconds, 1.0);
   ASSERT_TRUE(closed.closed_us);
-  // MTTR comes from the steady clock; the wall times agree with it.
+  // MTTR comes from the steady clock; the wall times agree with it (each
+  // is read with the steady clock, a preemption apart at most).
   EXPECT_NEAR(static_cast<double>(*closed.closed_us - closed.detected_us) / 1e6,
-              *closed.mttr_seconds, 1e-3);
+              *closed.mttr_seconds, 0.05);
   ASSERT_TRUE(find_step(closed, "restart"));
   auto* verify = find_step(closed, "verify");
   ASSERT_TRUE(verify);
@@ -202,8 +202,9 @@ TEST_F(Supervision, ACrashStormOfAHundredChildrenIsAHundredIncidents) {
              "    - {name: w, command: [CRASHY, --stamp, DIR/w.stamp], "
              "replicas: 100}\n",
              "intensity: 1000, period: 10s"));
-  ASSERT_TRUE(wait_report(actors::report_kind::ready, 1, 20s));
-  ASSERT_TRUE(wait_starts("w", 100, 20s));
+  ASSERT_TRUE(
+    wait_report(actors::report_kind::ready, 1, 2 * test::default_patience));
+  ASSERT_TRUE(wait_starts("w", 100, 2 * test::default_patience));
   std::vector<int> pids;
   for (auto pid : starts("w"))
     if (pid > 1)
@@ -211,8 +212,8 @@ TEST_F(Supervision, ACrashStormOfAHundredChildrenIsAHundredIncidents) {
   ASSERT_EQ(pids.size(), 100u);
   for (auto pid : pids)
     ::kill(pid, SIGKILL);
-  ASSERT_TRUE(wait_closed(100, 20s));
-  ASSERT_TRUE(wait_starts("w", 200, 20s));
+  ASSERT_TRUE(wait_closed(100, 2 * test::default_patience));
+  ASSERT_TRUE(wait_starts("w", 200, 2 * test::default_patience));
   auto lines = incident_lines();
   std::set<std::string> opened, resolved, components;
   for (auto& x : lines) {

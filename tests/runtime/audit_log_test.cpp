@@ -56,7 +56,7 @@ TEST(AuditLog, AppendsWholeLinesInOrder) {
       audit_log log{quick(path, fsync)};
       for (int i = 0; i < 100; ++i)
         log.append("{\"n\":" + std::to_string(i) + "}");
-      ASSERT_TRUE(log.flush(std::chrono::seconds{5}));
+      ASSERT_TRUE(log.flush(grace::test::patience(std::chrono::seconds{5})));
       EXPECT_EQ(log.stats().written, 100u);
       EXPECT_EQ(log.stats().pending, 0u);
       EXPECT_EQ(log.stats().errors, 0u);
@@ -117,7 +117,7 @@ TEST(AuditLog, IncidentsLeftOpenByAPreviousRunAreAbandoned) {
     ASSERT_TRUE(wait_until([&] { return log.stats().recovered; }));
     EXPECT_EQ(log.stats().abandoned, 2u);
     log.append(to_json_line(open_incident("inc_new", "root/d")));
-    ASSERT_TRUE(log.flush(std::chrono::seconds{5}));
+    ASSERT_TRUE(log.flush(grace::test::patience(std::chrono::seconds{5})));
   }
   auto lines = lines_of(path);
   ASSERT_EQ(lines.size(), 7u);
@@ -145,7 +145,7 @@ TEST(AuditLog, ATornLastLineIsSkippedAndTheNextLineStartsCleanly) {
   {
     audit_log log{quick(path)};
     log.append(to_json_line(open_incident("inc_after", "root/b")));
-    ASSERT_TRUE(log.flush(std::chrono::seconds{5}));
+    ASSERT_TRUE(log.flush(grace::test::patience(std::chrono::seconds{5})));
   }
   EXPECT_TRUE(logs->count("torn"));
   auto lines = lines_of(path);
@@ -168,7 +168,7 @@ TEST(AuditLog, AnUnopenableLogIsReportedAndRetriedUntilItWorks) {
   EXPECT_EQ(log.stats().pending, 2u);
   EXPECT_TRUE(logs->count("Is a directory")) << "reported loudly";
   fs::remove(path); // the operator fixes it
-  ASSERT_TRUE(log.flush(std::chrono::seconds{5}));
+  ASSERT_TRUE(log.flush(grace::test::patience(std::chrono::seconds{5})));
   EXPECT_EQ(lines_of(path),
             (std::vector<std::string>{"{\"n\":1}", "{\"n\":2}"}));
 }
@@ -185,7 +185,7 @@ TEST(AuditLog, AFullDiskIsReportedAndNothingIsDropped) {
   EXPECT_TRUE(logs->count("No space left on device"));
   EXPECT_EQ(log.stats().written, 0u);
   fs::remove(path); // space again
-  ASSERT_TRUE(log.flush(std::chrono::seconds{5}));
+  ASSERT_TRUE(log.flush(grace::test::patience(std::chrono::seconds{5})));
   auto lines = lines_of(path);
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines.front(), "{\"n\":0}");
@@ -199,7 +199,7 @@ TEST(AuditLog, SnapshotsAreWrittenWholeBeforeLaterLines) {
     audit_log log{quick(path)};
     log.write_file(snap, [] { return std::string{"{\"whole\":true}\n"}; });
     log.append("{\"snapshot\":\"snapshots/inc_1.json\"}");
-    ASSERT_TRUE(log.flush(std::chrono::seconds{5}));
+    ASSERT_TRUE(log.flush(grace::test::patience(std::chrono::seconds{5})));
   }
   EXPECT_EQ(slurp(snap), "{\"whole\":true}\n");
   EXPECT_FALSE(fs::exists(snap + ".tmp"));

@@ -101,7 +101,9 @@ protected:
 TEST_F(ControlServer, AnswersEachRequestLineInOrder) {
   auto server = open();
   std::string err;
-  EXPECT_EQ(control_request(path_, "1", 2s, &err), "{\"echo\":1}") << err;
+  EXPECT_EQ(control_request(path_, "1", grace::test::patience(2s), &err),
+            "{\"echo\":1}")
+    << err;
   // Pipelined on one connection: answered in order, the slow one first.
   int fd = dial(path_);
   ASSERT_GE(fd, 0);
@@ -146,7 +148,9 @@ TEST_F(ControlServer, ALineTooLongIsRefusedAndOthersAreServed) {
   EXPECT_NE(answer.find("request too large"), std::string::npos) << answer;
   ::close(fd);
   std::string err;
-  EXPECT_EQ(control_request(path_, "4", 2s, &err), "{\"echo\":4}") << err;
+  EXPECT_EQ(control_request(path_, "4", grace::test::patience(2s), &err),
+            "{\"echo\":4}")
+    << err;
   EXPECT_EQ(requests_.load(), 1) << "the long line never reached the handler";
 }
 
@@ -158,7 +162,9 @@ TEST_F(ControlServer, ASlowClientIsDroppedWithoutHoldingOthersUp) {
   ASSERT_GE(slow, 0);
   ASSERT_EQ(::write(slow, "{", 1), 1); // and nothing more
   std::string err;
-  EXPECT_EQ(control_request(path_, "5", 2s, &err), "{\"echo\":5}") << err;
+  EXPECT_EQ(control_request(path_, "5", grace::test::patience(2s), &err),
+            "{\"echo\":5}")
+    << err;
   auto answer = read_line(slow);
   EXPECT_NE(answer.find("no complete request in time"), std::string::npos)
     << answer;
@@ -194,8 +200,10 @@ TEST_F(ControlServer, AClientGoneBeforeItsAnswerHarmsNothing) {
   ASSERT_EQ(::write(fd, "slow\n", 5), 5);
   ::close(fd);
   std::string err;
-  EXPECT_EQ(control_request(path_, "6", 2s, &err), "{\"echo\":6}") << err;
-  EXPECT_TRUE(grace::test::wait_until([&] { return requests_ == 2; }, 2s));
+  EXPECT_EQ(control_request(path_, "6", grace::test::patience(2s), &err),
+            "{\"echo\":6}")
+    << err;
+  EXPECT_TRUE(grace::test::wait_until([&] { return requests_ == 2; }));
 }
 
 TEST_F(ControlServer, AStaleSocketIsReplacedALiveOneRefused) {
@@ -218,7 +226,9 @@ TEST_F(ControlServer, AStaleSocketIsReplacedALiveOneRefused) {
   ::close(fd);
   auto again = open();
   std::string err;
-  EXPECT_EQ(control_request(path_, "7", 2s, &err), "{\"echo\":7}") << err;
+  EXPECT_EQ(control_request(path_, "7", grace::test::patience(2s), &err),
+            "{\"echo\":7}")
+    << err;
 }
 
 TEST_F(ControlServer, AStreamSendsLinesUntilItsLastThenServesTheNextRequest) {

@@ -13,6 +13,7 @@
 #include "runtime/control_server.hpp"
 #include "runtime/port_holder.hpp"
 #include "tests/support/background.hpp"
+#include "tests/support/ports.hpp"
 #include "tests/support/proc.hpp"
 #include "tests/support/run_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -23,6 +24,7 @@ using namespace std::chrono_literals;
 using grace::test::alive;
 using grace::test::background;
 using grace::test::lines_of;
+using grace::test::never_within;
 using grace::test::slurp;
 using grace::test::wait_until;
 
@@ -95,7 +97,7 @@ protected:
 
 TEST_F(GraceRun, SigtermStopsTheTreeAndExitsZero) {
   auto g = run(write_config(child("a") + child("b")));
-  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }));
   auto a = first_pid("a.stamp");
   auto b = first_pid("b.stamp");
   g->signal(SIGTERM);
@@ -124,12 +126,12 @@ TEST_F(GraceRun, RootGivingUpExitsThree) {
 
 TEST_F(GraceRun, SigkilledGraceLeavesNoChildren) {
   auto g = run(write_config(child("a") + child("b")));
-  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }));
   auto a = first_pid("a.stamp");
   auto b = first_pid("b.stamp");
   g->signal(SIGKILL);
   EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
-  EXPECT_TRUE(wait_until([&] { return !alive(a) && !alive(b); }, 5s));
+  EXPECT_TRUE(wait_until([&] { return !alive(a) && !alive(b); }));
 }
 
 TEST_F(GraceRun, OrphanedGrandchildrenAreReaped) {
@@ -139,13 +141,12 @@ TEST_F(GraceRun, OrphanedGrandchildrenAreReaped) {
   auto g = run(write_config(
     child("a", "--first-run, " + dir_ + "/once, --orphan, " + dir_
                  + "/orphan.pid, \"300\", --sleep, \"50\", --exit, \"1\"")));
-  ASSERT_TRUE(
-    wait_until([&] { return !slurp(dir_ + "/orphan.pid").empty(); }, 5s));
+  ASSERT_TRUE(wait_until([&] { return !slurp(dir_ + "/orphan.pid").empty(); }));
   auto orphan = std::stoi(slurp(dir_ + "/orphan.pid"));
   ASSERT_GT(orphan, 1);
   // Gone entirely (not even a zombie): reaped by grace, its new parent.
-  EXPECT_TRUE(wait_until(
-    [&] { return !fs::exists("/proc/" + std::to_string(orphan)); }, 5s));
+  EXPECT_TRUE(
+    wait_until([&] { return !fs::exists("/proc/" + std::to_string(orphan)); }));
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
 }
@@ -173,12 +174,11 @@ TEST_F(GraceRun, InvalidConfigExitsTwo) {
 TEST_F(GraceRun, SighupReloadsTheConfig) {
   auto config = write_config(child("a"));
   auto g = run(config);
-  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
   auto a = first_pid("a.stamp");
   write_config(child("a") + child("b")); // the same file, one more child
   g->signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }, 5s))
-    << err();
+  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; })) << err();
   EXPECT_TRUE(alive(a));
   EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 1u) << "a kept running";
   EXPECT_FALSE(g->wait(0ms).has_value());
@@ -213,7 +213,7 @@ void expect_spec_line(const std::string& line) {
 
 TEST_F(GraceRun, CrashesLeaveIncidentsThatGraceIncidentsSummarises) {
   auto g = run(write_config(child("a")));
-  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
   auto audit = dir_ + "/logs/incidents.jsonl";
   for (std::size_t i = 1; i <= 2; ++i) {
     auto stamps = lines_of(dir_ + "/a.stamp");
@@ -221,9 +221,9 @@ TEST_F(GraceRun, CrashesLeaveIncidentsThatGraceIncidentsSummarises) {
     ASSERT_GT(pid, 1);
     ::kill(pid, SIGKILL);
     ASSERT_TRUE(wait_until(
-      [&] { return lines_of(dir_ + "/a.stamp").size() > stamps.size(); }, 5s));
+      [&] { return lines_of(dir_ + "/a.stamp").size() > stamps.size(); }));
     ASSERT_TRUE(wait_until(
-      [&] { return count_of(lines_of(audit), "\"resolved\"") >= i; }, 5s));
+      [&] { return count_of(lines_of(audit), "\"resolved\"") >= i; }));
   }
   g->signal(SIGTERM);
   ASSERT_EQ(g->wait(10s), 0) << err();
@@ -259,7 +259,7 @@ TEST_F(GraceRun, IncidentsOpenWhenGraceIsKilledAreAbandonedAtTheNextStart) {
   auto audit = dir_ + "/logs/incidents.jsonl";
   auto g = run(config);
   ASSERT_TRUE(
-    wait_until([&] { return count_of(lines_of(audit), "\"open\"") >= 2; }, 5s));
+    wait_until([&] { return count_of(lines_of(audit), "\"open\"") >= 2; }));
   g->signal(SIGKILL);
   EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
   auto before = lines_of(audit);
@@ -267,7 +267,7 @@ TEST_F(GraceRun, IncidentsOpenWhenGraceIsKilledAreAbandonedAtTheNextStart) {
   auto id = left_open.substr(left_open.find("inc_"), 26);
   auto again = run(write_config(child("b")));
   ASSERT_TRUE(wait_until(
-    [&] { return count_of(lines_of(audit), "\"abandoned\"") >= 1; }, 5s));
+    [&] { return count_of(lines_of(audit), "\"abandoned\"") >= 1; }));
   auto after = lines_of(audit);
   ASSERT_EQ(after.size(), before.size() + 1);
   EXPECT_NE(after.back().find(id), std::string::npos) << after.back();
@@ -282,16 +282,16 @@ TEST_F(GraceRun, AnUnwritableAuditLogIsReportedAndSupervisionGoesOn) {
   auto audit = dir_ + "/logs/incidents.jsonl";
   fs::create_directories(audit); // open(2) fails with EISDIR
   auto g = run(write_config(child("a")));
-  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
   ::kill(first_pid("a.stamp"), SIGKILL);
   ASSERT_TRUE(
-    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() >= 2; }, 5s))
+    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() >= 2; }))
     << "restarted all the same";
   ASSERT_TRUE(wait_until(
-    [&] { return err().find("Is a directory") != std::string::npos; }, 5s));
+    [&] { return err().find("Is a directory") != std::string::npos; }));
   fs::remove(audit); // the operator fixes it: nothing was lost
-  ASSERT_TRUE(wait_until(
-    [&] { return count_of(lines_of(audit), "\"resolved\"") == 1; }, 5s));
+  ASSERT_TRUE(
+    wait_until([&] { return count_of(lines_of(audit), "\"resolved\"") == 1; }));
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
   EXPECT_EQ(lines_of(audit).size(), 2u);
@@ -308,20 +308,23 @@ TEST_F(GraceRun, IncidentsWithoutALogSaysSo) {
 TEST_F(GraceRun, AProbeFailureIsHealedAndRecorded) {
   // The exec probe checks the pid file the child writes at start; removing
   // it makes the component sick until a restart writes it again.
-  auto config = tmp_.write("grace.yaml",
-                           "grace: 1\nlog_dir: logs\nsupervisor:\n  children:\n"
-                           "    - name: a\n      command: ["
-                             + crashy + ", --stamp, " + dir_
-                             + "/a.stamp, --pid-file, " + dir_
-                             + "/a.pid]\n      probes:\n"
-                               "        - {kind: exec, command: [test, -s, "
-                             + dir_ + "/a.pid], every: 20ms}\n");
+  auto config = tmp_.write(
+    "grace.yaml", "grace: 1\nlog_dir: logs\nsupervisor:\n  children:\n"
+                  "    - name: a\n      command: ["
+                    + crashy + ", --stamp, " + dir_ + "/a.stamp, --pid-file, "
+                    + dir_ + "/a.pid]\n      ready: {exec: [test, -s, " + dir_
+                    + "/a.pid], within: 60s}\n      probes:\n"
+                      "        - {kind: exec, command: [test, -s, "
+                    + dir_ + "/a.pid], every: 20ms}\n");
   auto audit = dir_ + "/logs/incidents.jsonl";
   auto g = run(config);
-  ASSERT_TRUE(wait_until([&] { return !slurp(dir_ + "/a.pid").empty(); }, 5s));
-  fs::remove(dir_ + "/a.pid");
+  // Ready (and so probed) once its pid file is there.
   ASSERT_TRUE(wait_until(
-    [&] { return count_of(lines_of(audit), "\"resolved\"") == 1; }, 5s))
+    [&] { return err().find("root/a: ready") != std::string::npos; }))
+    << err();
+  fs::remove(dir_ + "/a.pid");
+  ASSERT_TRUE(
+    wait_until([&] { return count_of(lines_of(audit), "\"resolved\"") == 1; }))
     << err();
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
@@ -346,10 +349,15 @@ TEST_F(GraceRun, ThePortConflictExampleHealsTheStaleInstance) {
   auto at = text.find(from);
   ASSERT_NE(at, std::string::npos);
   text.replace(at, from.size(), "log_dir: " + dir_ + "/logs");
+  // Its port, one nobody else on this machine uses.
+  auto port = grace::test::free_port_text();
+  for (auto p = text.find("47998"); p != std::string::npos;
+       p = text.find("47998", p))
+    text.replace(p, 5, port);
   auto audit = dir_ + "/logs/incidents.jsonl";
   auto g = run(tmp_.write("port_conflict.yaml", text));
-  ASSERT_TRUE(wait_until(
-    [&] { return count_of(lines_of(audit), "\"resolved\"") == 1; }, 10s))
+  ASSERT_TRUE(
+    wait_until([&] { return count_of(lines_of(audit), "\"resolved\"") == 1; }))
     << err();
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
@@ -358,17 +366,20 @@ TEST_F(GraceRun, ThePortConflictExampleHealsTheStaleInstance) {
   for (auto& l : lines)
     expect_spec_line(l);
   auto& done = lines.back();
-  for (auto* part :
-       {"\"component\":\"root/api\"", "\"failure_mode\":\"port_in_use\"",
-        "\"playbook\":\"free_port\"", "\"step\":\"free_port\"",
-        "\"holder_cmd\":\"/usr/bin/python3 -m http.server 47998",
-        "\"step\":\"verify\""})
+  for (const std::string& part :
+       {std::string{"\"component\":\"root/api\""},
+        std::string{"\"failure_mode\":\"port_in_use\""},
+        std::string{"\"playbook\":\"free_port\""},
+        std::string{"\"step\":\"free_port\""},
+        "\"holder_cmd\":\"/usr/bin/python3 -m http.server " + port,
+        std::string{"\"step\":\"verify\""}})
     EXPECT_NE(done.find(part), std::string::npos) << part << " in " << done;
   // Nothing left listening: the stale copy was stopped, api with grace.
+  auto number = static_cast<std::uint16_t>(std::stoi(port));
   EXPECT_TRUE(
-    wait_until([] { return !grace::runtime::port_listened(47998); }, 5s));
+    wait_until([&] { return !grace::runtime::port_listened(number); }));
   // Had the healing failed, the detached copy would still run: end it.
-  if (auto h = grace::runtime::find_port_holder(47998); h && h->pid > 1)
+  if (auto h = grace::runtime::find_port_holder(number); h && h->pid > 1)
     ::kill(h->pid, SIGKILL);
 }
 
@@ -379,17 +390,16 @@ TEST_F(GraceRun, ADependencysFailureIsTheCauseOfItsDependentsIncidents) {
   auto audit = dir_ + "/logs/incidents.jsonl";
   // Ready by the `running` rule means spawned: wait for both to stamp.
   ASSERT_TRUE(wait_until(
-    [&] { return first_pid("api.stamp") > 1 && first_pid("db.stamp") > 1; },
-    5s));
+    [&] { return first_pid("api.stamp") > 1 && first_pid("db.stamp") > 1; }));
   auto db = first_pid("db.stamp");
   ASSERT_GT(db, 1);
   ::kill(db, SIGKILL);
-  ASSERT_TRUE(wait_until(
-    [&] { return count_of(lines_of(audit), "\"resolved\"") == 2; }, 5s))
+  ASSERT_TRUE(
+    wait_until([&] { return count_of(lines_of(audit), "\"resolved\"") == 2; }))
     << err();
   // Restarted once: its second start stamped.
   EXPECT_TRUE(
-    wait_until([&] { return lines_of(dir_ + "/api.stamp").size() == 2; }, 5s));
+    wait_until([&] { return lines_of(dir_ + "/api.stamp").size() == 2; }));
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
   std::string db_id, api_line;
@@ -428,7 +438,7 @@ grace::test::process_result ctl(const std::string& dir,
 TEST_F(GraceRun, StatusShowsTheTreeAndStopStartRestartActOnIt) {
   auto g = run(write_config(child("a") + child("b")));
   ASSERT_TRUE(wait_until(
-    [&] { return first_pid("a.stamp") > 1 && first_pid("b.stamp") > 1; }, 5s));
+    [&] { return first_pid("a.stamp") > 1 && first_pid("b.stamp") > 1; }));
   auto status = ctl(dir_, {"status"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("COMPONENT"), std::string::npos) << status.out;
@@ -448,9 +458,9 @@ TEST_F(GraceRun, StatusShowsTheTreeAndStopStartRestartActOnIt) {
   auto stop = ctl(dir_, {"stop", "root/a"});
   ASSERT_EQ(stop.exit_code, 0) << stop.err;
   EXPECT_EQ(stop.out, "root/a: stopped\n");
-  EXPECT_TRUE(wait_until([&] { return !alive(a); }, 5s));
-  EXPECT_FALSE(
-    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() > 1; }, 300ms))
+  EXPECT_TRUE(wait_until([&] { return !alive(a); }));
+  EXPECT_TRUE(
+    never_within([&] { return lines_of(dir_ + "/a.stamp").size() > 1; }, 300ms))
     << "not restarted behind the operator's back";
   EXPECT_NE(ctl(dir_, {"status", "--json"}).out.find("\"state\":\"held\""),
             std::string::npos);
@@ -458,13 +468,13 @@ TEST_F(GraceRun, StatusShowsTheTreeAndStopStartRestartActOnIt) {
   auto start = ctl(dir_, {"start", "root/a"});
   ASSERT_EQ(start.exit_code, 0) << start.err;
   EXPECT_TRUE(
-    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() == 2; }, 5s));
+    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() == 2; }));
   // Restarted: a new pid.
   auto b = first_pid("b.stamp");
   auto restart = ctl(dir_, {"restart", "root/b"});
   ASSERT_EQ(restart.exit_code, 0) << restart.err;
   EXPECT_TRUE(
-    wait_until([&] { return lines_of(dir_ + "/b.stamp").size() == 2; }, 5s));
+    wait_until([&] { return lines_of(dir_ + "/b.stamp").size() == 2; }));
   EXPECT_FALSE(alive(b));
   // Errors: exit 1 and a message.
   auto unknown = ctl(dir_, {"stop", "root/nope"});
@@ -485,12 +495,13 @@ TEST_F(GraceRun, StatusShowsTheTreeAndStopStartRestartActOnIt) {
 
 TEST_F(GraceRun, GarbageOnTheControlSocketChangesNothing) {
   auto g = run(write_config(child("a")));
-  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
   auto sock = dir_ + "/logs/grace.sock";
   for (auto* bad : {"not json", "[1,2,3]", "{\"cmd\":42}", "{\"cmd\":\"fly\"}",
                     "{\"cmd\":\"stop\"}", "{\"cmd\":\"stop\",\"path\":7}"}) {
     std::string e;
-    auto answer = grace::runtime::control_request(sock, bad, 5s, &e);
+    auto answer = grace::runtime::control_request(
+      sock, bad, grace::test::patience(5s), &e);
     EXPECT_EQ(answer.find("{\"error\":"), 0u) << bad << " -> " << answer << e;
     EXPECT_NE(answer.find("\"ok\":false"), std::string::npos) << answer;
   }
@@ -510,7 +521,7 @@ TEST_F(GraceRun, GarbageOnTheControlSocketChangesNothing) {
 TEST_F(GraceRun, ASecondGraceOnTheSameLogDirRefusesToStart) {
   auto config = write_config(child("a"));
   auto first = run(config);
-  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
   auto second = grace::test::run_process({grace_bin, "run", config});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("another grace answers there"), std::string::npos)
@@ -522,7 +533,7 @@ TEST_F(GraceRun, ASecondGraceOnTheSameLogDirRefusesToStart) {
 
 TEST_F(GraceRun, EventsFollowStateChangesAndIncidentsLive) {
   auto g = run(write_config(child("a")));
-  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
   background json{
     {grace_bin, "events", "--json", "--control", dir_ + "/logs/grace.sock"},
     dir_ + "/events.json",
@@ -530,17 +541,15 @@ TEST_F(GraceRun, EventsFollowStateChangesAndIncidentsLive) {
   background text{{grace_bin, "events", "--control", dir_ + "/logs/grace.sock"},
                   dir_ + "/events.txt",
                   dir_ + "/events.txt.err"};
-  ASSERT_TRUE(wait_until(
-    [&] { return err().find("(2 in all)") != std::string::npos; }, 5s))
+  ASSERT_TRUE(
+    wait_until([&] { return err().find("(2 in all)") != std::string::npos; }))
     << err();
   auto a = first_pid("a.stamp");
   ::kill(a, SIGKILL);
-  ASSERT_TRUE(wait_until(
-    [&] {
-      return slurp(dir_ + "/events.json").find("\"status\":\"resolved\"")
-             != std::string::npos;
-    },
-    5s))
+  ASSERT_TRUE(wait_until([&] {
+    return slurp(dir_ + "/events.json").find("\"status\":\"resolved\"")
+           != std::string::npos;
+  }))
     << slurp(dir_ + "/events.json");
   auto lines = lines_of(dir_ + "/events.json");
   ASSERT_GE(lines.size(), 3u);
@@ -550,12 +559,10 @@ TEST_F(GraceRun, EventsFollowStateChangesAndIncidentsLive) {
     << lines[0];
   EXPECT_NE(slurp(dir_ + "/events.json").find("\"status\":\"open\""),
             std::string::npos);
-  ASSERT_TRUE(wait_until(
-    [&] {
-      return slurp(dir_ + "/events.txt").find("crashed resolved in")
-             != std::string::npos;
-    },
-    5s))
+  ASSERT_TRUE(wait_until([&] {
+    return slurp(dir_ + "/events.txt").find("crashed resolved in")
+           != std::string::npos;
+  }))
     << slurp(dir_ + "/events.txt");
   EXPECT_NE(slurp(dir_ + "/events.txt").find("root/a restarted (pid"),
             std::string::npos);
@@ -592,26 +599,27 @@ std::string http_get(int port, const std::string& target) {
 } // namespace
 
 TEST_F(GraceRun, MetricsAreScrapedOverHttp) {
+  auto metrics = grace::test::free_port();
+  auto port = grace::test::free_port_text();
   auto config = tmp_.write(
-    "grace.yaml", "grace: 1\nlog_dir: logs\nmetrics: 127.0.0.1:47653\n"
-                  "supervisor:\n  children:\n"
-                  "    - name: a\n      command: ["
-                    + crashy + ", --stamp, " + dir_
-                    + "/a.stamp, --listen, \"47654\"]\n"
-                      "      ready: {tcp: 47654, within: 5s}\n"
-                      "      probes:\n"
-                      "        - {kind: tcp, port: 47654, every: 20ms}\n");
+    "grace.yaml",
+    "grace: 1\nlog_dir: logs\nmetrics: 127.0.0.1:" + std::to_string(metrics)
+      + "\nsupervisor:\n  children:\n"
+        "    - name: a\n      command: ["
+      + crashy + ", --stamp, " + dir_ + "/a.stamp, --listen, \"" + port
+      + "\"]\n      ready: {tcp: " + port
+      + ", within: 60s}\n      probes:\n"
+        "        - {kind: tcp, port: "
+      + port + ", every: 20ms, timeout: 30s}\n");
   auto g = run(config);
-  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
   ::kill(first_pid("a.stamp"), SIGKILL);
   std::string text;
-  ASSERT_TRUE(wait_until(
-    [&] {
-      text = http_get(47653, "/metrics");
-      return text.find("grace_mttr_seconds_count 1") != std::string::npos
-             && text.find("grace_probe_duration_seconds_count") != text.npos;
-    },
-    5s))
+  ASSERT_TRUE(wait_until([&] {
+    text = http_get(metrics, "/metrics");
+    return text.find("grace_mttr_seconds_count 1") != std::string::npos
+           && text.find("grace_probe_duration_seconds_count") != text.npos;
+  }))
     << text;
   for (auto* line :
        {"grace_restarts_total{component=\"root/a\"} 1",
@@ -620,41 +628,34 @@ TEST_F(GraceRun, MetricsAreScrapedOverHttp) {
         "grace_probe_duration_seconds_count{component=\"root/a\",probe="
         "\"tcp\"}"})
     EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
-  EXPECT_TRUE(wait_until(
-    [&] {
-      return http_get(47653, "/metrics")
-               .find("grace_component_up{component=\"root/a\"} 1")
-             != std::string::npos;
-    },
-    5s));
+  EXPECT_TRUE(wait_until([&] {
+    return http_get(metrics, "/metrics")
+             .find("grace_component_up{component=\"root/a\"} 1")
+           != std::string::npos;
+  }));
   // grace status shows how its probe fares.
-  EXPECT_TRUE(wait_until(
-    [&] {
-      return ctl(dir_, {"status", "--json"}).out.find("\"probes\":\"tcp ok\"")
-             != std::string::npos;
-    },
-    5s));
+  EXPECT_TRUE(wait_until([&] {
+    return ctl(dir_, {"status", "--json"}).out.find("\"probes\":\"tcp ok\"")
+           != std::string::npos;
+  }));
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
 }
 
 TEST_F(GraceRun, AMetricsPortAlreadyTakenIsReportedAndSupervisionGoesOn) {
+  auto port = grace::test::free_port();
+  auto taken = std::to_string(port);
   background holder{
-    {crashy, "--listen", "47655"}, dir_ + "/h.out", dir_ + "/h.err"};
-  ASSERT_TRUE(
-    wait_until([] { return grace::runtime::port_listened(47655); }, 5s));
+    {crashy, "--listen", taken}, dir_ + "/h.out", dir_ + "/h.err"};
+  ASSERT_TRUE(wait_until([&] { return grace::runtime::port_listened(port); }));
   auto g = run(tmp_.write("grace.yaml",
-                          "grace: 1\nlog_dir: logs\nmetrics: 127.0.0.1:47655\n"
-                          "supervisor:\n  children:\n"
-                            + child("a")));
-  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s))
-    << err();
-  EXPECT_TRUE(wait_until(
-    [&] {
-      return err().find("cannot serve metrics on 127.0.0.1:47655")
-             != std::string::npos;
-    },
-    5s))
+                          "grace: 1\nlog_dir: logs\nmetrics: 127.0.0.1:" + taken
+                            + "\nsupervisor:\n  children:\n" + child("a")));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; })) << err();
+  EXPECT_TRUE(wait_until([&] {
+    return err().find("cannot serve metrics on 127.0.0.1:" + taken)
+           != std::string::npos;
+  }))
     << err();
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
@@ -662,12 +663,10 @@ TEST_F(GraceRun, AMetricsPortAlreadyTakenIsReportedAndSupervisionGoesOn) {
 
 TEST_F(GraceRun, ReloadAppliesTheDifferenceAndKeepsTheRestRunning) {
   auto g = run(write_config(child("a") + child("b") + child("c")));
-  ASSERT_TRUE(wait_until(
-    [&] {
-      return first_pid("a.stamp") > 1 && first_pid("b.stamp") > 1
-             && first_pid("c.stamp") > 1;
-    },
-    5s));
+  ASSERT_TRUE(wait_until([&] {
+    return first_pid("a.stamp") > 1 && first_pid("b.stamp") > 1
+           && first_pid("c.stamp") > 1;
+  }));
   auto a = first_pid("a.stamp");
   auto b = first_pid("b.stamp");
   auto c = first_pid("c.stamp");
@@ -678,10 +677,10 @@ TEST_F(GraceRun, ReloadAppliesTheDifferenceAndKeepsTheRestRunning) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "reloaded: added root/d; removed root/c; changed root/b; "
                    "retuned root\n");
-  EXPECT_TRUE(wait_until([&] { return first_pid("d.stamp") > 1; }, 5s));
+  EXPECT_TRUE(wait_until([&] { return first_pid("d.stamp") > 1; }));
   EXPECT_TRUE(
-    wait_until([&] { return lines_of(dir_ + "/b.stamp").size() == 2; }, 5s));
-  EXPECT_TRUE(wait_until([&] { return !alive(c) && !alive(b); }, 5s));
+    wait_until([&] { return lines_of(dir_ + "/b.stamp").size() == 2; }));
+  EXPECT_TRUE(wait_until([&] { return !alive(c) && !alive(b); }));
   EXPECT_TRUE(alive(a));
   EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 1u) << "unchanged: same pid";
   auto status = ctl(dir_, {"status", "--json"}).out;
@@ -697,7 +696,7 @@ TEST_F(GraceRun, ReloadAppliesTheDifferenceAndKeepsTheRestRunning) {
 
 TEST_F(GraceRun, AnInvalidConfigIsNotReloadedAndNothingChanges) {
   auto g = run(write_config(child("a")));
-  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
   auto a = first_pid("a.stamp");
   tmp_.write("grace.yaml", "grace: 1\nsupervisor:\n  children:\n"
                            "    - {name: a, comand: [x]}\n");

@@ -68,7 +68,7 @@ protected:
     if (auto* f = std::get_if<spawn_failure>(result.get()))
       throw std::runtime_error(f->message);
     auto fut = done.get_future();
-    if (fut.wait_for(10s) != std::future_status::ready)
+    if (fut.wait_for(grace::test::patience(10s)) != std::future_status::ready)
       throw std::runtime_error("child did not exit");
     return fut.get();
   }

@@ -2,6 +2,7 @@
 // supervisor's decision ("not restarted", "giving up") instead of sleeping.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,6 +20,25 @@ public:
   std::vector<std::string> lines() {
     std::lock_guard<std::mutex> guard{mutex_};
     return lines_;
+  }
+
+  /// Returns when (steady clock, the clock of the children's stamps) the
+  /// first message containing `text` was logged, or -1 ns.
+  long long time_of(const std::string& text) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    for (std::size_t i = 0; i < lines_.size(); ++i)
+      if (lines_[i].find(text) != std::string::npos)
+        return times_[i];
+    return -1;
+  }
+
+  /// Returns the last `n` messages, one per line (what a test saw).
+  std::string tail(std::size_t n = 20) {
+    auto ls = lines();
+    std::string out;
+    for (auto i = ls.size() > n ? ls.size() - n : 0; i < ls.size(); ++i)
+      out += "\n    " + ls[i];
+    return out;
   }
 
   /// Returns how many messages contain `text`.
@@ -60,11 +80,15 @@ public:
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     lines_.emplace_back(msg.payload.begin(), msg.payload.end());
+    times_.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count());
   }
   void flush_() override {}
 
 private:
   std::vector<std::string> lines_;
+  std::vector<long long> times_; // steady clock, ns
 };
 
 } // namespace grace::test
