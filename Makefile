@@ -2,6 +2,8 @@
 #   make demo   install what is missing, build, run the demo tree
 #   make test   install what is missing, then every test in a normal and in a
 #               sanitizer (ASan + UBSan) build
+#   make test-stress  the same while busy loops keep every core busy, then
+#               the actor and end-to-end tests three times over
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -11,8 +13,8 @@ BENCH_BUILD ?= build-bench
 SOURCES = $(shell find actors bench config playbooks runtime tests \
             -name '*.cpp' -o -name '*.hpp')
 
-.PHONY: all deps build build-asan demo test test-normal test-asan bench \
-        format format-check clean
+.PHONY: all deps build build-asan demo test test-normal test-asan \
+        test-stress bench format format-check clean
 
 all: build
 
@@ -41,13 +43,19 @@ demo: build
 test-normal: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+SANITIZER_ENV = \
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
 test-asan: build-asan
-	cd $(ASAN_BUILD) && \
-	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS)
 
 test: format-check test-normal test-asan
+
+# Not part of `make test`: about three times as long (.ci/stress).
+test-stress: build build-asan
+	BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) JOBS=$(JOBS) $(SANITIZER_ENV) \
+	  .ci/stress
 
 format:
 	clang-format -i $(SOURCES)

@@ -35,8 +35,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::uint16_t port = 47632;
-
 std::string slurp(const std::string& path) {
   std::ifstream in{path};
   std::stringstream ss;
@@ -73,10 +71,14 @@ int main(int argc, char** argv) {
   opts.n = 30;
   grace::bench::parse_run_options(argc, argv, "port_conflict_bench", opts);
   auto& [grace, child, json, n] = opts;
-  if (grace::runtime::port_listened(port)) {
-    std::fprintf(stderr, "port %u is in use already\n", port);
+  // A port the kernel picked: two runs (or a run and a test suite) on one
+  // machine never want the same one.
+  auto picked = grace::bench::try_loopback_port(0);
+  if (picked <= 0) {
+    std::fprintf(stderr, "no free loopback port\n");
     return 1;
   }
+  auto port = static_cast<std::uint16_t>(picked);
   auto tmpl = (fs::temp_directory_path() / "grace-port-XXXXXX").string();
   std::string dir = ::mkdtemp(tmpl.data());
   auto p = std::to_string(port);
@@ -96,7 +98,7 @@ int main(int argc, char** argv) {
     fs::remove(log, ec);
     // The stale instance: the component's own command line, not Grace's.
     grace::bench::process stale{api, dir + "/stale.out"};
-    if (!wait_for([] { return grace::runtime::port_listened(port); }, 5s)) {
+    if (!wait_for([&] { return grace::runtime::port_listened(port); }, 5s)) {
       std::fprintf(stderr, "the stale instance did not listen\n");
       ok = false;
       break;

@@ -127,15 +127,16 @@ int main(int argc, char** argv) {
   auto& [grace, child, json, n] = opts;
   auto tmpl = (fs::temp_directory_path() / "grace-heal-XXXXXX").string();
   std::string dir = ::mkdtemp(tmpl.data());
+  auto port = std::to_string(grace::bench::try_loopback_port(0));
   std::ofstream{dir + "/grace.yaml"}
     << "grace: 1\nlog_dir: " << dir << "/logs\n"
     << "supervisor:\n  intensity: 100000\n  period: 1s\n  children:\n"
     << "    - name: web\n      command: [" << child << ", --pid-file, " << dir
-    << "/web.pid, --http-sick, \"47631\", " << dir << "/web.sick]\n"
-    << "      ready: {tcp: 47631, within: 5s}\n"
+    << "/web.pid, --http-sick, \"" << port << "\", " << dir << "/web.sick]\n"
+    << "      ready: {tcp: " << port << ", within: 5s}\n"
     << "      probes:\n"
-    << "        - {kind: http, url: \"http://127.0.0.1:47631/health\", "
-       "every: 20ms, timeout: 500ms}\n"
+    << "        - {kind: http, url: \"http://127.0.0.1:" << port
+    << "/health\", every: 20ms, timeout: 500ms}\n"
     << "    - name: beat\n      command: [" << child << ", --pid-file, " << dir
     << "/beat.pid, --beat-sick, \"10\", " << dir << "/beat.sick]\n"
     << "      probes:\n"
