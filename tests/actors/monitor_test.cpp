@@ -209,10 +209,11 @@ TEST_F(Supervision, ProbeRestartsCountTowardTheRestartIntensity) {
     "        - {kind: exec, command: [test, -e, DIR/never], every: 20ms}\n");
   // Restarted once (verification fails), raised again, and the second
   // restart exceeds the intensity: the root gives up.
-  ASSERT_TRUE(wait_report(actors::report_kind::exited, 1, 10s));
+  ASSERT_TRUE(wait_report(actors::report_kind::exited));
   EXPECT_EQ(reports_.all().back().mode, "restart_intensity_exceeded");
-  EXPECT_TRUE(wait_starts("a", 2)); // a start is stamped from its main()
-  EXPECT_EQ(starts("a").size(), 2u);
+  // Two spawns, by grace's log: the replacement may be stopped (the root
+  // gave up) before it has run a line of its own.
+  EXPECT_EQ(logs_->count("root/a: started (pid"), 2u) << logs_->tail();
 }
 
 TEST_F(Supervision, AMissedHeartbeatIsHealedAndTheNextBeatVerifiesIt) {

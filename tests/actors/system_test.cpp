@@ -124,7 +124,7 @@ TEST(ActorSystem, ThreadedConfigServesRequests) {
   {
     caf::scoped_actor self{sys};
     int reply = 0;
-    self->request(a, 2s, ping_atom::value, 1)
+    self->request(a, 30s, ping_atom::value, 1)
       .receive([&](int x) { reply = x; },
                [&](caf::error& e) { FAIL() << sys.render(e); });
     EXPECT_EQ(reply, 2);

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/wait_until.hpp"
+
 namespace grace::test {
 
 namespace {
@@ -48,7 +50,7 @@ process_result run_process(const std::vector<std::string>& argv,
   process_result result;
   int fds[2] = {out_pipe[0], err_pipe[0]};
   std::string* sinks[2] = {&result.out, &result.err};
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + patience(timeout);
   while (fds[0] >= 0 || fds[1] >= 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());

@@ -17,7 +17,7 @@ struct process_result {
   std::string err;
 };
 
-/// Runs `argv` with stdin from /dev/null; waits at most `timeout`.
+/// Runs `argv` with stdin from /dev/null; waits at most patience(`timeout`).
 process_result run_process(const std::vector<std::string>& argv,
                            std::chrono::milliseconds timeout
                            = std::chrono::seconds{20});
