@@ -519,10 +519,11 @@ private:
           patience = std::chrono::seconds{5};
         auto self = caf::actor_cast<caf::actor>(this);
         state.ctx->io->post([io = state.ctx->io, self, id, pid = holder->pid,
-                             patience] {
-          runtime::stop_process(*io, pid, patience, [self, id, pid](bool gone) {
-            caf::anon_send(self, freed_atom::value, id, pid, gone);
-          });
+                             patience, sig = state.spec.stop_signal] {
+          runtime::stop_process(
+            *io, pid, sig, patience, [self, id, pid](bool gone) {
+              caf::anon_send(self, freed_atom::value, id, pid, gone);
+            });
         });
         return; // freed_atom: look again
       }
@@ -986,7 +987,10 @@ private:
       runtime::signal_group(state.pid, SIGKILL);
       return;
     }
-    runtime::signal_group(state.pid, SIGTERM);
+    // SIGCONT after it: a stopped process (SIGSTOP, a debugger) would sit
+    // on the stop signal until the SIGKILL.
+    runtime::signal_group(state.pid, state.spec.stop_signal);
+    runtime::signal_group(state.pid, SIGCONT);
     if (shutdown.how == k::timeout)
       delayed_send(this, shutdown.timeout, kill_timer::value, state.gen);
   }
@@ -997,12 +1001,29 @@ private:
 runtime::spawn_options base_options(const config::child_spec& spec) {
   runtime::spawn_options o;
   o.argv = spec.argv;
+  // What the child gets from grace's own environment: all but what the
+  // config or grace sets for it (else the child would see both, and
+  // getenv() the inherited one), and NOTIFY_SOCKET and LISTEN_*, which
+  // belong to grace's own supervisor.
+  auto set_here = [&spec](std::string_view name) {
+    for (auto own :
+         {"GRACE_COMPONENT", "GRACE_ATTEMPT", "WATCHDOG_USEC", "NOTIFY_SOCKET"})
+      if (name == own)
+        return true;
+    // A user: child gets that user's (runtime::spawn).
+    if (spec.user)
+      for (auto theirs : {"HOME", "USER", "LOGNAME", "SHELL"})
+        if (name == theirs)
+          return true;
+    for (auto& [k, v] : spec.env)
+      if (name == k)
+        return true;
+    return name.starts_with("LISTEN_");
+  };
   for (auto** e = environ; e && *e; ++e) {
     std::string_view kv{*e};
-    // NOTIFY_SOCKET and LISTEN_* belong to grace's own supervisor.
-    if (kv.starts_with("NOTIFY_SOCKET=") || kv.starts_with("LISTEN_"))
-      continue;
-    o.env.emplace_back(kv);
+    if (!set_here(kv.substr(0, kv.find('='))))
+      o.env.emplace_back(kv);
   }
   for (auto& [k, v] : spec.env)
     o.env.push_back(k + "=" + v);

@@ -16,6 +16,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include <pwd.h>
 #include <sys/resource.h>
 
 #include "config/defaults.hpp"
@@ -480,9 +481,9 @@ const std::vector<std::string_view> supervisor_keys{
   "restart", "shutdown", "depends_on", "children"};
 
 const std::vector<std::string_view> child_keys{
-  "name",  "command",  "shell",      "restart",  "shutdown", "ports",
-  "ready", "env",      "cwd",        "user",     "limits",   "probes",
-  "on",    "severity", "depends_on", "replicas", "backoff"};
+  "name",   "command", "shell",    "restart",    "shutdown", "stop_signal",
+  "ports",  "ready",   "env",      "cwd",        "user",     "limits",
+  "probes", "on",      "severity", "depends_on", "replicas", "backoff"};
 
 const std::vector<std::string_view> backoff_keys{"min", "max", "factor",
                                                  "jitter"};
@@ -561,6 +562,20 @@ const std::vector<rlimit_info>& rlimits() {
     {"stack", RLIMIT_STACK, u::bytes},
   };
   return xs;
+}
+
+/// Whether `name` is a user of this machine, or a numeric uid (a valid
+/// identity with or without an entry).
+bool known_user(const std::string& name) {
+  if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return c >= '0' && c <= '9';
+      }))
+    return true;
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+  return found != nullptr;
 }
 
 struct signal_info {
@@ -987,6 +1002,9 @@ private:
         c.restart = *x;
     if (auto v = f.get("shutdown"))
       c.shutdown = shutdown(*v, "shutdown", c.shutdown);
+    if (auto v = f.get("stop_signal"))
+      if (auto sig = signal(*v, "stop_signal"))
+        c.stop_signal = *sig;
     if (auto v = f.get("ports"))
       c.ports = ports(*v);
     if (auto v = f.get("ready"))
@@ -996,8 +1014,12 @@ private:
     if (auto v = f.get("cwd"))
       if (auto dir = w_.nonempty_string(*v, "cwd"))
         c.cwd = w_.absolute(*dir);
-    if (auto v = f.get("user"))
+    if (auto v = f.get("user")) {
       c.user = w_.nonempty_string(*v, "user");
+      if (c.user && !known_user(*c.user))
+        w_.error(*v, "user: unknown user " + quote(*c.user)
+                       + " (not in this machine's user database)");
+    }
     if (auto v = f.get("limits"))
       c.limits = limits(*v);
     if (auto v = f.get("probes"))

@@ -6,6 +6,7 @@
 // handing a spec to the actor that owns it.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -300,6 +301,7 @@ struct child_spec {
   bool shell = false; // argv is {"/bin/sh", "-c", <shell>}
   restart_type restart = restart_type::permanent;
   shutdown_spec shutdown;
+  int stop_signal = SIGTERM; // sent first to stop it (then SIGCONT)
   std::vector<std::uint16_t> ports;
   ready_spec ready;
   std::vector<std::pair<std::string, std::string>> env; // in file order

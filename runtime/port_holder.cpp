@@ -96,6 +96,10 @@ std::string port_holder::command() const {
   std::string out;
   for (auto& a : argv)
     out += (out.empty() ? "" : " ") + a;
+  // A process that retitles itself (nginx, redis, postgres) pads its title
+  // with spaces or NULs over the rest of its argv.
+  auto end = out.find_last_not_of(" \t");
+  out.erase(end == std::string::npos ? 0 : end + 1);
   return out;
 }
 

@@ -25,7 +25,7 @@ struct port_holder {
   /// Its GRACE_COMPONENT (/proc/PID/environ): which component of a grace
   /// started it (or the process it was forked from); empty if none.
   std::string component;
-  std::string command() const; // argv joined by spaces
+  std::string command() const; // argv joined by spaces, trailing ones cut
 };
 
 /// Returns whether anything listens on TCP `port` (IPv4 or IPv6): the

@@ -61,6 +61,8 @@ struct resolved_user {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> groups;
+  // From its passwd entry (none for a bare uid): its environment.
+  std::vector<std::string> env; // HOME=, USER=, LOGNAME=, SHELL=
 };
 
 // Looks the user up before forking: getpwnam and getgrouplist read files and
@@ -86,6 +88,9 @@ resolve_user(const std::string& name) {
   }
   result.uid = pw.pw_uid;
   result.gid = pw.pw_gid;
+  result.env = {
+    std::string{"HOME="} + pw.pw_dir, std::string{"USER="} + pw.pw_name,
+    std::string{"LOGNAME="} + pw.pw_name, std::string{"SHELL="} + pw.pw_shell};
   int n = 64;
   result.groups.resize(static_cast<std::size_t>(n));
   if (::getgrouplist(pw.pw_name, pw.pw_gid, result.groups.data(), &n) < 0) {
@@ -125,12 +130,6 @@ struct child_setup {
     ::signal(SIGPIPE, SIG_DFL);
     if (::setpgid(0, 0) != 0)
       return fail("create a process group");
-    // Die with grace, even if grace is killed with SIGKILL. If grace died
-    // between vfork and here, the signal was already missed: leave now.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-      return fail("set the parent-death signal");
-    if (::getppid() != parent)
-      ::_exit(126);
     for (auto& l : *limits) {
       rlimit r{};
       r.rlim_cur = r.rlim_max = l.unlimited ? RLIM_INFINITY : l.value;
@@ -145,6 +144,13 @@ struct child_setup {
       if (::setuid(user->uid) != 0)
         return fail("switch user");
     }
+    // Die with grace, even if grace is killed with SIGKILL. Set after the
+    // credentials change, which clears it. If grace died between vfork and
+    // here, the signal was already missed: leave now.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+      return fail("set the parent-death signal");
+    if (::getppid() != parent)
+      ::_exit(126);
     if (cwd && *cwd && ::chdir(cwd) != 0)
       return fail("change directory");
     // Descriptors grace opened without O_CLOEXEC (libraries do) must not
@@ -302,9 +308,18 @@ spawn_result spawn(const spawn_options& opts) {
     user = std::get<resolved_user>(r);
   }
   std::vector<const char*> envp;
-  envp.reserve(opts.env.size() + 1);
+  envp.reserve(opts.env.size() + 5);
   for (auto& e : opts.env)
     envp.push_back(e.c_str());
+  // The user's HOME, USER, LOGNAME and SHELL, unless the config sets them
+  // (those grace inherited are left out for a user: child, base_options).
+  if (user)
+    for (auto& e : user->env) {
+      auto name = std::string_view{e}.substr(0, e.find('=') + 1);
+      if (std::none_of(opts.env.begin(), opts.env.end(),
+                       [name](auto& x) { return x.starts_with(name); }))
+        envp.push_back(e.c_str());
+    }
   envp.push_back(nullptr);
   std::vector<const char*> argv;
   argv.reserve(opts.argv.size() + 1);
@@ -453,14 +468,16 @@ struct stopping : std::enable_shared_from_this<stopping> {
 
 } // namespace
 
-void stop_process(io_loop& loop, int pid, std::chrono::milliseconds patience,
+void stop_process(io_loop& loop, int pid, int signal,
+                  std::chrono::milliseconds patience,
                   std::function<void(bool gone)> done) {
   int fd = pidfd_open(pid);
   if (fd < 0) {
     done(errno == ESRCH); // gone already (or not ours to see)
     return;
   }
-  ::kill(pid, SIGTERM);
+  ::kill(pid, signal);
+  ::kill(pid, SIGCONT);
   auto s = std::make_shared<stopping>(loop, fd, pid, std::move(done));
   s->wait(patience);
 }

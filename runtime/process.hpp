@@ -70,11 +70,12 @@ spawn_result spawn(const spawn_options& opts);
 void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
                 std::function<void(int pid, exit_status)> on_exit);
 
-/// Stops process `pid`, which need not be grace's child: SIGTERM, then
-/// SIGKILL if it still runs after `patience`. Calls `done(gone)` on the
-/// I/O thread once it has exited (`gone`), or when it outlived SIGKILL by a
-/// second. Call on the I/O thread.
-void stop_process(io_loop& loop, int pid, std::chrono::milliseconds patience,
+/// Stops process `pid`, which need not be grace's child: `signal` and
+/// SIGCONT, then SIGKILL if it still runs after `patience`. Calls
+/// `done(gone)` on the I/O thread once it has exited (`gone`), or when it
+/// outlived SIGKILL by a second. Call on the I/O thread.
+void stop_process(io_loop& loop, int pid, int signal,
+                  std::chrono::milliseconds patience,
                   std::function<void(bool gone)> done);
 
 /// Sends `signal` to the process group `pgid`. Returns false (errno set) if

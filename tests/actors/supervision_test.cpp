@@ -311,6 +311,37 @@ TEST_F(Supervision, ShutdownEscalatesToSigkill) {
   EXPECT_FALSE(alive(pid));
 }
 
+TEST_F(Supervision, TheStopSignalIsSentFirst) {
+  // It ignores SIGTERM; an hour of `shutdown`: only its stop_signal can end
+  // it before the test gives up.
+  start(tree("one_for_one", child("a", "--ignore-term, --pid-file, DIR/a.pid",
+                                  "shutdown: 1h, stop_signal: SIGINT")));
+  ASSERT_TRUE(
+    wait_until([&] { return !test::slurp(dir_ + "/a.pid").empty(); }));
+  caf::anon_send(tree_, actors::stop_atom::value);
+  ASSERT_TRUE(wait_report(report_kind::stopped));
+  EXPECT_EQ(logs_->count("root/a: stopped (killed by SIGINT)"), 1u);
+}
+
+TEST_F(Supervision, AStoppedChildIsContinuedToSeeItsStopSignal) {
+  // SIGSTOPped (as by a debugger): SIGTERM stays pending until SIGCONT, and
+  // an hour of `shutdown` would pass before the SIGKILL.
+  start(
+    tree("one_for_one", child("a", "--pid-file, DIR/a.pid", "shutdown: 1h")));
+  ASSERT_TRUE(
+    wait_until([&] { return !test::slurp(dir_ + "/a.pid").empty(); }));
+  auto pid = pid_of("a");
+  ASSERT_GT(pid, 1);
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  ASSERT_TRUE(wait_until([&] {
+    auto stat = test::slurp("/proc/" + std::to_string(pid) + "/stat");
+    return stat.find(") T ") != std::string::npos;
+  }));
+  caf::anon_send(tree_, actors::stop_atom::value);
+  ASSERT_TRUE(wait_report(report_kind::stopped));
+  EXPECT_EQ(logs_->count("root/a: stopped (killed by SIGTERM)"), 1u);
+}
+
 TEST_F(Supervision, BrutalKillDoesNotWait) {
   start(tree("one_for_one", child("a", "--ignore-term, --pid-file, DIR/a.pid",
                                   "shutdown: brutal_kill")));
@@ -400,6 +431,25 @@ TEST_F(Supervision, ChildGetsItsIdentityInTheEnvironment) {
     [&] { return test::slurp(out).find("MODE=") != std::string::npos; }));
   EXPECT_EQ(test::slurp(out),
             "GRACE_COMPONENT=root/a\nGRACE_ATTEMPT=1\nMODE=fast\n");
+}
+
+TEST_F(Supervision, TheConfigsEnvironmentOverridesWhatGraceInherited) {
+  // As if grace ran with these set (under another grace, say).
+  ::setenv("MODE", "inherited", 1);
+  ::setenv("GRACE_COMPONENT", "outer/grace", 1);
+  ::setenv("KEPT", "yes", 1);
+  start(tree("one_for_one",
+             child("a", "--env, MODE, --env, GRACE_COMPONENT, --env, KEPT",
+                   "env: {MODE: configured}")));
+  auto out = dir_ + "/logs/root.a.out";
+  ASSERT_TRUE(wait_until(
+    [&] { return test::slurp(out).find("KEPT=") != std::string::npos; }));
+  EXPECT_EQ(test::slurp(out),
+            "MODE=configured\nGRACE_COMPONENT=root/a\nKEPT=yes\n");
+  // (Only once the child has started: grace reads its environment then.)
+  ::unsetenv("MODE");
+  ::unsetenv("GRACE_COMPONENT");
+  ::unsetenv("KEPT");
 }
 
 TEST_F(Supervision, AFloodingChildIsRotatedAndStallsNobody) {

@@ -158,6 +158,32 @@ supervisor:
                      "t.yaml:5:26: error: command: must not be empty"}));
 }
 
+TEST(ConfigErrors, UnknownUser) {
+  EXPECT_EQ(errors_of(R"(grace: 1
+supervisor:
+  children:
+    - {name: a, command: [a], user: no-such-user-here}
+    - {name: b, command: [a], user: nobody}
+    - {name: c, command: [a], user: "4242"}
+)"),
+            strings{"t.yaml:4:37: error: user: unknown user "
+                    "'no-such-user-here' (not in this machine's user "
+                    "database)"});
+}
+
+TEST(ConfigErrors, StopSignal) {
+  EXPECT_EQ(errors_of(R"(grace: 1
+supervisor:
+  children:
+    - {name: a, command: [a], stop_signal: SIGTREM}
+    - {name: b, command: [a], stop_signal: [SIGINT]}
+)"),
+            (strings{"t.yaml:4:44: error: stop_signal: unknown signal "
+                     "'SIGTREM' (did you mean 'SIGTERM'?)",
+                     "t.yaml:5:44: error: stop_signal: expected a signal name "
+                     "like SIGUSR1, got a list"}));
+}
+
 TEST(ConfigErrors, ProbeInitialDelay) {
   EXPECT_EQ(errors_of(R"(grace: 1
 supervisor:

@@ -43,6 +43,7 @@ supervisor:
   EXPECT_FALSE(cfg.restart_budget) << "no node-wide limit unless asked";
   EXPECT_EQ(cfg.fsync, fsync_policy::always);
   EXPECT_EQ(cfg.root.name, "root");
+  EXPECT_EQ(child_at(cfg.root, 0).stop_signal, SIGTERM);
   EXPECT_EQ(cfg.root.path, "root");
   EXPECT_EQ(cfg.root.strategy, strategy::one_for_one);
   EXPECT_EQ(cfg.root.intensity, 5);
@@ -82,6 +83,7 @@ supervisor:
       command: [./bin/fake-db, --port, "5433"]
       restart: transient
       shutdown: brutal_kill
+      stop_signal: INT
       ports: [5433]
       ready: {tcp: 5433, within: 5s}
       env: {LOG_LEVEL: info, RETRIES: 3}
@@ -126,6 +128,7 @@ playbooks:
   auto& db = child_at(cfg.root, 0);
   EXPECT_EQ(db.restart, restart_type::transient);
   EXPECT_EQ(db.shutdown.how, shutdown_spec::kind::brutal_kill);
+  EXPECT_EQ(db.stop_signal, SIGINT);
   EXPECT_EQ(db.ports, std::vector<std::uint16_t>{5433});
   EXPECT_EQ(db.ready.how, ready_spec::kind::tcp);
   EXPECT_EQ(db.ready.port, 5433);

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/socket.h>
 
 #include <gtest/gtest.h>
@@ -132,6 +133,35 @@ TEST_F(GraceRun, SigkilledGraceLeavesNoChildren) {
   g->signal(SIGKILL);
   EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
   EXPECT_TRUE(wait_until([&] { return !alive(a) && !alive(b); }));
+}
+
+TEST_F(GraceRun, SigkilledGraceLeavesNoUserChild) {
+  // The parent-death signal is set after the switch of user, which clears
+  // it.
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "switching users needs root";
+  auto g = run(write_config("    - {name: x, user: nobody, cwd: /, command: "
+                            "[/bin/sleep, \"3600\"]}\n"));
+  int pid = 0;
+  ASSERT_TRUE(wait_until([&] {
+    auto log = err();
+    auto at = log.find("root/x: started (pid ");
+    if (at == std::string::npos)
+      return false;
+    pid = std::atoi(log.c_str() + at + 21);
+    return pid > 1;
+  }))
+    << err();
+  ASSERT_TRUE(alive(pid));
+  auto* nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  EXPECT_NE(slurp("/proc/" + std::to_string(pid) + "/status")
+              .find("Uid:\t" + std::to_string(nobody->pw_uid) + "\t"),
+            std::string::npos);
+  g->signal(SIGKILL);
+  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
+  EXPECT_TRUE(wait_until([&] { return !alive(pid); })) << "pid " << pid;
+  grace::test::kill_if_alive(pid);
 }
 
 TEST_F(GraceRun, OrphanedGrandchildrenAreReaped) {

@@ -31,6 +31,19 @@ TEST(PortHolder, ListeningSocketsAreFoundInProcNetTcp) {
   EXPECT_TRUE(listening_inodes("", 9999).empty());
 }
 
+TEST(PortHolder, ARetitledCommandLosesItsPadding) {
+  port_holder h;
+  // /proc/PID/cmdline of an nginx master: its title over the old argv,
+  // padded with spaces, then NULs (empty arguments).
+  h.argv
+    = {"nginx: master process /usr/sbin/nginx" + std::string(40, ' '), "", ""};
+  EXPECT_EQ(h.command(), "nginx: master process /usr/sbin/nginx");
+  h.argv = {"/usr/bin/python3", "-m", "http.server"};
+  EXPECT_EQ(h.command(), "/usr/bin/python3 -m http.server");
+  h.argv = {"   "};
+  EXPECT_EQ(h.command(), "");
+}
+
 TEST(PortHolder, ThisProcessIsFoundHoldingAPort) {
   unique_fd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
   ASSERT_TRUE(fd);

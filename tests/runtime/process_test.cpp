@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -160,6 +161,29 @@ TEST_F(Process, UnknownUserIsASpawnFailure) {
   o.user = "no-such-user-here";
   auto f = fail(o);
   EXPECT_EQ(f.message, "unknown user 'no-such-user-here'");
+}
+
+TEST_F(Process, AUserChildGetsThatUsersEnvironmentUnlessItIsSet) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "switching users needs root";
+  auto* pw = ::getpwnam("nobody");
+  ASSERT_NE(pw, nullptr);
+  std::string home = pw->pw_dir;
+  std::string shell = pw->pw_shell;
+  auto o = opts({"--env", "HOME", "--env", "USER", "--env", "LOGNAME", "--env",
+                 "SHELL", "--exit", "0"});
+  o.user = "nobody";
+  o.stdout_fd = out_fd("out");
+  ASSERT_TRUE(run(o).clean());
+  EXPECT_EQ(slurp(path("out")), "HOME=" + home + "\nUSER=nobody\nLOGNAME=nobody"
+                                  + "\nSHELL=" + shell + "\n");
+  // What the config sets stays.
+  o.env.push_back("HOME=/srv/app");
+  o.stdout_fd = out_fd("out2");
+  ASSERT_TRUE(run(o).clean());
+  EXPECT_EQ(slurp(path("out2")), "HOME=/srv/app\nUSER=nobody\nLOGNAME=nobody"
+                                 "\nSHELL="
+                                   + shell + "\n");
 }
 
 TEST_F(Process, EnvironmentCwdAndLimitsReachTheChild) {
