@@ -170,20 +170,25 @@ TEST_F(Process, AUserChildGetsThatUsersEnvironmentUnlessItIsSet) {
   ASSERT_NE(pw, nullptr);
   std::string home = pw->pw_dir;
   std::string shell = pw->pw_shell;
-  auto o = opts({"--env", "HOME", "--env", "USER", "--env", "LOGNAME", "--env",
-                 "SHELL", "--exit", "0"});
+  // env(1), not the helper: the build tree may be closed to nobody.
+  spawn_options o;
+  o.argv = {"/usr/bin/env"};
+  o.env = {"PATH=/usr/bin:/bin"};
   o.user = "nobody";
+  o.cwd = "/";
   o.stdout_fd = out_fd("out");
   ASSERT_TRUE(run(o).clean());
-  EXPECT_EQ(slurp(path("out")), "HOME=" + home + "\nUSER=nobody\nLOGNAME=nobody"
-                                  + "\nSHELL=" + shell + "\n");
+  EXPECT_EQ(slurp(path("out")),
+            "PATH=/usr/bin:/bin\nHOME=" + home
+              + "\nUSER=nobody\nLOGNAME=nobody\nSHELL=" + shell + "\n");
   // What the config sets stays.
   o.env.push_back("HOME=/srv/app");
   o.stdout_fd = out_fd("out2");
   ASSERT_TRUE(run(o).clean());
-  EXPECT_EQ(slurp(path("out2")), "HOME=/srv/app\nUSER=nobody\nLOGNAME=nobody"
-                                 "\nSHELL="
-                                   + shell + "\n");
+  EXPECT_EQ(slurp(path("out2")),
+            "PATH=/usr/bin:/bin\nHOME=/srv/app\nUSER=nobody\nLOGNAME=nobody"
+            "\nSHELL="
+              + shell + "\n");
 }
 
 TEST_F(Process, EnvironmentCwdAndLimitsReachTheChild) {
