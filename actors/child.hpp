@@ -9,7 +9,6 @@
 
 #include "actors/node_context.hpp"
 #include "config/schema.hpp"
-#include "runtime/process.hpp"
 
 namespace grace::actors {
 
@@ -18,10 +17,5 @@ namespace grace::actors {
 caf::actor spawn_process_actor(caf::event_based_actor* supervisor,
                                const config::child_spec& spec,
                                node_context_ptr ctx);
-
-/// Returns how the child of `spec` is started: its command, environment
-/// (grace's, without its own NOTIFY_SOCKET and LISTEN_*, plus the spec's and
-/// GRACE_COMPONENT), directory, user and limits. Its checks run likewise.
-runtime::spawn_options base_options(const config::child_spec& spec);
 
 } // namespace grace::actors

@@ -250,6 +250,20 @@ protected:
     ::kill(pid, SIGKILL);
   }
 
+  /// Waits until the child has written DIR/`name`.pid (--pid-file): it has
+  /// run its own code up to there (set SIGTERM aside, say).
+  ::testing::AssertionResult wait_pid_file(const std::string& name) {
+    return wait_until(
+      [&] { return !slurp(dir_ + "/" + name + ".pid").empty(); });
+  }
+
+  /// Stops the tree as grace does and waits until the root reports it
+  /// stopped.
+  ::testing::AssertionResult stop_tree() {
+    caf::anon_send(tree_, actors::stop_atom::value);
+    return wait_report(actors::report_kind::stopped);
+  }
+
   /// Waits until the root reported `kind` at least `n` times.
   ::testing::AssertionResult
   wait_report(actors::report_kind kind, std::size_t n = 1,

@@ -252,8 +252,7 @@ TEST_F(Supervision, StopsInReverseStartOrder) {
   start(tree("one_for_one", child("a") + child("b") + child("c")));
   ASSERT_TRUE(wait_report(report_kind::ready));
   ASSERT_TRUE(wait_up({"a", "b", "c"}));
-  caf::anon_send(tree_, actors::stop_atom::value);
-  ASSERT_TRUE(wait_report(report_kind::stopped));
+  ASSERT_TRUE(stop_tree());
   auto c = logs_->index_of("root/c: stopped");
   auto b = logs_->index_of("root/b: stopped");
   auto a = logs_->index_of("root/a: stopped");
@@ -297,12 +296,10 @@ TEST_F(Supervision, ShutdownEscalatesToSigkill) {
   start(tree("one_for_one", child("a", "--ignore-term, --pid-file, DIR/a.pid",
                                   "shutdown: 200ms")));
   // The pid file says the child ignores SIGTERM by now.
-  ASSERT_TRUE(
-    wait_until([&] { return !test::slurp(dir_ + "/a.pid").empty(); }));
+  ASSERT_TRUE(wait_pid_file("a"));
   auto pid = pid_of("a");
   auto t0 = std::chrono::steady_clock::now();
-  caf::anon_send(tree_, actors::stop_atom::value);
-  ASSERT_TRUE(wait_report(report_kind::stopped));
+  ASSERT_TRUE(stop_tree());
   auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_GE(took, 200ms);
   EXPECT_EQ(logs_->count("root/a: did not stop within 200ms, sending SIGKILL"),
@@ -316,10 +313,8 @@ TEST_F(Supervision, TheStopSignalIsSentFirst) {
   // it before the test gives up.
   start(tree("one_for_one", child("a", "--ignore-term, --pid-file, DIR/a.pid",
                                   "shutdown: 1h, stop_signal: SIGINT")));
-  ASSERT_TRUE(
-    wait_until([&] { return !test::slurp(dir_ + "/a.pid").empty(); }));
-  caf::anon_send(tree_, actors::stop_atom::value);
-  ASSERT_TRUE(wait_report(report_kind::stopped));
+  ASSERT_TRUE(wait_pid_file("a"));
+  ASSERT_TRUE(stop_tree());
   EXPECT_EQ(logs_->count("root/a: stopped (killed by SIGINT)"), 1u);
 }
 
@@ -328,8 +323,7 @@ TEST_F(Supervision, AStoppedChildIsContinuedToSeeItsStopSignal) {
   // an hour of `shutdown` would pass before the SIGKILL.
   start(
     tree("one_for_one", child("a", "--pid-file, DIR/a.pid", "shutdown: 1h")));
-  ASSERT_TRUE(
-    wait_until([&] { return !test::slurp(dir_ + "/a.pid").empty(); }));
+  ASSERT_TRUE(wait_pid_file("a"));
   auto pid = pid_of("a");
   ASSERT_GT(pid, 1);
   ASSERT_EQ(::kill(pid, SIGSTOP), 0);
@@ -337,18 +331,15 @@ TEST_F(Supervision, AStoppedChildIsContinuedToSeeItsStopSignal) {
     auto stat = test::slurp("/proc/" + std::to_string(pid) + "/stat");
     return stat.find(") T ") != std::string::npos;
   }));
-  caf::anon_send(tree_, actors::stop_atom::value);
-  ASSERT_TRUE(wait_report(report_kind::stopped));
+  ASSERT_TRUE(stop_tree());
   EXPECT_EQ(logs_->count("root/a: stopped (killed by SIGTERM)"), 1u);
 }
 
 TEST_F(Supervision, BrutalKillDoesNotWait) {
   start(tree("one_for_one", child("a", "--ignore-term, --pid-file, DIR/a.pid",
                                   "shutdown: brutal_kill")));
-  ASSERT_TRUE(
-    wait_until([&] { return !test::slurp(dir_ + "/a.pid").empty(); }));
-  caf::anon_send(tree_, actors::stop_atom::value);
-  ASSERT_TRUE(wait_report(report_kind::stopped));
+  ASSERT_TRUE(wait_pid_file("a"));
+  ASSERT_TRUE(stop_tree());
   EXPECT_EQ(logs_->count("root/a: stopped (killed by SIGKILL)"), 1u);
   EXPECT_EQ(logs_->count("did not stop within"), 0u);
 }
@@ -371,8 +362,7 @@ TEST_F(Supervision, GrandchildrenDoNotOutliveARestartOrAStop) {
   ASSERT_TRUE(
     wait_until([&] { return read_pid() != first && read_pid() > 0; }));
   auto second = read_pid();
-  caf::anon_send(tree_, actors::stop_atom::value);
-  ASSERT_TRUE(wait_report(report_kind::stopped));
+  ASSERT_TRUE(stop_tree());
   EXPECT_TRUE(wait_until([&] { return !alive(second); }));
 }
 
