@@ -15,6 +15,8 @@
 #include "actors/launch.hpp"
 #include "actors/messages.hpp"
 #include "actors/monitor.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/guardian.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/output.hpp"
 #include "runtime/port_holder.hpp"
@@ -131,6 +133,9 @@ struct child_state {
   phase now = phase::stopped;
   std::uint64_t gen = 0; // incarnation; timers and I/O of older ones are stale
   int pid = -1;
+  /// Its cgroup (a directory descriptor the node's containment owns), made
+  /// at its first start; -1 without cgroups.
+  int cgroup = -1;
   std::int64_t started_ns = 0; // steady clock: when `pid` was spawned
   int attempt = 0;
   bool stop_pending = false; // stop arrived while spawning
@@ -330,10 +335,10 @@ public:
         if (gen == state.gen)
           spawned(pid);
       },
-      [this](spawned_atom, std::uint64_t gen, int error,
-             const std::string& why) {
+      [this](spawned_atom, std::uint64_t gen, int error, const std::string& why,
+             bool sandbox) {
         if (gen == state.gen)
-          spawn_failed(error, why);
+          spawn_failed(error, why, sandbox);
       },
       [this](exited_atom, std::uint64_t gen, int code, int signal,
              std::int64_t seen_ns) {
@@ -401,7 +406,7 @@ public:
           spdlog::warn("{}: did not stop within {}, sending SIGKILL",
                        state.spec.path,
                        config::format_duration(state.spec.shutdown.timeout));
-          runtime::signal_group(state.pid, SIGKILL);
+          runtime::kill_component(state.pid, state.cgroup);
         }
       },
     };
@@ -423,6 +428,7 @@ private:
 
   runtime::spawn_options options(int attempt) {
     auto o = base_options(state.spec);
+    o.cgroup = state.cgroup;
     o.env.push_back("GRACE_ATTEMPT=" + std::to_string(attempt));
     // As systemd's WatchdogSec= does: sd_watchdog_enabled() sees it.
     if (auto* h = heartbeat(state.spec))
@@ -441,6 +447,8 @@ private:
       return; // already on its way up
     if (port_blocked())
       return;
+    if (!enter_cgroup())
+      return;
     pause_monitors();
     ++state.gen;
     ++state.attempt;
@@ -453,6 +461,24 @@ private:
       start_on_io_thread(std::move(opts));
     else
       start_here(std::move(opts));
+  }
+
+  // Its cgroup, made at the first start and kept across restarts. A
+  // failure to make it is a failed start (sandbox_failed).
+  bool enter_cgroup() {
+    auto& cg = state.ctx->containment;
+    if (!cg || state.cgroup >= 0)
+      return true;
+    state.cgroup = cg->component(state.spec.path);
+    if (state.cgroup >= 0)
+      return true;
+    auto err = errno;
+    spawn_failed(err,
+                 "cannot create its cgroup "
+                   + cg->component_dir(state.spec.path) + ": "
+                   + std::strerror(err),
+                 true);
+    return false;
   }
 
   // -- ports (SPEC.md section 5: free_port) ---------------------------------
@@ -601,8 +627,9 @@ private:
     auto self = caf::actor_cast<caf::actor>(this);
     auto gen = state.gen;
     auto ctx = state.ctx;
+    auto cgroup = state.cgroup;
     if (auto* f = std::get_if<runtime::spawn_failure>(&result)) {
-      spawn_failed(f->error, f->message);
+      spawn_failed(f->error, f->message, f->sandbox);
       return;
     }
     auto& child = std::get<runtime::child_process>(result);
@@ -612,12 +639,12 @@ private:
        out_read = std::make_shared<runtime::unique_fd>(std::move(out.read)),
        err_read = std::make_shared<runtime::unique_fd>(std::move(err.read)),
        pidfd = std::make_shared<runtime::unique_fd>(std::move(child.pidfd)),
-       pid, fast = state.fast] {
+       pid, cgroup, fast = state.fast] {
         if (*out_read)
           out_sink->read_from(std::move(*out_read));
         if (*err_read)
           err_sink->read_from(std::move(*err_read));
-        watch(ctx, self, gen, pid, std::move(*pidfd), fast);
+        watch(ctx, self, gen, pid, std::move(*pidfd), fast, cgroup);
       });
     spawned(pid);
   }
@@ -639,7 +666,8 @@ private:
       if (!notify->socket) {
         caf::anon_send(self, spawned_atom::value, gen, errno,
                        std::string{"cannot create NOTIFY_SOCKET: "}
-                         + std::strerror(errno));
+                         + std::strerror(errno),
+                       false);
         return;
       }
       opts.env.push_back("NOTIFY_SOCKET=" + notify->socket->address());
@@ -649,12 +677,14 @@ private:
       opts.stderr_fd = err.get();
       auto result = runtime::spawn(opts);
       if (auto* f = std::get_if<runtime::spawn_failure>(&result)) {
-        caf::anon_send(self, spawned_atom::value, gen, f->error, f->message);
+        caf::anon_send(self, spawned_atom::value, gen, f->error, f->message,
+                       f->sandbox);
         return;
       }
       auto& child = std::get<runtime::child_process>(result);
       caf::anon_send(self, spawned_atom::value, gen, child.pid);
-      watch(ctx, self, gen, child.pid, std::move(child.pidfd), nullptr);
+      watch(ctx, self, gen, child.pid, std::move(child.pidfd), nullptr,
+            opts.cgroup);
     });
   }
 
@@ -663,11 +693,17 @@ private:
   // both at once (respawned_atom).
   static void watch(node_context_ptr ctx, caf::actor self, std::uint64_t gen,
                     int pid, runtime::unique_fd pidfd,
-                    std::shared_ptr<fast_path> fast) {
+                    std::shared_ptr<fast_path> fast, int cgroup) {
     auto& io = *ctx->io;
+    // Without a cgroup, the guardian kills its process group should grace
+    // die.
+    if (cgroup < 0)
+      runtime::guardian_watch_group(pid);
     runtime::watch_exit(
       io, pid, std::move(pidfd),
-      [ctx, self, gen, fast](int, runtime::exit_status s) {
+      [ctx, self, gen, fast, cgroup](int gone, runtime::exit_status s) {
+        if (cgroup < 0)
+          runtime::guardian_forget_group(gone);
         auto seen = steady_ns(); // detection: the pidfd event
         auto code = s.how == runtime::exit_status::kind::exited ? s.code : 0;
         auto sig = s.how == runtime::exit_status::kind::signaled ? s.signal : 0;
@@ -692,7 +728,8 @@ private:
             if (auto* child = std::get_if<runtime::child_process>(&result)) {
               auto spawned = steady_ns();
               auto next = child->pid;
-              watch(ctx, self, gen + 1, next, std::move(child->pidfd), fast);
+              watch(ctx, self, gen + 1, next, std::move(child->pidfd), fast,
+                    cgroup);
               caf::anon_send(self, respawned_atom::value, gen, code, sig, next,
                              seen, spawned);
               return;
@@ -702,7 +739,8 @@ private:
           }
         }
         caf::anon_send(self, exited_atom::value, gen, code, sig, seen);
-      });
+      },
+      cgroup);
   }
 
   void revoke() {
@@ -795,6 +833,7 @@ private:
         poll_readiness([&](runtime::cancel_flag cancel, auto on_ready) {
           auto check = options();
           check.argv = ready.argv;
+          check.cgroup = -1; // a check, not part of the component
           runtime::wait_for_exec(
             *state.ctx->io, std::move(check),
             std::max(state.ctx->ready_poll, std::chrono::milliseconds{50}),
@@ -917,14 +956,15 @@ private:
     runtime::signal_group(state.pid, SIGKILL);
   }
 
-  void spawn_failed(int error, const std::string& why) {
+  void spawn_failed(int error, const std::string& why, bool sandbox) {
     state.now = phase::stopped;
     spdlog::error("{}: {}", state.spec.path, why);
     auto r = report(state.stop_pending ? report_kind::stopped
                                        : report_kind::spawn_failed);
     r.code = error;
     r.detail = why;
-    r.mode = mode_name(config::failure_mode::spawn_failed);
+    r.mode = mode_name(sandbox ? config::failure_mode::sandbox_failed
+                               : config::failure_mode::spawn_failed);
     send_report(std::move(r));
   }
 
@@ -983,7 +1023,7 @@ private:
     auto& shutdown = state.spec.shutdown;
     using k = config::shutdown_spec::kind;
     if (shutdown.how == k::brutal_kill) {
-      runtime::signal_group(state.pid, SIGKILL);
+      runtime::kill_component(state.pid, state.cgroup);
       return;
     }
     // SIGCONT after it: a stopped process (SIGSTOP, a debugger) would sit

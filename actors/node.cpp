@@ -20,7 +20,10 @@
 #include "config/loader.hpp"
 #include "config/support.hpp"
 #include "runtime/audit_log.hpp"
+#include "runtime/cgroup.hpp"
 #include "runtime/control_server.hpp"
+#include "runtime/guardian.hpp"
+#include "runtime/incident.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/signals.hpp"
 
@@ -256,6 +259,59 @@ private:
   }
 };
 
+// Kills what an earlier grace on this log_dir left in its cgroups (it was
+// killed, and its guardian too) and records it: one incident per component,
+// resolved once its cgroup is empty.
+void clean_leftovers(runtime::containment& cg, runtime::audit_log* audit) {
+  runtime::incident_ids ids;
+  for (auto& [path, pids] : cg.leftovers()) {
+    std::string list;
+    for (auto pid : pids)
+      list += (list.empty() ? "" : " ") + std::to_string(pid);
+    spdlog::warn("{}: {} process(es) left by an earlier grace in its cgroup "
+                 "(pids {}): killing them",
+                 path, pids.size(), list);
+    auto started = std::chrono::steady_clock::now();
+    runtime::incident x;
+    x.detected_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    x.id = ids.next(x.detected_us);
+    x.component = path;
+    x.failure_mode = "orphaned";
+    x.severity = "medium";
+    x.detail = {{"cgroup", cg.component_dir(path)},
+                {"pids", list},
+                {"processes", static_cast<std::int64_t>(pids.size())}};
+    if (audit)
+      audit->append(runtime::to_json_line(x));
+    auto gone = runtime::cgroup_kill_and_wait(cg.component_dir(path),
+                                              std::chrono::seconds{5});
+    auto took = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                              - started)
+                  .count();
+    x.closed_us = x.detected_us + static_cast<std::int64_t>(took * 1e6);
+    x.status = gone ? runtime::incident_status::resolved
+                    : runtime::incident_status::failed;
+    if (gone)
+      x.mttr_seconds = took;
+    x.actions.push_back(
+      {"orphans_cleaned",
+       gone,
+       *x.closed_us,
+       {{"pids", list},
+        {"processes", static_cast<std::int64_t>(pids.size())}}});
+    if (audit)
+      audit->append(runtime::to_json_line(x));
+    if (gone)
+      spdlog::info("{}: leftovers killed", path);
+    else
+      spdlog::error("{}: processes left by an earlier grace outlived "
+                    "cgroup.kill for 5 s",
+                    path);
+  }
+}
+
 } // namespace
 
 int run_tree(const config::grace_config& cfg, const run_options& opts,
@@ -335,6 +391,25 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
         return 1;
       }
     }
+    // Only now, as the one grace on this log_dir: what an earlier one left
+    // goes, and grace's own death will be acted on.
+    if (opts.containment) {
+      clean_leftovers(*opts.containment, audit ? &*audit : nullptr);
+      // Made afresh: a cgroup once killed may not be reused on some kernels
+      // (process.cpp).
+      opts.containment->remove_empty();
+      ctx->containment = opts.containment;
+      spdlog::info("containment: a cgroup per component under {}",
+                   opts.containment->dir());
+    } else {
+      spdlog::warn("containment: {}; keeping to process groups (a process "
+                   "that leaves its group, setsid, outlives its component)",
+                   opts.no_containment);
+    }
+    runtime::arm_guardian();
+    if (runtime::guardian_pid() > 0)
+      spdlog::info("guardian: pid {} acts if grace is killed",
+                   runtime::guardian_pid());
     std::promise<int> done;
     auto finished = done.get_future();
     auto node = sys.spawn<node_actor>(
@@ -360,6 +435,10 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     ctx.reset(); // its handles must not keep actors alive
     sys.await_all_actors_done();
   } // the I/O thread ends here, before the actor system
+  // Stopped cleanly: nothing for the guardian to do, no cgroup to keep.
+  runtime::disarm_guardian();
+  if (opts.containment)
+    opts.containment->remove_empty();
   return code;
 }
 

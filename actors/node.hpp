@@ -10,6 +10,10 @@
 #include "actors/run_ledger.hpp"
 #include "config/schema.hpp"
 
+namespace grace::runtime {
+class containment;
+} // namespace grace::runtime
+
 namespace grace::actors {
 
 /// How to run.
@@ -18,6 +22,10 @@ struct run_options {
   std::optional<std::chrono::nanoseconds> run_for;
   /// The config file, read again by `grace reload` and SIGHUP.
   std::string config_file;
+  /// The instance's cgroups; none: process groups only, for the reason in
+  /// `no_containment`.
+  std::shared_ptr<runtime::containment> containment;
+  std::string no_containment;
 };
 
 /// Runs the tree of `cfg`; returns 0 after a clean stop, 3 if the root

@@ -15,6 +15,7 @@
 #include "runtime/metrics.hpp"
 
 namespace grace::runtime {
+class containment;
 class io_loop;
 } // namespace grace::runtime
 
@@ -42,6 +43,9 @@ struct node_context {
   std::shared_ptr<restart_budget> budget;
   /// Who depends on whom (`depends_on`); none in tests that do not need it.
   std::shared_ptr<const playbooks::topology> topology;
+  /// The cgroups of this instance (runtime/cgroup.hpp); none: process
+  /// groups only.
+  std::shared_ptr<runtime::containment> containment;
   /// What happened, for the report at the end of a run.
   std::shared_ptr<run_ledger> ledger = std::make_shared<run_ledger>();
 };

@@ -43,6 +43,8 @@ enum class failure_mode {
   crashed,
   exited,
   spawn_failed,
+  sandbox_failed,
+  oom_killed,
   ready_timeout,
   heartbeat_missed,
   connectivity_lost,

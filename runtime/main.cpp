@@ -15,8 +15,10 @@
 #include "actors/node.hpp"
 #include "config/loader.hpp"
 #include "config/support.hpp"
+#include "runtime/cgroup.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/control_server.hpp"
+#include "runtime/guardian.hpp"
 #include "runtime/incident_report.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/signals.hpp"
@@ -62,10 +64,24 @@ int execute(const grace::runtime::run_command& cmd) {
     print_errors(unsupported, cmd.config);
     return 2;
   }
+  // Containment, and the guardian that acts if grace is SIGKILLed: before
+  // any thread exists (the guardian is forked).
+  grace::actors::run_options opts;
+  if (auto* off = std::getenv("GRACE_CGROUPS");
+      off && std::string{off} == "off")
+    opts.no_containment = "GRACE_CGROUPS=off";
+  else
+    opts.containment
+      = grace::runtime::containment::open(cfg.log_dir, &opts.no_containment);
+  std::string no_guardian;
+  if (!grace::runtime::start_guardian(opts.containment ? opts.containment->dir()
+                                                       : std::string{},
+                                      &no_guardian))
+    std::cerr << "grace: cannot start the guardian (" << no_guardian
+              << "): components may outlive a SIGKILLed grace\n";
   if (auto err = grace::runtime::setup_logging(cfg.log_dir); !err.empty())
     std::cerr << "grace: cannot write " << cfg.log_dir << "/grace.log: " << err
               << '\n';
-  grace::actors::run_options opts;
   if (cmd.run_for.count() > 0)
     opts.run_for = cmd.run_for;
   opts.config_file = cmd.config;

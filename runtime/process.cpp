@@ -1,11 +1,13 @@
 #include "runtime/process.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <unordered_set>
 
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/stdio.hpp>
 
+#include "runtime/cgroup.hpp"
 #include "runtime/io_loop.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -57,6 +60,91 @@ int pidfd_open(int pid) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
+// clone3(2) (no glibc wrapper), as far as grace uses it.
+struct clone3_args {
+  std::uint64_t flags = 0;
+  std::uint64_t pidfd = 0;
+  std::uint64_t child_tid = 0;
+  std::uint64_t parent_tid = 0;
+  std::uint64_t exit_signal = 0;
+  std::uint64_t stack = 0;
+  std::uint64_t stack_size = 0;
+  std::uint64_t tls = 0;
+  std::uint64_t set_tid = 0;
+  std::uint64_t set_tid_size = 0;
+  std::uint64_t cgroup = 0;
+};
+
+constexpr std::uint64_t clone_into_cgroup = 0x200000000ULL; // Linux 5.7
+
+} // namespace
+
+// clone3 with a stack of its own: the child must not return into the
+// caller's frames (it shares their memory), so it calls `fn(arg)` on the
+// new stack and exits with its result, as clone(3) does. Returns the pid,
+// or minus the error number.
+#if defined(__x86_64__)
+#  define GRACE_HAVE_CLONE3 1
+extern "C" long grace_clone3(void* args, std::size_t size, int (*fn)(void*),
+                             void* arg);
+asm(R"(
+  .text
+  .p2align 4
+  .globl grace_clone3
+  .hidden grace_clone3
+  .type grace_clone3,@function
+grace_clone3:
+  mov %rdx, %r8
+  mov %rcx, %r9
+  mov $435, %eax
+  syscall
+  test %rax, %rax
+  jnz 1f
+  xor %ebp, %ebp
+  mov %r9, %rdi
+  call *%r8
+  mov %eax, %edi
+  mov $60, %eax
+  syscall
+  hlt
+1:
+  ret
+  .size grace_clone3, .-grace_clone3
+)");
+#elif defined(__aarch64__)
+#  define GRACE_HAVE_CLONE3 1
+extern "C" long grace_clone3(void* args, std::size_t size, int (*fn)(void*),
+                             void* arg);
+asm(R"(
+  .text
+  .p2align 2
+  .globl grace_clone3
+  .hidden grace_clone3
+  .type grace_clone3,%function
+grace_clone3:
+  mov x10, x2
+  mov x11, x3
+  mov x8, #435
+  svc #0
+  cbnz x0, 1f
+  mov x0, x11
+  blr x10
+  mov x8, #93
+  svc #0
+1:
+  ret
+  .size grace_clone3, .-grace_clone3
+)");
+#else
+#  define GRACE_HAVE_CLONE3 0
+#endif
+
+namespace {
+
+// Whether clone3 can start a child in a cgroup here (Linux 5.7+); cleared
+// at the first sign it cannot, after which the child moves itself.
+std::atomic<bool> clone_into_cgroup_works{GRACE_HAVE_CLONE3 != 0};
+
 struct resolved_user {
   uid_t uid = 0;
   gid_t gid = 0;
@@ -84,7 +172,7 @@ resolve_user(const std::string& name) {
       result.groups = {result.gid};
       return result;
     }
-    return spawn_failure{rc ? rc : ENOENT, "unknown user '" + name + "'"};
+    return spawn_failure{rc ? rc : ENOENT, "unknown user '" + name + "'", true};
   }
   result.uid = pw.pw_uid;
   result.gid = pw.pw_gid;
@@ -109,6 +197,9 @@ struct child_setup {
   const std::vector<resource_limit>* limits = nullptr;
   const resolved_user* user = nullptr;
   const char* cwd = nullptr;
+  // Where clone3 cannot start the child in its cgroup: the cgroup.procs
+  // file it writes itself into, before it changes user.
+  const char* cgroup_procs = nullptr;
   const char* step = nullptr;
 
   bp::error_code fail(const char* what) {
@@ -130,6 +221,12 @@ struct child_setup {
     ::signal(SIGPIPE, SIG_DFL);
     if (::setpgid(0, 0) != 0)
       return fail("create a process group");
+    if (cgroup_procs) {
+      int fd = ::open(cgroup_procs, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::write(fd, "0", 1) != 1)
+        return fail("enter its cgroup");
+      ::close(fd);
+    }
     for (auto& l : *limits) {
       rlimit r{};
       r.rlim_cur = r.rlim_max = l.unlimited ? RLIM_INFINITY : l.value;
@@ -160,6 +257,16 @@ struct child_setup {
     return {};
   }
 };
+
+// "<cgroup directory>/cgroup.procs" for the directory descriptor `dirfd`.
+std::string cgroup_procs_path(int dirfd) {
+  char buf[4096];
+  auto link = "/proc/self/fd/" + std::to_string(dirfd);
+  auto n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+  if (n <= 0)
+    return "/nonexistent/cgroup.procs";
+  return std::string{buf, static_cast<std::size_t>(n)} + "/cgroup.procs";
+}
 
 // Spawns are serialised: they share the slots and the child stack below.
 std::mutex spawn_mutex;
@@ -209,7 +316,8 @@ alignas(64) char child_stack[child_stack_size];
 struct grace_launcher : bp::posix::default_launcher {
   template <class... Inits>
   int launch(bp::error_code& ec, const bp::filesystem::path& exe,
-             const char** argv, unsigned keep_below, Inits&... inits) {
+             const char** argv, unsigned keep_below, int cgroup,
+             Inits&... inits) {
     namespace d = bp::posix::detail;
     auto args = build_argv_(exe, argv);
     ec = d::on_setup(*this, exe, args, inits...);
@@ -243,9 +351,27 @@ struct grace_launcher : bp::posix::default_launcher {
     // they poisoned would be reported against this child's.
     ASAN_UNPOISON_MEMORY_REGION(child_stack, child_stack_size);
 #endif
-    pid = ::clone([](void* f) { return (*static_cast<body*>(f))(); },
-                  child_stack + child_stack_size,
-                  CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &child);
+    auto run = [](void* f) { return (*static_cast<body*>(f))(); };
+    pid = -1;
+    if (cgroup >= 0) {
+      // Straight into its cgroup: no migration afterwards (which would
+      // cost the restart a write and the kernel a grace period).
+#if GRACE_HAVE_CLONE3
+      clone3_args how;
+      how.flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | clone_into_cgroup;
+      how.exit_signal = SIGCHLD;
+      how.stack = reinterpret_cast<std::uintptr_t>(child_stack);
+      how.stack_size = child_stack_size;
+      how.cgroup = static_cast<std::uint64_t>(cgroup);
+      auto r = grace_clone3(&how, sizeof how, run, &child);
+      pid = r < 0 ? -1 : static_cast<int>(r);
+      if (r < 0)
+        errno = static_cast<int>(-r);
+#endif
+    } else {
+      pid = ::clone(run, child_stack + child_stack_size,
+                    CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &child);
+    }
     if (pid == -1) {
       ec.assign(errno, bp::system_category());
       d::on_fork_error(*this, exe, args, ec, inits...);
@@ -332,6 +458,18 @@ spawn_result spawn(const spawn_options& opts) {
   setup.limits = &opts.limits;
   setup.user = user ? &*user : nullptr;
   setup.cwd = opts.cwd.c_str();
+  // Into its cgroup: by clone3, or where that cannot be done the child
+  // writes itself into it.
+  int into = -1;
+  std::string procs;
+  if (opts.cgroup >= 0) {
+    if (clone_into_cgroup_works.load(std::memory_order_relaxed))
+      into = opts.cgroup;
+    else {
+      procs = cgroup_procs_path(opts.cgroup);
+      setup.cgroup_procs = procs.c_str();
+    }
+  }
   grace_launcher launcher;
   launcher.env = envp.data();
   bp::error_code ec;
@@ -340,16 +478,30 @@ spawn_result spawn(const spawn_options& opts) {
     std::lock_guard<std::mutex> guard{spawn_mutex};
     auto& slot = slots();
     // Output nobody captures goes to /dev/null.
-    auto hold = [&](int fd, int into) {
-      return fd < 0 || ::dup3(fd, into, O_CLOEXEC) == into;
+    auto hold = [&](int fd, int slot_fd) {
+      return fd < 0 || ::dup3(fd, slot_fd, O_CLOEXEC) == slot_fd;
     };
     if (!hold(opts.stdout_fd, slot.out) || !hold(opts.stderr_fd, slot.err))
       ec.assign(errno, bp::system_category());
     else {
       bp::process_stdio stdio{slot.in, slot.out, slot.err};
       pid = launcher.launch(ec, bp::filesystem::path{exe}, argv.data(),
-                            slot.above, stdio, setup);
+                            slot.above, into, stdio, setup);
     }
+    if (into >= 0 && pid < 0
+        && (ec.value() == ENOSYS || ec.value() == E2BIG
+            || ec.value() == EINVAL)) {
+      // No clone3 or no CLONE_INTO_CGROUP (before 5.7): from now on the
+      // child moves itself.
+      clone_into_cgroup_works = false;
+      procs = cgroup_procs_path(opts.cgroup);
+      setup.cgroup_procs = procs.c_str();
+      ec.clear();
+      bp::process_stdio stdio{slot.in, slot.out, slot.err};
+      pid = launcher.launch(ec, bp::filesystem::path{exe}, argv.data(),
+                            slot.above, -1, stdio, setup);
+    } else if (into >= 0 && pid < 0 && !setup.step)
+      setup.step = "enter its cgroup";
     // The child has its own copies: the pipes must not stay open here.
     ::dup3(slot.in, slot.out, O_CLOEXEC);
     ::dup3(slot.in, slot.err, O_CLOEXEC);
@@ -358,12 +510,15 @@ spawn_result spawn(const spawn_options& opts) {
     auto what = setup.step ? std::string{setup.step} : std::string{"start"};
     std::string target
       = what == "change directory" ? "'" + opts.cwd + "'" : "'" + exe + "'";
-    return spawn_failure{ec.value(), "cannot " + what + " "
-                                       + (what == "execute" || what == "start"
-                                              || what == "change directory"
-                                            ? target + ": "
-                                            : "for '" + exe + "': ")
-                                       + ec.message()};
+    spawn_failure f{ec.value(), "cannot " + what + " "
+                                  + (what == "execute" || what == "start"
+                                         || what == "change directory"
+                                       ? target + ": "
+                                       : "for '" + exe + "': ")
+                                  + ec.message()};
+    // Everything before exec is its confinement.
+    f.sandbox = what != "execute" && what != "start";
+    return f;
   }
   track(pid);
   child_process child;
@@ -380,13 +535,87 @@ spawn_result spawn(const spawn_options& opts) {
   return child;
 }
 
+namespace {
+
+// Waits on the I/O thread until the cgroup behind `dirfd` is empty, after
+// cgroup.kill; gives up (with a warning) after `patience`: a process stuck
+// in the kernel cannot be waited for forever.
+struct emptying : std::enable_shared_from_this<emptying> {
+  emptying(io_loop& loop, int fd, std::function<void()> d)
+      : timer(loop.context()), dirfd(fd), done(std::move(d)),
+        deadline(std::chrono::steady_clock::now() + std::chrono::seconds{5}) {}
+
+  void check() {
+    if (!cgroup_populated(dirfd)
+        || std::chrono::steady_clock::now() >= deadline)
+      return done();
+    timer.expires_after(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds{20000});
+    timer.async_wait([self = shared_from_this()](
+                       const boost::system::error_code&) { self->check(); });
+  }
+
+  asio::steady_timer timer;
+  int dirfd;
+  std::function<void()> done;
+  std::chrono::steady_clock::time_point deadline;
+  std::chrono::microseconds pause{50};
+};
+
+// Cgroups (directory descriptors) killed with cgroup.kill since they were
+// made. Some kernels (seen on 6.18) kill every child later cloned into a
+// cgroup that was once killed (CLONE_INTO_CGROUP compares the kill count of
+// the parent's cgroup with the target's): once empty, such a cgroup is made
+// anew under the same descriptor number. Never on the path of a plain crash.
+std::mutex killed_mutex;
+std::set<int> killed_cgroups;
+std::atomic<int> killed_count{0};
+
+void kill_cgroup(int dirfd) {
+  {
+    std::lock_guard<std::mutex> guard{killed_mutex};
+    if (killed_cgroups.insert(dirfd).second)
+      ++killed_count;
+  }
+  cgroup_kill(dirfd);
+}
+
+// Makes the empty cgroup behind `dirfd` anew if it was killed.
+void renew_if_killed(int dirfd) {
+  if (killed_count.load() == 0)
+    return;
+  std::lock_guard<std::mutex> guard{killed_mutex};
+  if (!killed_cgroups.count(dirfd))
+    return;
+  auto procs = cgroup_procs_path(dirfd);
+  auto dir = procs.substr(0, procs.rfind('/'));
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT)
+    return; // not empty after all: kept, and tried again next time
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return;
+  unique_fd fresh{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!fresh || ::dup3(fresh.get(), dirfd, O_CLOEXEC) != dirfd)
+    return;
+  killed_cgroups.erase(dirfd);
+  --killed_count;
+}
+
+} // namespace
+
+void kill_component(int pgid, int cgroup) noexcept {
+  signal_group(pgid, SIGKILL);
+  if (cgroup >= 0)
+    kill_cgroup(cgroup);
+}
+
 void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
-                std::function<void(int, exit_status)> on_exit) {
+                std::function<void(int, exit_status)> on_exit, int cgroup) {
   auto desc = std::make_shared<asio::posix::stream_descriptor>(loop.context(),
                                                                pidfd.release());
   desc->async_wait(
     asio::posix::stream_descriptor::wait_read,
-    [desc, pid, cb = std::move(on_exit)](const boost::system::error_code&) {
+    [&loop, desc, pid, cgroup,
+     cb = std::move(on_exit)](const boost::system::error_code&) mutable {
       // No orphans: take down what the child left in its process group,
       // while the unreaped leader still holds the group id.
       if (pid > 1)
@@ -409,7 +638,22 @@ void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
       boost::system::error_code ignored;
       desc->close(ignored);
       untrack(pid);
-      cb(pid, status);
+      // Whatever it forked, in any group or session: killed, and gone
+      // before anyone hears of the exit (a restart must find it empty).
+      // Usually there is nothing: one read.
+      if (cgroup < 0 || !cgroup_populated(cgroup)) {
+        if (cgroup >= 0)
+          renew_if_killed(cgroup);
+        cb(pid, status);
+        return;
+      }
+      kill_cgroup(cgroup);
+      auto e = std::make_shared<emptying>(
+        loop, cgroup, [pid, status, cgroup, cb = std::move(cb)] {
+          renew_if_killed(cgroup);
+          cb(pid, status);
+        });
+      e->check();
     });
 }
 

@@ -1,5 +1,5 @@
 // Starting and stopping one OS process: vfork + exec through Boost.Process
-// v2, in its own process group, with PR_SET_PDEATHSIG so it dies with grace,
+// v2, in its own process group (and straight into its cgroup, clone3), with PR_SET_PDEATHSIG so it dies with grace,
 // resource limits, an optional user, and a pidfd to learn of its exit without
 // polling. The only file that includes Boost.Process.
 #pragma once
@@ -43,12 +43,18 @@ struct spawn_options {
   /// Descriptors for the child's stdout and stderr; -1 = /dev/null.
   int stdout_fd = -1;
   int stderr_fd = -1;
+  /// A directory descriptor of the cgroup the child starts in (cgroup.hpp);
+  /// -1 = grace's own. Not owned.
+  int cgroup = -1;
 };
 
 /// Why a process could not be started.
 struct spawn_failure {
   int error = 0;       // errno
   std::string message; // e.g. "cannot execute '/x': No such file or directory"
+  /// Its confinement (cgroup, user, limits, directory) could not be set up;
+  /// false: the program itself could not be run.
+  bool sandbox = false;
 };
 
 /// A started process. Its process group id is its pid.
@@ -65,10 +71,16 @@ using spawn_result = std::variant<child_process, spawn_failure>;
 spawn_result spawn(const spawn_options& opts);
 
 /// Calls `on_exit` on the I/O thread once the process behind `pidfd` has
-/// exited, after killing what is left of its process group and reaping it.
-/// Call on the I/O thread.
+/// exited, after killing what is left of its process group and reaping it;
+/// with a `cgroup` (a directory descriptor, not owned), once what was left
+/// in it is killed and gone too. Call on the I/O thread.
 void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
-                std::function<void(int pid, exit_status)> on_exit);
+                std::function<void(int pid, exit_status)> on_exit,
+                int cgroup = -1);
+
+/// Kills a component's process group `pgid` and, given one, every process
+/// in its `cgroup` (a directory descriptor).
+void kill_component(int pgid, int cgroup) noexcept;
 
 /// Stops process `pid`, which need not be grace's child: `signal` and
 /// SIGCONT, then SIGKILL if it still runs after `patience`. Calls

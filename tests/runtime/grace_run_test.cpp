@@ -1,4 +1,5 @@
 // `grace run` end to end: the real executable, real children, signals.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -39,6 +40,60 @@ protected:
   ~GraceRun() override {
     for (auto pid : pids())
       grace::test::kill_if_alive(pid);
+    // The cgroups a killed grace (and its guardian) could not remove.
+    if (auto dir = announced_cgroup(); !dir.empty())
+      cgroups_.push_back(dir);
+    for (auto& dir : cgroups_)
+      wait_until([&] { return remove_cgroups(dir); }, 5s);
+  }
+
+  // Removes the cgroup directory `dir` and those below it; true once gone.
+  static bool remove_cgroups(const std::string& dir) {
+    std::error_code ec;
+    if (!fs::exists(dir, ec))
+      return true;
+    std::vector<std::string> dirs;
+    for (auto it = fs::recursive_directory_iterator{dir, ec};
+         !ec && it != fs::recursive_directory_iterator{}; it.increment(ec))
+      if (it->is_directory(ec))
+        dirs.push_back(it->path().string());
+    std::sort(dirs.begin(), dirs.end(), std::greater<>{});
+    dirs.push_back(dir);
+    for (auto& d : dirs)
+      ::rmdir(d.c_str());
+    return !fs::exists(dir, ec);
+  }
+
+  // Waits until grace has said how it contains its components; returns
+  // its instance cgroup, or "" where it keeps to process groups.
+  std::string instance_cgroup() {
+    const std::string key = "containment: ";
+    EXPECT_TRUE(
+      wait_until([&] { return err().find(key) != std::string::npos; }))
+      << err();
+    auto dir = announced_cgroup();
+    if (!dir.empty()
+        && std::find(cgroups_.begin(), cgroups_.end(), dir) == cgroups_.end())
+      cgroups_.push_back(dir);
+    return dir;
+  }
+
+  // The instance cgroup grace's log names, or "".
+  std::string announced_cgroup() const {
+    auto log = err();
+    const std::string under = "a cgroup per component under ";
+    auto at = log.find(under);
+    if (at == std::string::npos)
+      return {};
+    at += under.size();
+    return log.substr(at, log.find('\n', at) - at);
+  }
+
+  // The pid in the first line of `file` once it is there.
+  int pid_in(const std::string& file) {
+    EXPECT_TRUE(wait_until([&] { return !slurp(file).empty(); })) << err();
+    auto text = slurp(file);
+    return text.empty() ? -1 : std::stoi(text);
   }
 
   std::string write_config(const std::string& children,
@@ -92,6 +147,21 @@ protected:
 
   grace::test::temp_dir tmp_{"grace-run"};
   std::string dir_ = tmp_.path();
+  std::vector<std::string> cgroups_;
+};
+
+// GRACE_CGROUPS set for the graces started while it lives.
+class scoped_env {
+public:
+  scoped_env(const char* name, const char* value) : name_(name) {
+    ::setenv(name, value, 1);
+  }
+  ~scoped_env() { ::unsetenv(name_); }
+  scoped_env(const scoped_env&) = delete;
+  scoped_env& operator=(const scoped_env&) = delete;
+
+private:
+  const char* name_;
 };
 
 } // namespace
@@ -179,6 +249,144 @@ TEST_F(GraceRun, OrphanedGrandchildrenAreReaped) {
     wait_until([&] { return !fs::exists("/proc/" + std::to_string(orphan)); }));
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
+}
+
+// Containment (SPEC.md section 3): a descendant that leaves its process
+// group (setsid, as daemons' helpers do) still belongs to its component.
+
+TEST_F(GraceRun, ADescendantInAnotherSessionDiesWithItsComponent) {
+  auto g = run(write_config(child(
+    "a", "--first-run, " + dir_ + "/once, --orphan, " + dir_
+           + "/orphan.pid, \"600000\", --sleep, \"100\", --exit, \"1\"")));
+  if (instance_cgroup().empty())
+    GTEST_SKIP() << "no writable cgroup v2 here: " << err();
+  auto orphan = pid_in(dir_ + "/orphan.pid");
+  ASSERT_GT(orphan, 1);
+  // The component crashed and was restarted; its setsid descendant went
+  // with it, not 600 s later.
+  EXPECT_TRUE(
+    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() >= 2; }))
+    << err();
+  EXPECT_TRUE(wait_until([&] { return !alive(orphan); })) << "pid " << orphan;
+  grace::test::kill_if_alive(orphan);
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+}
+
+TEST_F(GraceRun,
+       StoppingTheTreeKillsDescendantsInOtherSessionsAndRemovesItsCgroups) {
+  auto g = run(
+    write_config(child("a", "--orphan, " + dir_ + "/orphan.pid, \"600000\"")));
+  auto cgroup = instance_cgroup();
+  if (cgroup.empty())
+    GTEST_SKIP() << "no writable cgroup v2 here: " << err();
+  auto orphan = pid_in(dir_ + "/orphan.pid");
+  ASSERT_GT(orphan, 1);
+  EXPECT_NE(
+    slurp("/proc/" + std::to_string(orphan) + "/cgroup").find("/root/a"),
+    std::string::npos);
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+  EXPECT_TRUE(wait_until([&] { return !alive(orphan); })) << "pid " << orphan;
+  grace::test::kill_if_alive(orphan);
+  EXPECT_FALSE(fs::exists(cgroup)) << cgroup;
+}
+
+TEST_F(GraceRun, ASigkilledGraceLeavesNoDescendantInAnySession) {
+  auto g = run(
+    write_config(child("a", "--orphan, " + dir_ + "/orphan.pid, \"600000\"")
+                 + child("b", "--grandchild, " + dir_ + "/grandchild.pid")));
+  if (instance_cgroup().empty())
+    GTEST_SKIP() << "no writable cgroup v2 here: " << err();
+  auto orphan = pid_in(dir_ + "/orphan.pid");
+  auto grandchild = pid_in(dir_ + "/grandchild.pid");
+  ASSERT_GT(orphan, 1);
+  ASSERT_GT(grandchild, 1);
+  g->signal(SIGKILL);
+  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
+  // The guardian: grace's end of its pipe closed, it killed the cgroups.
+  EXPECT_TRUE(wait_until([&] { return !alive(orphan) && !alive(grandchild); }))
+    << "pids " << orphan << ", " << grandchild;
+  grace::test::kill_if_alive(orphan);
+  grace::test::kill_if_alive(grandchild);
+}
+
+TEST_F(GraceRun, WithoutCgroupsTheGuardianKillsTheProcessGroups) {
+  // A grandchild in its parent's process group has no parent-death signal
+  // of its own: only the guardian can take it down after a SIGKILL.
+  std::unique_ptr<background> g;
+  {
+    scoped_env off{"GRACE_CGROUPS", "off"};
+    g = run(
+      write_config(child("a", "--grandchild, " + dir_ + "/grandchild.pid")));
+  }
+  EXPECT_EQ(instance_cgroup(), "");
+  EXPECT_NE(err().find("containment: GRACE_CGROUPS=off; keeping to process "
+                       "groups"),
+            std::string::npos)
+    << err();
+  auto grandchild = pid_in(dir_ + "/grandchild.pid");
+  ASSERT_GT(grandchild, 1);
+  ASSERT_TRUE(wait_until(
+    [&] { return err().find("guardian: pid") != std::string::npos; }));
+  g->signal(SIGKILL);
+  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
+  EXPECT_TRUE(wait_until([&] { return !alive(grandchild); }))
+    << "pid " << grandchild;
+  grace::test::kill_if_alive(grandchild);
+}
+
+TEST_F(GraceRun, WhatAnEarlierGraceLeftIsKilledAndRecordedAtTheNextStart) {
+  // Grace and its guardian both SIGKILLed: nothing acted, the setsid
+  // descendant lives on in its cgroup until grace starts again.
+  auto config
+    = write_config(child("a", "--orphan, " + dir_ + "/orphan.pid, \"600000\""));
+  auto g = run(config);
+  if (instance_cgroup().empty())
+    GTEST_SKIP() << "no writable cgroup v2 here: " << err();
+  auto orphan = pid_in(dir_ + "/orphan.pid");
+  ASSERT_GT(orphan, 1);
+  int guardian = 0;
+  ASSERT_TRUE(wait_until([&] {
+    auto log = err();
+    auto at = log.find("guardian: pid ");
+    if (at != std::string::npos)
+      guardian = std::atoi(log.c_str() + at + 14);
+    return guardian > 1;
+  }))
+    << err();
+  ::kill(guardian, SIGKILL);
+  g->signal(SIGKILL);
+  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
+  ASSERT_TRUE(alive(orphan));
+  fs::remove(dir_ + "/orphan.pid");
+  auto again = run(config);
+  EXPECT_TRUE(wait_until([&] { return !alive(orphan); })) << "pid " << orphan;
+  grace::test::kill_if_alive(orphan);
+  auto audit = dir_ + "/logs/incidents.jsonl";
+  std::string record;
+  EXPECT_TRUE(wait_until([&] {
+    for (auto& line : lines_of(audit))
+      if (line.find("\"orphaned\"") != std::string::npos
+          && line.find("\"resolved\"") != std::string::npos)
+        record = line;
+    return !record.empty();
+  }))
+    << slurp(audit);
+  EXPECT_NE(record.find("\"component\":\"root/a\""), std::string::npos)
+    << record;
+  EXPECT_NE(record.find("\"step\":\"orphans_cleaned\""), std::string::npos)
+    << record;
+  EXPECT_NE(record.find("\"pids\":\"" + std::to_string(orphan)),
+            std::string::npos)
+    << record;
+  // And the component runs again, in a cgroup made afresh.
+  auto next = pid_in(dir_ + "/orphan.pid");
+  EXPECT_GT(next, 1);
+  EXPECT_TRUE(alive(next));
+  again->signal(SIGTERM);
+  EXPECT_EQ(again->wait(10s), 0) << err();
+  EXPECT_FALSE(alive(next));
 }
 
 TEST_F(GraceRun, RefusesKeysItCannotCarryOutYet) {

@@ -1,0 +1,244 @@
+#include "runtime/cgroup.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace grace::runtime {
+
+namespace {
+
+// The fields of one /proc/self/mountinfo line: 4 is the mount point, and
+// the file system type follows the " - " separator.
+std::vector<std::string> words(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in{line};
+  for (std::string w; in >> w;)
+    out.push_back(std::move(w));
+  return out;
+}
+
+// mountinfo escapes blanks in paths as octal (\040).
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      auto oct = s.substr(i + 1, 3);
+      if (oct.find_first_not_of("01234567") == std::string::npos) {
+        out += static_cast<char>(std::stoi(oct, nullptr, 8));
+        i += 3;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+// A short, stable name for an absolute log_dir (FNV-1a, 64 bits).
+std::string digest(const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+bool write_at(int dirfd, const char* file, const char* text) {
+  int fd = ::openat(dirfd, file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  auto len = std::strlen(text);
+  auto ok = ::write(fd, text, len) == static_cast<ssize_t>(len);
+  auto err = errno;
+  ::close(fd);
+  errno = err;
+  return ok;
+}
+
+bool populated_dir(const std::string& dir) {
+  unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  return fd && cgroup_populated(fd.get());
+}
+
+} // namespace
+
+std::string cgroup2_mount(const std::string& mountinfo) {
+  std::ifstream in{mountinfo};
+  for (std::string line; std::getline(in, line);) {
+    auto sep = line.find(" - ");
+    if (sep == std::string::npos)
+      continue;
+    auto before = words(line.substr(0, sep));
+    auto after = words(line.substr(sep + 3));
+    if (before.size() >= 5 && !after.empty() && after[0] == "cgroup2")
+      return unescape(before[4]);
+  }
+  return {};
+}
+
+std::string own_cgroup() {
+  std::ifstream in{"/proc/self/cgroup"};
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("0::"))
+      return line.substr(3);
+  return {};
+}
+
+std::vector<int> cgroup_pids(const std::string& dir) {
+  std::vector<int> out;
+  std::ifstream in{dir + "/cgroup.procs"};
+  for (int pid = 0; in >> pid;)
+    out.push_back(pid);
+  return out;
+}
+
+bool cgroup_populated(int dirfd) {
+  int fd = ::openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  char buf[256];
+  auto n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  return std::strstr(buf, "populated 1") != nullptr;
+}
+
+bool cgroup_kill(int dirfd) {
+  return write_at(dirfd, "cgroup.kill", "1");
+}
+
+bool cgroup_kill_and_wait(const std::string& dir,
+                          std::chrono::milliseconds patience) {
+  unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!fd)
+    return true; // no such cgroup: nothing in it
+  if (!cgroup_populated(fd.get()))
+    return true;
+  cgroup_kill(fd.get());
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  auto pause = std::chrono::microseconds{100};
+  while (cgroup_populated(fd.get())) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds{20000});
+  }
+  return true;
+}
+
+std::shared_ptr<containment> containment::open(const std::string& log_dir,
+                                               std::string* why) {
+  auto fail = [&](std::string reason) {
+    if (why)
+      *why = std::move(reason);
+    return std::shared_ptr<containment>{};
+  };
+  auto mount = cgroup2_mount();
+  if (mount.empty())
+    return fail("no cgroup v2 hierarchy is mounted");
+  auto own = own_cgroup();
+  if (own.empty())
+    return fail("grace is in no cgroup v2 group (/proc/self/cgroup)");
+  std::error_code ec;
+  auto abs = fs::weakly_canonical(fs::absolute(log_dir, ec), ec);
+  auto parent = mount + (own == "/" ? std::string{} : own);
+  auto dir = parent + "/grace-" + digest(abs.string());
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return fail("cannot create the cgroup " + dir + ": "
+                + std::strerror(errno));
+  if (::access((dir + "/cgroup.kill").c_str(), W_OK) != 0) {
+    auto err = errno;
+    ::rmdir(dir.c_str());
+    return fail(err == ENOENT ? "this kernel has no cgroup.kill (5.14+)"
+                              : "cannot write " + dir
+                                  + "/cgroup.kill: " + std::strerror(err));
+  }
+  return std::shared_ptr<containment>{new containment{dir}};
+}
+
+containment::~containment() = default;
+
+std::string containment::component_dir(const std::string& path) const {
+  return dir_ + "/" + path;
+}
+
+int containment::component(const std::string& path) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto it = components_.find(path);
+  if (it != components_.end())
+    return it->second.get();
+  auto dir = component_dir(path);
+  // Its supervisors' cgroups above it first (they hold no process).
+  for (std::size_t at = dir_.size(); at < dir.size(); ++at)
+    if (dir[at] == '/') {
+      auto up = dir.substr(0, at);
+      if (::mkdir(up.c_str(), 0755) != 0 && errno != EEXIST)
+        return -1;
+    }
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return -1;
+  unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!fd)
+    return -1;
+  auto raw = fd.get();
+  components_.emplace(path, std::move(fd));
+  return raw;
+}
+
+std::map<std::string, std::vector<int>> containment::leftovers() const {
+  std::map<std::string, std::vector<int>> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator{dir_, ec};
+       !ec && it != fs::recursive_directory_iterator{}; it.increment(ec)) {
+    if (!it->is_directory(ec))
+      continue;
+    auto dir = it->path().string();
+    if (!populated_dir(dir))
+      continue;
+    auto pids = cgroup_pids(dir);
+    if (!pids.empty())
+      out.emplace(dir.substr(dir_.size() + 1), std::move(pids));
+  }
+  return out;
+}
+
+void containment::remove_empty() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  components_.clear();
+  remove_cgroup_tree(dir_);
+}
+
+bool remove_cgroup_tree(const std::string& dir) {
+  // Deepest first: a cgroup with cgroups below it cannot go.
+  std::vector<std::string> dirs;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator{dir, ec};
+       !ec && it != fs::recursive_directory_iterator{}; it.increment(ec))
+    if (it->is_directory(ec))
+      dirs.push_back(it->path().string());
+  std::sort(dirs.begin(), dirs.end(), std::greater<>{});
+  for (auto& d : dirs)
+    ::rmdir(d.c_str());
+  return ::rmdir(dir.c_str()) == 0 || errno == ENOENT;
+}
+
+} // namespace grace::runtime

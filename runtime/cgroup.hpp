@@ -1,0 +1,93 @@
+// Containment in cgroup v2 (SPEC.md section 3): one cgroup per grace
+// instance, named for its log_dir, under the cgroup grace runs in, and one
+// per component under it, `<instance>/<component path>`. Every process a
+// component forks belongs to its cgroup whatever it does (setsid, double
+// fork), so stopping it ends with `cgroup.kill` and a restart waits until
+// the cgroup is empty. CAF-free; the process actor and spawn() use it.
+//
+//   <mount><grace's own cgroup>/grace-<digest of log_dir>/root/api
+//
+// Where no writable cgroup v2 hierarchy exists (not root, a container
+// without delegation), open() says why and grace keeps to process groups.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "runtime/unique_fd.hpp"
+
+namespace grace::runtime {
+
+/// Where the cgroup v2 hierarchy is mounted, read from `mountinfo`
+/// (/proc/self/mountinfo: /sys/fs/cgroup on a unified host,
+/// /sys/fs/cgroup/unified on a hybrid one); "" if it is not.
+std::string cgroup2_mount(const std::string& mountinfo
+                          = "/proc/self/mountinfo");
+
+/// The cgroup v2 path of this process ("/system.slice/x.service"), from
+/// /proc/self/cgroup; "" if it has none.
+std::string own_cgroup();
+
+/// The pids in the cgroup directory `dir` (its cgroup.procs).
+std::vector<int> cgroup_pids(const std::string& dir);
+
+/// The cgroups of one grace instance.
+class containment {
+public:
+  /// Creates (or finds) the instance cgroup for `log_dir` under the cgroup
+  /// grace runs in. Null, with the reason in `why`, where that cannot be
+  /// done; grace then keeps to process groups.
+  static std::shared_ptr<containment> open(const std::string& log_dir,
+                                           std::string* why);
+
+  ~containment();
+  containment(const containment&) = delete;
+  containment& operator=(const containment&) = delete;
+
+  /// The instance cgroup's directory.
+  const std::string& dir() const noexcept { return dir_; }
+
+  /// A directory descriptor of component `path`'s cgroup (for
+  /// CLONE_INTO_CGROUP), made on first use and kept for the instance's
+  /// life: a restart costs no mkdir. -1 (errno set) if it cannot be made.
+  int component(const std::string& path);
+
+  /// The directory of component `path`'s cgroup (whether it exists or not).
+  std::string component_dir(const std::string& path) const;
+
+  /// Cgroups an earlier grace on this log_dir left with processes in them:
+  /// component path -> the pids found.
+  std::map<std::string, std::vector<int>> leftovers() const;
+
+  /// Removes the cgroups of components that are empty (at a clean stop).
+  void remove_empty();
+
+private:
+  explicit containment(std::string dir) : dir_(std::move(dir)) {}
+
+  std::string dir_;
+  std::mutex mutex_;
+  std::map<std::string, unique_fd> components_;
+};
+
+/// Whether the cgroup behind directory descriptor `dirfd` holds a process.
+bool cgroup_populated(int dirfd);
+
+/// Kills every process in the cgroup behind `dirfd` and its descendants
+/// (cgroup.kill). False (errno set) if that could not be asked.
+bool cgroup_kill(int dirfd);
+
+/// Removes the cgroup directory `dir` and the cgroups below it, deepest
+/// first (each must be empty). Returns whether `dir` is gone.
+bool remove_cgroup_tree(const std::string& dir);
+
+/// Kills what is in the cgroup directory `dir` and waits until it is empty,
+/// for at most `patience`. Returns whether it is empty.
+bool cgroup_kill_and_wait(const std::string& dir,
+                          std::chrono::milliseconds patience);
+
+} // namespace grace::runtime
