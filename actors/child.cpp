@@ -530,10 +530,19 @@ private:
       auto holder = runtime::find_port_holder(port);
       if (holder && stale(*holder)) {
         add_holder(f.fields, port, holder);
-        f.done += (f.done.empty() ? "stopped stale " : ", ") + describe(holder)
+        // The instance's main process, not the worker that holds the
+        // socket: stopped, it takes its workers with it.
+        auto main = runtime::main_process(*holder, ::getpid());
+        f.done += (f.done.empty() ? "stopped stale " : ", ") + describe(main)
+                  + (main.pid == holder->pid
+                       ? std::string{}
+                       : " (the parent of " + describe(holder) + ")")
                   + " holding port " + std::to_string(port);
-        spdlog::warn("{}: stopping stale pid {} ({}) that holds port {}",
-                     state.spec.path, holder->pid, holder->command(), port);
+        spdlog::warn("{}: stopping stale pid {} ({}) that holds port {}{}",
+                     state.spec.path, main.pid, main.command(), port,
+                     main.pid == holder->pid ? std::string{}
+                                             : " through its worker pid "
+                                                 + std::to_string(holder->pid));
         // Its `shutdown`; a stale copy gets 5 s where that is infinity.
         using sk = config::shutdown_spec::kind;
         auto patience = std::chrono::milliseconds{0};
@@ -543,7 +552,7 @@ private:
         else if (state.spec.shutdown.how == sk::infinity)
           patience = std::chrono::seconds{5};
         auto self = caf::actor_cast<caf::actor>(this);
-        state.ctx->io->post([io = state.ctx->io, self, id, pid = holder->pid,
+        state.ctx->io->post([io = state.ctx->io, self, id, pid = main.pid,
                              patience, sig = state.spec.stop_signal] {
           runtime::stop_process(
             *io, pid, sig, patience, [self, id, pid](bool gone) {
@@ -594,22 +603,34 @@ private:
     fields.texts.emplace_back("holder_cmd", h->command());
   }
 
-  // Whether `h` is a stale instance of this component, safe to stop.
+  // Whether `h` is a stale instance of this component, safe to stop
+  // (SPEC.md section 3): in this component's cgroup (left by an earlier
+  // run), started for it (GRACE_COMPONENT), or running the same executable
+  // file as its command (a daemon that rewrites its argv and environ still
+  // does); otherwise never a process of another component of this grace.
   bool stale(const runtime::port_holder& h) const {
     if (h.pid <= 1 || h.pid == ::getpid() || h.pid == state.pid)
       return false;
+    auto& cg = state.ctx->containment;
+    auto owner = cg && !h.cgroup.empty() ? cg->component_of(h.cgroup)
+                                         : std::string{};
+    if (owner == state.spec.path)
+      return true;
     if (h.component == state.spec.path)
       return true; // started for this component (by this grace or another)
+    if (!owner.empty())
+      return false; // another component's, running
     if (runtime::is_tracked(h.pid))
       return false; // another component of this grace, running
-    if (h.argv != state.spec.argv)
-      return false;
     auto exe = runtime::find_executable(state.spec.argv.front(),
                                         base_options(state.spec).env);
-    char real[4096];
-    if (exe.empty() || !::realpath(exe.c_str(), real))
+    if (exe.empty())
       return false;
-    return live_exe(h.exe) == real;
+    if (runtime::runs_file(h, exe))
+      return true;
+    // Or its file as it was before an upgrade replaced it.
+    char real[4096];
+    return ::realpath(exe.c_str(), real) && live_exe(h.exe) == real;
   }
 
   // The fast path: spawn from this actor's thread (vfork + exec costs about

@@ -160,8 +160,11 @@ std::shared_ptr<containment> containment::open(const std::string& log_dir,
     return fail("grace is in no cgroup v2 group (/proc/self/cgroup)");
   std::error_code ec;
   auto abs = fs::weakly_canonical(fs::absolute(log_dir, ec), ec);
+  auto name = abs.string();
+  while (name.size() > 1 && name.back() == '/')
+    name.pop_back(); // "logs/" is "logs"
   auto parent = mount + (own == "/" ? std::string{} : own);
-  auto dir = parent + "/grace-" + digest(abs.string());
+  auto dir = parent + "/grace-" + digest(name);
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return fail("cannot create the cgroup " + dir + ": "
                 + std::strerror(errno));
@@ -172,13 +175,20 @@ std::shared_ptr<containment> containment::open(const std::string& log_dir,
                               : "cannot write " + dir
                                   + "/cgroup.kill: " + std::strerror(err));
   }
-  return std::shared_ptr<containment>{new containment{dir}};
+  return std::shared_ptr<containment>{new containment{mount, dir}};
 }
 
 containment::~containment() = default;
 
 std::string containment::component_dir(const std::string& path) const {
   return dir_ + "/" + path;
+}
+
+std::string containment::component_of(const std::string& cgroup) const {
+  auto full = mount_ + cgroup;
+  if (!full.starts_with(dir_ + "/"))
+    return {};
+  return full.substr(dir_.size() + 1);
 }
 
 int containment::component(const std::string& path) {

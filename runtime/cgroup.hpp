@@ -59,6 +59,10 @@ public:
   /// The directory of component `path`'s cgroup (whether it exists or not).
   std::string component_dir(const std::string& path) const;
 
+  /// Which component of this instance the cgroup `cgroup` (a path as
+  /// /proc/PID/cgroup gives it) belongs to: its path, or "" if none.
+  std::string component_of(const std::string& cgroup) const;
+
   /// Cgroups an earlier grace on this log_dir left with processes in them:
   /// component path -> the pids found.
   std::map<std::string, std::vector<int>> leftovers() const;
@@ -67,8 +71,10 @@ public:
   void remove_empty();
 
 private:
-  explicit containment(std::string dir) : dir_(std::move(dir)) {}
+  containment(std::string mount, std::string dir)
+      : mount_(std::move(mount)), dir_(std::move(dir)) {}
 
+  std::string mount_;
   std::string dir_;
   std::mutex mutex_;
   std::map<std::string, unique_fd> components_;

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/unique_fd.hpp"
@@ -221,17 +222,7 @@ std::optional<port_holder> find_port_holder(std::uint16_t port) {
       std::string_view target{link, static_cast<std::size_t>(n)};
       if (std::find(wanted.begin(), wanted.end(), target) == wanted.end())
         continue;
-      port_holder h;
-      h.pid = static_cast<int>(pid);
-      char exe[4096];
-      auto m = ::readlink((dir + "/exe").c_str(), exe, sizeof exe - 1);
-      if (m > 0)
-        h.exe.assign(exe, static_cast<std::size_t>(m));
-      h.argv = nul_split(read_all(dir + "/cmdline"));
-      for (auto& kv : nul_split(read_all(dir + "/environ")))
-        if (kv.starts_with("GRACE_COMPONENT="))
-          h.component = kv.substr(16);
-      holder = std::move(h);
+      holder = describe_process(static_cast<int>(pid));
       break;
     }
     ::closedir(fds);
@@ -239,6 +230,63 @@ std::optional<port_holder> find_port_holder(std::uint16_t port) {
       return holder;
   }
   return std::nullopt;
+}
+
+std::optional<port_holder> describe_process(int pid) {
+  auto dir = "/proc/" + std::to_string(pid);
+  port_holder h;
+  h.pid = pid;
+  auto stat = read_all(dir + "/stat");
+  auto close = stat.rfind(')');
+  if (stat.empty() || close == std::string::npos)
+    return std::nullopt; // gone
+  // "pid (comm) S ppid ...": the state, then the parent.
+  h.ppid = std::atoi(stat.c_str() + std::min(close + 4, stat.size()));
+  char exe[4096];
+  auto m = ::readlink((dir + "/exe").c_str(), exe, sizeof exe - 1);
+  if (m > 0)
+    h.exe.assign(exe, static_cast<std::size_t>(m));
+  struct stat st {};
+  if (::stat((dir + "/exe").c_str(), &st) == 0) {
+    h.exe_dev = st.st_dev;
+    h.exe_ino = st.st_ino;
+  }
+  h.argv = nul_split(read_all(dir + "/cmdline"));
+  for (auto& kv : nul_split(read_all(dir + "/environ")))
+    if (kv.starts_with("GRACE_COMPONENT="))
+      h.component = kv.substr(16);
+  auto groups = read_all(dir + "/cgroup");
+  for (std::size_t at = 0; at < groups.size();) {
+    auto end = groups.find('\n', at);
+    if (end == std::string::npos)
+      end = groups.size();
+    auto line = groups.substr(at, end - at);
+    if (line.starts_with("0::"))
+      h.cgroup = line.substr(3);
+    at = end + 1;
+  }
+  return h;
+}
+
+bool runs_file(const port_holder& process, const std::string& path) {
+  struct stat st {};
+  return process.exe_ino != 0 && ::stat(path.c_str(), &st) == 0
+         && st.st_dev == process.exe_dev && st.st_ino == process.exe_ino;
+}
+
+port_holder main_process(const port_holder& worker, int stop_at) {
+  auto main = worker;
+  // A few levels at most in practice; bounded against a cycle of pid reuse.
+  for (int depth = 0; depth < 64; ++depth) {
+    if (main.ppid <= 1 || main.ppid == stop_at)
+      break;
+    auto parent = describe_process(main.ppid);
+    if (!parent || parent->exe_ino == 0 || parent->exe_ino != main.exe_ino
+        || parent->exe_dev != main.exe_dev)
+      break;
+    main = std::move(*parent);
+  }
+  return main;
 }
 
 } // namespace grace::runtime

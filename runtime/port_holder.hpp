@@ -25,8 +25,29 @@ struct port_holder {
   /// Its GRACE_COMPONENT (/proc/PID/environ): which component of a grace
   /// started it (or the process it was forked from); empty if none.
   std::string component;
+  /// Its cgroup v2 path (/proc/PID/cgroup, "/grace-1234/root/api"); empty
+  /// if none.
+  std::string cgroup;
+  /// The device and inode of its executable (0 if unreadable): a daemon
+  /// that rewrites its argv still runs the same file.
+  std::uint64_t exe_dev = 0;
+  std::uint64_t exe_ino = 0;
+  int ppid = 0;
   std::string command() const; // argv joined by spaces, trailing ones cut
 };
+
+/// Returns what /proc says of process `pid` (everything port_holder holds
+/// but the port), if it exists.
+std::optional<port_holder> describe_process(int pid);
+
+/// Returns whether process `pid` runs the file `path` (same device and
+/// inode).
+bool runs_file(const port_holder& process, const std::string& path);
+
+/// Returns the main process of the instance `worker` belongs to: its
+/// farthest ancestor that runs the same executable, short of `stop_at`
+/// (grace) and init: for an nginx worker, its master.
+port_holder main_process(const port_holder& worker, int stop_at);
 
 /// Returns whether anything listens on TCP `port` (IPv4 or IPv6): the
 /// kernel's listening sockets through sock_diag (else /proc/net/tcp{,6}),

@@ -85,6 +85,16 @@ std::vector<std::string> crashy_listening(int port) {
   return {GRACE_CRASHY_CHILD, "--listen", std::to_string(port)};
 }
 
+// A copy of the helper in `dir`: another program file as far as grace can
+// tell (another device and inode), whatever it does.
+std::string foreign_program(const std::string& dir) {
+  namespace fs = std::filesystem;
+  auto copy = dir + "/foreign_child";
+  fs::copy_file(GRACE_CRASHY_CHILD, copy, fs::copy_options::overwrite_existing);
+  fs::permissions(copy, fs::perms::owner_all);
+  return copy;
+}
+
 // The tree's tests, with a way to make component `a` of sick_a() sick.
 class Playbooks : public Supervision {
 protected:
@@ -144,10 +154,11 @@ TEST_F(Playbooks, AStaleInstanceHoldingThePortIsStoppedAndTheStartHealed) {
 
 TEST_F(Playbooks, AnOrphanOfThisComponentIsStaleWhateverItsCommand) {
   // Started by grace for root/api once (its environment says so), with
-  // other arguments: still this component's, so it is stopped.
+  // other arguments and another program: still this component's, so it is
+  // stopped.
   auto port = test::free_port();
   background orphan{{"/usr/bin/env", "GRACE_COMPONENT=root/api",
-                     GRACE_CRASHY_CHILD, "--pid-file", dir_ + "/orphan.pid",
+                     foreign_program(dir_), "--pid-file", dir_ + "/orphan.pid",
                      "--listen", std::to_string(port)},
                     dir_ + "/orphan.out",
                     dir_ + "/orphan.err"};
@@ -159,13 +170,52 @@ TEST_F(Playbooks, AnOrphanOfThisComponentIsStaleWhateverItsCommand) {
   EXPECT_EQ(orphan.wait(test::default_patience), 128 + SIGTERM);
 }
 
+TEST_F(
+  Playbooks,
+  AStaleInstanceThatRetitledItselfIsKnownByItsProgramAndItsMainProcessStops) {
+  // The component's program with other arguments (as nginx and redis
+  // rewrite theirs), and the socket held by a worker it forked: the worker
+  // leads to its main process, which is stopped first.
+  auto port_number = test::free_port();
+  background stale{{GRACE_CRASHY_CHILD, "--listen", std::to_string(port_number),
+                    "--grandchild", dir_ + "/worker.pid"},
+                   dir_ + "/stale.out",
+                   dir_ + "/stale.err"};
+  ASSERT_TRUE(wait_until([&] {
+    return runtime::port_listened(port_number)
+           && !test::slurp(dir_ + "/worker.pid").empty();
+  }));
+  auto worker = std::stoi(test::slurp(dir_ + "/worker.pid"));
+  start(api_with_port(port_number));
+  auto cleanup = [worker] { test::kill_if_alive(worker); };
+  std::unique_ptr<void, std::function<void(void*)>> guard{
+    &worker, [cleanup](void*) { cleanup(); }};
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
+  EXPECT_EQ(stale.wait(test::default_patience), 128 + SIGTERM)
+    << "the main process, not only its worker";
+  auto outcome
+    = x.actions.size() > 1 ? x.actions[1] : runtime::incident_action{};
+  EXPECT_EQ(outcome.step, "free_port");
+  std::string what;
+  for (auto& [k, v] : outcome.fields)
+    if (auto* s = std::get_if<std::string>(&v))
+      what += k + "=" + *s + " ";
+  EXPECT_NE(what.find("stopped stale pid " + std::to_string(stale.pid())),
+            std::string::npos)
+    << what;
+  EXPECT_TRUE(wait_until([&] { return !alive(worker); })) << "pid " << worker;
+}
+
 TEST_F(Playbooks, AForeignHolderIsNeverKilledAndTheIncidentNamesIt) {
-  // Another program (other arguments, no grace environment) holds the
-  // port: waited for until ready.within, then the incident fails naming it.
-  // (The same `within` bounds the later start's readiness: not too short.)
+  // Another program (another file, other arguments, no grace environment)
+  // holds the port: waited for until ready.within, then the incident fails
+  // naming it. (The same `within` bounds the later start's readiness: not
+  // too short.)
   auto port = test::free_port();
-  background foreign{{GRACE_CRASHY_CHILD, "--pid-file", dir_ + "/foreign.pid",
-                      "--listen", std::to_string(port)},
+  background foreign{{foreign_program(dir_), "--pid-file",
+                      dir_ + "/foreign.pid", "--listen", std::to_string(port)},
                      dir_ + "/foreign.out",
                      dir_ + "/foreign.err"};
   ASSERT_TRUE(wait_until([&] { return runtime::port_listened(port); }));

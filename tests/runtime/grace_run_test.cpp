@@ -959,3 +959,45 @@ TEST_F(GraceRun, AnInvalidConfigIsNotReloadedAndNothingChanges) {
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
 }
+
+TEST_F(GraceRun, ARestartEndsWithTheWholeCgroupAndTheNextInstanceRuns) {
+  // It ignores SIGTERM: the stop ends with SIGKILL to all of its cgroup,
+  // which must not stand in the way of the next start.
+  auto g = run(write_config("    - {name: a, shutdown: 200ms, command: ["
+                            + crashy + ", --stamp, " + dir_
+                            + "/a.stamp, --ignore-term, --orphan, " + dir_
+                            + "/orphan.pid, \"600000\"]}\n"));
+  if (instance_cgroup().empty())
+    GTEST_SKIP() << "no writable cgroup v2 here: " << err();
+  auto orphan = pid_in(dir_ + "/orphan.pid");
+  ASSERT_GT(orphan, 1);
+  fs::remove(dir_ + "/orphan.pid");
+  auto restart = ctl(dir_, {"restart", "root/a"});
+  ASSERT_EQ(restart.exit_code, 0) << restart.err << err();
+  EXPECT_FALSE(alive(orphan)) << "pid " << orphan;
+  grace::test::kill_if_alive(orphan);
+  auto next = pid_in(dir_ + "/orphan.pid");
+  ASSERT_GT(next, 1);
+  auto stamps = lines_of(dir_ + "/a.stamp");
+  ASSERT_EQ(stamps.size(), 2u);
+  auto second = std::stoi(stamps[1]);
+  EXPECT_TRUE(
+    never_within([&] { return !alive(second) || !alive(next); }, 300ms))
+    << "the new instance was killed: " << err();
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+  EXPECT_FALSE(alive(next));
+}
+
+TEST_F(GraceRun, AConfinementThatCannotBeSetUpIsASandboxFailure) {
+  auto g = run(write_config("    - {name: a, cwd: " + dir_
+                              + "/no/such/dir, command: [" + crashy + "]}\n",
+                            "  intensity: 1\n  period: 10s\n"));
+  EXPECT_EQ(g->wait(10s), 3) << err();
+  auto audit = slurp(dir_ + "/logs/incidents.jsonl");
+  EXPECT_NE(audit.find("\"failure_mode\":\"sandbox_failed\""),
+            std::string::npos)
+    << audit;
+  EXPECT_EQ(audit.find("\"failure_mode\":\"spawn_failed\""), std::string::npos)
+    << audit;
+}

@@ -135,6 +135,7 @@ TEST_F(Process, MissingBinaryIsASpawnFailure) {
   f = fail(o);
   EXPECT_EQ(f.message,
             "cannot execute 'no-such-program-anywhere': not found in PATH");
+  EXPECT_FALSE(f.sandbox);
 }
 
 TEST_F(Process, NotExecutableIsASpawnFailure) {
@@ -154,6 +155,7 @@ TEST_F(Process, BadWorkingDirectoryIsASpawnFailure) {
   EXPECT_EQ(f.error, ENOENT);
   EXPECT_EQ(f.message, "cannot change directory '/nonexistent/dir': No such "
                        "file or directory");
+  EXPECT_TRUE(f.sandbox); // its confinement, not its program
 }
 
 TEST_F(Process, UnknownUserIsASpawnFailure) {
@@ -161,6 +163,7 @@ TEST_F(Process, UnknownUserIsASpawnFailure) {
   o.user = "no-such-user-here";
   auto f = fail(o);
   EXPECT_EQ(f.message, "unknown user 'no-such-user-here'");
+  EXPECT_TRUE(f.sandbox);
 }
 
 TEST_F(Process, AUserChildGetsThatUsersEnvironmentUnlessItIsSet) {
