@@ -39,7 +39,8 @@ runtime::spawn_options base_options(const config::child_spec& spec) {
   o.cwd = spec.cwd;
   o.user = spec.user;
   for (auto& l : spec.limits)
-    o.limits.push_back({l.resource, l.value, l.unlimited});
+    if (l.resource >= 0) // not `memory`: its cgroup's, not an rlimit
+      o.limits.push_back({l.resource, l.value, l.unlimited});
   return o;
 }
 

@@ -10,10 +10,13 @@
 //   restart_latency_bench --grace BIN --floor BIN --child BIN
 //                         [-n 500] [--warmup 5] [--settle-ms 100]
 //                         [--modes isolated,crashloop,tcp,notify]
-//                         [--json FILE] [--without-audit | --other-grace BIN]
+//                         [--json FILE] [--without-audit | --without-cgroups
+//                         | --other-grace BIN]
 //
 // --without-audit adds a third subject: Grace with GRACE_BENCH_NO_AUDIT=1
-// (no tracker, no audit log), to show what recording incidents costs.
+// (no tracker, no audit log), to show what recording incidents costs;
+// --without-cgroups one with GRACE_CGROUPS=off (process groups only), to
+// show what containment costs.
 // --other-grace adds another build of Grace instead (a regression check:
 // this build against an earlier one, in the same run).
 //
@@ -63,6 +66,7 @@ struct options {
   std::vector<std::string> modes{"isolated", "crashloop"};
   std::string json;
   bool without_audit = false;
+  bool without_cgroups = false;
   std::string other_grace;
 };
 
@@ -215,6 +219,8 @@ options parse(int argc, char** argv) {
       opts.json = value();
     else if (a == "--without-audit")
       opts.without_audit = true;
+    else if (a == "--without-cgroups")
+      opts.without_cgroups = true;
     else if (a == "--other-grace")
       opts.other_grace = value();
     else {
@@ -271,9 +277,11 @@ void report(const std::string& mode, const subject& x, const subject* base,
 
 int main(int argc, char** argv) {
   auto opts = parse(argc, argv);
-  auto third = opts.without_audit || !opts.other_grace.empty();
-  auto third_name = opts.without_audit ? std::string{"grace-noaudit"}
-                                       : std::string{"grace-other"};
+  auto third
+    = opts.without_audit || opts.without_cgroups || !opts.other_grace.empty();
+  auto third_name = opts.without_audit     ? std::string{"grace-noaudit"}
+                    : opts.without_cgroups ? std::string{"grace-nocgroups"}
+                                           : std::string{"grace-other"};
   auto tmpl = (fs::temp_directory_path() / "grace-bench-XXXXXX").string();
   fs::path dir = ::mkdtemp(tmpl.data());
   // One config (and log directory) per Grace under test.
@@ -328,6 +336,8 @@ int main(int argc, char** argv) {
         cmd = {bin, "run", write_config(tag, mode, port)};
         if (k == 2 && opts.without_audit)
           env.emplace_back("GRACE_BENCH_NO_AUDIT", "1");
+        if (k == 2 && opts.without_cgroups)
+          env.emplace_back("GRACE_CGROUPS", "off");
         x.socket = (dir / tag / "grace.sock").string();
       }
       x.sup = std::make_unique<grace::bench::process>(

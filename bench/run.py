@@ -63,6 +63,13 @@ def steps(b, out, smoke):
                         "-n", "2" if small else "20"]),
         ("port_conflict", [f"{bench}/port_conflict_bench", "--grace", grace, "--child", crashy,
                            "-n", "2" if small else "50"]),
+        ("restart_containment", [f"{bench}/restart_latency_bench", "--grace", grace,
+                                 "--floor", f"{bench}/floor_supervisor", "--child", child,
+                                 "--modes", "isolated,notify", "--without-cgroups",
+                                 *(["-n", "3", "--warmup", "1", "--settle-ms", "10"] if small
+                                   else ["-n", "300"])]),
+        ("containment", [f"{bench}/containment_bench", "--grace", grace, "--child", crashy,
+                         "-n", "2" if small else "20"]),
         ("audit", [f"{bench}/audit_bench", "--grace", grace, "--dir", out,
                    *(["-n", "200", "--lines", "2000", "--runs", "1"] if small else [])]),
     ]

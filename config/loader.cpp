@@ -1176,14 +1176,25 @@ private:
     std::vector<std::string_view> names;
     for (auto& r : rlimits())
       names.push_back(r.name);
+    names.push_back("memory");
     fields f{w_, id, "limits", names};
     for (auto& e : f.entries()) {
+      if (e.key == "memory") {
+        // memory.max of the component's cgroup (grace run refuses it until
+        // that is built: config/support.cpp).
+        rlimit_spec spec{e.key, -1, 0, false, w_.pos(e.value)};
+        if (auto bytes = w_.size(e.value, "limits.memory")) {
+          spec.value = *bytes;
+          result.push_back(spec);
+        }
+        continue;
+      }
       auto info = std::find_if(rlimits().begin(), rlimits().end(),
                                [&](auto& r) { return r.name == e.key; });
       if (info == rlimits().end())
         continue; // reported as an unknown key
       auto label = "limits." + e.key;
-      rlimit_spec spec{e.key, info->resource, 0, false};
+      rlimit_spec spec{e.key, info->resource, 0, false, w_.pos(e.value)};
       auto& v = w_.at(e.value);
       if (v.type == yaml_node::kind::scalar
           && (v.value == "infinity" || v.value == "unlimited")) {

@@ -135,9 +135,10 @@ struct ready_spec {
 /// One resource limit applied with setrlimit(2) before exec.
 struct rlimit_spec {
   std::string name; // as written: nofile, core, as, ...
-  int resource = 0; // RLIMIT_*
+  int resource = 0; // RLIMIT_*; -1 for `memory` (its cgroup's memory.max)
   std::uint64_t value = 0;
   bool unlimited = false;
+  source_pos where;
 
   friend bool operator==(const rlimit_spec&, const rlimit_spec&) = default;
 };

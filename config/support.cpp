@@ -20,6 +20,12 @@ void check(const supervisor_spec& sup, std::vector<config_error>& out) {
       continue; // one report per pool is enough
     // A dependent waits for its dependency and is restarted after it
     // (restart_dependents); nothing else is built for either side yet.
+    for (auto& l : ch.limits)
+      if (l.resource < 0)
+        refuse(l.where, ch.path,
+               "limits." + l.name
+                 + " (memory.max of its cgroup, which needs the cgroup v2 "
+                   "memory controller delegated to grace)");
     for (auto& [mode, ref] : ch.on) {
       auto dependency = mode == failure_mode::dependency_failed;
       if (dependency != (ref.name == "restart_dependents"))

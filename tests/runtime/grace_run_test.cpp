@@ -1001,3 +1001,21 @@ TEST_F(GraceRun, AConfinementThatCannotBeSetUpIsASandboxFailure) {
   EXPECT_EQ(audit.find("\"failure_mode\":\"spawn_failed\""), std::string::npos)
     << audit;
 }
+
+TEST_F(GraceRun, AMemoryLimitIsRefusedWithItsReason) {
+  // Valid for `grace check`; `grace run` refuses it rather than run the
+  // component without the limit it was given.
+  auto file = tmp_.write("grace.yaml", "grace: 1\nsupervisor:\n  children:\n"
+                                       "    - name: db\n      command: [x]\n"
+                                       "      limits: {memory: 512MiB}\n");
+  EXPECT_EQ(grace::test::run_process({grace_bin, "check", file}).exit_code, 0);
+  auto r = grace::test::run_process({grace_bin, "run", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            file
+              + ":6:24: error: root/db: limits.memory (memory.max of its "
+                "cgroup, which needs the cgroup v2 memory controller "
+                "delegated to grace) is not supported yet by 'grace run'\n"
+                "grace: 1 error in "
+              + file + "\n");
+}
