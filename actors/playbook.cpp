@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/child.hpp"
+#include "actors/launch.hpp"
 #include "actors/messages.hpp"
 #include "config/units.hpp"
 #include "runtime/io_loop.hpp"
@@ -245,10 +246,31 @@ private:
     return o;
   }
 
+  // An exec step runs as its component does (launch.hpp): its user,
+  // directory and environment, with the incident's variables; without the
+  // component's spec (a path no longer configured), as a hook does.
+  runtime::spawn_options step_command(const std::vector<std::string>& argv) {
+    const config::child_spec* spec = nullptr;
+    if (state.job.config)
+      config::for_each_child(state.job.config->root, [&](auto& c) {
+        if (c.path == state.job.path)
+          spec = &c;
+      });
+    if (!spec)
+      return command(argv);
+    auto o = base_options(*spec);
+    o.argv = argv;
+    o.executable.clear();
+    o.limits.clear(); // the component's, not its remedy's
+    o.env.push_back("GRACE_INCIDENT_ID=" + state.incident_id);
+    o.env.push_back("GRACE_FAILURE_MODE=" + state.job.mode);
+    return o;
+  }
+
   void run_exec(std::uint64_t gen) {
     if (gen != state.gen)
       return;
-    auto opts = command(current().argv);
+    auto opts = step_command(current().argv);
     auto timeout = ms(current().timeout);
     auto self = caf::actor_cast<caf::actor>(this);
     state.job.io->post([io = state.job.io, opts = std::move(opts), timeout,

@@ -24,23 +24,15 @@
 
 #include "bench/harness.hpp"
 #include "bench/stats.hpp"
+#include "tests/support/proc.hpp"
 
 namespace fs = std::filesystem;
+using grace::test::alive;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr int components = 5;
-
-bool alive(int pid) {
-  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string line;
-  if (!std::getline(stat, line))
-    return false;
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size()
-         && line[close + 2] != 'Z';
-}
 
 int pid_in(const std::string& file) {
   std::ifstream in{file};

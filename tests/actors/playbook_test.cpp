@@ -4,7 +4,10 @@
 // safe_hold, escalate), exits handed to a playbook by `on:`, and notify
 // steps that never block healing.
 #include <csignal>
+#include <filesystem>
 #include <fstream>
+
+#include <unistd.h>
 
 #include "runtime/port_holder.hpp"
 #include "tests/actors/supervision_fixture.hpp"
@@ -278,6 +281,36 @@ TEST_F(Playbooks, AUserPlaybookRunsItsStepsInOrder) {
   EXPECT_EQ(joined(steps_of(x)), "snapshot signal wait exec restart verify");
   EXPECT_EQ(test::slurp(dir_ + "/exec.out"), x.id + " root/a check_failed\n");
   EXPECT_EQ(starts("a").size(), 2u);
+}
+
+TEST_F(Playbooks, AnExecStepRunsAsItsComponentsUser) {
+  // Its probe and the playbook's exec step run as the component does.
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "switching users needs root";
+  namespace fs = std::filesystem;
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_exec
+                          | fs::perms::others_exec);
+  fs::create_directories(dir_ + "/open");
+  fs::permissions(dir_ + "/open", fs::perms::all);
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\nsupervisor:\n"
+        "  children:\n"
+        "    - name: a\n      user: nobody\n      cwd: /\n"
+        "      command: [/bin/sleep, \"3600\"]\n"
+        "      probes:\n"
+        "        - {kind: exec, command: [sh, -c, 'test ! -e DIR/open/sick'], "
+        "every: 20ms}\n"
+        "      on: {check_failed: cure}\n"
+        "playbooks:\n"
+        "  cure:\n"
+        "    steps:\n"
+        "      - {exec: [sh, -c, 'id -un > DIR/open/who; rm DIR/open/sick']}\n"
+        "      - {verify: {within: 60s}}\n");
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  std::ofstream{dir_ + "/open/sick"} << "x\n";
+  ASSERT_TRUE(wait_closed(1));
+  auto x = closed_incidents().front();
+  EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
+  EXPECT_EQ(test::slurp(dir_ + "/open/who"), "nobody\n");
 }
 
 TEST_F(Playbooks, MaxAttemptsThenOnFailureRunsTheNextPlaybook) {

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/cgroup.hpp"
 #include "runtime/control_server.hpp"
 #include "runtime/port_holder.hpp"
 #include "tests/support/background.hpp"
@@ -44,24 +45,7 @@ protected:
     if (auto dir = announced_cgroup(); !dir.empty())
       cgroups_.push_back(dir);
     for (auto& dir : cgroups_)
-      wait_until([&] { return remove_cgroups(dir); }, 5s);
-  }
-
-  // Removes the cgroup directory `dir` and those below it; true once gone.
-  static bool remove_cgroups(const std::string& dir) {
-    std::error_code ec;
-    if (!fs::exists(dir, ec))
-      return true;
-    std::vector<std::string> dirs;
-    for (auto it = fs::recursive_directory_iterator{dir, ec};
-         !ec && it != fs::recursive_directory_iterator{}; it.increment(ec))
-      if (it->is_directory(ec))
-        dirs.push_back(it->path().string());
-    std::sort(dirs.begin(), dirs.end(), std::greater<>{});
-    dirs.push_back(dir);
-    for (auto& d : dirs)
-      ::rmdir(d.c_str());
-    return !fs::exists(dir, ec);
+      wait_until([&] { return grace::runtime::remove_cgroup_tree(dir); }, 5s);
   }
 
   // Waits until grace has said how it contains its components; returns
