@@ -164,6 +164,11 @@ std::shared_ptr<containment> containment::open(const std::string& log_dir,
   while (name.size() > 1 && name.back() == '/')
     name.pop_back(); // "logs/" is "logs"
   auto parent = mount + (own == "/" ? std::string{} : own);
+  // Moving a child from grace's cgroup into one below it takes write
+  // access to grace's own cgroup.procs (their common ancestor).
+  if (::access((parent + "/cgroup.procs").c_str(), W_OK) != 0)
+    return fail("cannot write " + parent
+                + "/cgroup.procs: " + std::strerror(errno));
   auto dir = parent + "/grace-" + digest(name);
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return fail("cannot create the cgroup " + dir + ": "
