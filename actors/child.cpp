@@ -612,8 +612,8 @@ private:
     if (h.pid <= 1 || h.pid == ::getpid() || h.pid == state.pid)
       return false;
     auto& cg = state.ctx->containment;
-    auto owner = cg && !h.cgroup.empty() ? cg->component_of(h.cgroup)
-                                         : std::string{};
+    auto owner
+      = cg && !h.cgroup.empty() ? cg->component_of(h.cgroup) : std::string{};
     if (owner == state.spec.path)
       return true;
     if (h.component == state.spec.path)

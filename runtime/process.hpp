@@ -1,7 +1,8 @@
 // Starting and stopping one OS process: vfork + exec through Boost.Process
-// v2, in its own process group (and straight into its cgroup, clone3), with PR_SET_PDEATHSIG so it dies with grace,
-// resource limits, an optional user, and a pidfd to learn of its exit without
-// polling. The only file that includes Boost.Process.
+// v2, in its own process group (and straight into its cgroup, clone3), with
+// PR_SET_PDEATHSIG so it dies with grace, resource limits, an optional user,
+// and a pidfd to learn of its exit without polling. The only file that includes
+// Boost.Process.
 #pragma once
 
 #include <chrono>
