@@ -26,6 +26,7 @@
 #include <boost/process/v2/detail/last_error.hpp> // stdio.hpp misses it
 #include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/stdio.hpp>
+#include <spdlog/spdlog.h>
 
 #include "runtime/cgroup.hpp"
 #include "runtime/io_loop.hpp"
@@ -488,7 +489,9 @@ spawn_result spawn(const spawn_options& opts) {
       pid = launcher.launch(ec, bp::filesystem::path{exe}, argv.data(),
                             slot.above, into, stdio, setup);
     }
-    if (into >= 0 && pid < 0
+    // The clone itself failed (no child step did: a child's E2BIG is
+    // execve's, its EINVAL a limit's).
+    if (into >= 0 && pid < 0 && !setup.step
         && (ec.value() == ENOSYS || ec.value() == E2BIG
             || ec.value() == EINVAL)) {
       // No clone3 or no CLONE_INTO_CGROUP (before 5.7): from now on the
@@ -538,17 +541,21 @@ spawn_result spawn(const spawn_options& opts) {
 namespace {
 
 // Waits on the I/O thread until the cgroup behind `dirfd` is empty, after
-// cgroup.kill; gives up (with a warning) after `patience`: a process stuck
-// in the kernel cannot be waited for forever.
+// cgroup.kill; gives up after five seconds, with a warning: a process stuck
+// in the kernel (D state) cannot be waited for forever.
 struct emptying : std::enable_shared_from_this<emptying> {
   emptying(io_loop& loop, int fd, std::function<void()> d)
       : timer(loop.context()), dirfd(fd), done(std::move(d)),
         deadline(std::chrono::steady_clock::now() + std::chrono::seconds{5}) {}
 
   void check() {
-    if (!cgroup_populated(dirfd)
-        || std::chrono::steady_clock::now() >= deadline)
+    if (!cgroup_populated(dirfd))
       return done();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      spdlog::warn("{}: processes outlived cgroup.kill for 5 s; going on",
+                   cgroup_procs_path(dirfd));
+      return done();
+    }
     timer.expires_after(pause);
     pause = std::min(pause * 2, std::chrono::microseconds{20000});
     timer.async_wait([self = shared_from_this()](
