@@ -12,9 +12,9 @@
 
 #include <gtest/gtest.h>
 
-#include "runtime/cgroup.hpp"
 #include "runtime/control_server.hpp"
 #include "runtime/port_holder.hpp"
+#include "tests/runtime/grace_run_fixture.hpp"
 #include "tests/support/background.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/proc.hpp"
@@ -31,124 +31,10 @@ using grace::test::never_within;
 using grace::test::slurp;
 using grace::test::wait_until;
 
-namespace {
-
-const std::string grace_bin = GRACE_BINARY;
-const std::string crashy = GRACE_CRASHY_CHILD;
-
-class GraceRun : public ::testing::Test {
-protected:
-  ~GraceRun() override {
-    for (auto pid : pids())
-      grace::test::kill_if_alive(pid);
-    // The cgroups a killed grace (and its guardian) could not remove.
-    if (auto dir = announced_cgroup(); !dir.empty())
-      cgroups_.push_back(dir);
-    for (auto& dir : cgroups_)
-      wait_until([&] { return grace::runtime::remove_cgroup_tree(dir); }, 5s);
-  }
-
-  // Waits until grace has said how it contains its components; returns
-  // its instance cgroup, or "" where it keeps to process groups.
-  std::string instance_cgroup() {
-    const std::string key = "containment: ";
-    EXPECT_TRUE(
-      wait_until([&] { return err().find(key) != std::string::npos; }))
-      << err();
-    auto dir = announced_cgroup();
-    if (!dir.empty()
-        && std::find(cgroups_.begin(), cgroups_.end(), dir) == cgroups_.end())
-      cgroups_.push_back(dir);
-    return dir;
-  }
-
-  // The instance cgroup grace's log names, or "".
-  std::string announced_cgroup() const {
-    auto log = err();
-    const std::string under = "a cgroup per component under ";
-    auto at = log.find(under);
-    if (at == std::string::npos)
-      return {};
-    at += under.size();
-    return log.substr(at, log.find('\n', at) - at);
-  }
-
-  // The pid in the first line of `file` once it is there.
-  int pid_in(const std::string& file) {
-    EXPECT_TRUE(wait_until([&] { return !slurp(file).empty(); })) << err();
-    auto text = slurp(file);
-    return text.empty() ? -1 : std::stoi(text);
-  }
-
-  std::string write_config(const std::string& children,
-                           const std::string& sup = "") {
-    return tmp_.write("grace.yaml", "grace: 1\nlog_dir: logs\n"
-                                    "defaults: {backoff: {min: 0s}}\n"
-                                    "supervisor:\n"
-                                      + sup + "  children:\n" + children);
-  }
-
-  std::string child(const std::string& name, const std::string& extra = "") {
-    return "    - {name: " + name + ", command: [" + crashy + ", --stamp, "
-           + dir_ + "/" + name + ".stamp" + (extra.empty() ? "" : ", " + extra)
-           + "]}\n";
-  }
-
-  std::vector<int> pids() const {
-    std::vector<int> result;
-    for (auto& e : fs::directory_iterator{dir_}) {
-      if (e.path().extension() != ".stamp" && e.path().extension() != ".pid")
-        continue;
-      std::ifstream in{e.path()};
-      int pid = 0;
-      long long ns = 0;
-      if (e.path().extension() == ".pid") {
-        while (in >> pid)
-          result.push_back(pid);
-      } else {
-        while (in >> pid >> ns)
-          result.push_back(pid);
-      }
-    }
-    return result;
-  }
-
-  int first_pid(const std::string& stamp) const {
-    std::ifstream in{dir_ + "/" + stamp};
-    int pid = -1;
-    in >> pid;
-    return pid;
-  }
-
-  std::unique_ptr<background> run(const std::string& config,
-                                  std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{grace_bin, "run", config};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<background>(argv, dir_ + "/out", dir_ + "/err");
-  }
-
-  std::string err() const { return slurp(dir_ + "/err"); }
-
-  grace::test::temp_dir tmp_{"grace-run"};
-  std::string dir_ = tmp_.path();
-  std::vector<std::string> cgroups_;
-};
-
-// GRACE_CGROUPS set for the graces started while it lives.
-class scoped_env {
-public:
-  scoped_env(const char* name, const char* value) : name_(name) {
-    ::setenv(name, value, 1);
-  }
-  ~scoped_env() { ::unsetenv(name_); }
-  scoped_env(const scoped_env&) = delete;
-  scoped_env& operator=(const scoped_env&) = delete;
-
-private:
-  const char* name_;
-};
-
-} // namespace
+using grace::test::crashy;
+using grace::test::ctl;
+using grace::test::grace_bin;
+using grace::test::GraceRun;
 
 TEST_F(GraceRun, SigtermStopsTheTreeAndExitsZero) {
   auto g = run(write_config(child("a") + child("b")));
@@ -177,200 +63,6 @@ TEST_F(GraceRun, RootGivingUpExitsThree) {
                             "  intensity: 2\n  period: 10s\n"));
   EXPECT_EQ(g->wait(10s), 3) << err();
   EXPECT_NE(err().find("root supervisor gave up"), std::string::npos);
-}
-
-TEST_F(GraceRun, SigkilledGraceLeavesNoChildren) {
-  auto g = run(write_config(child("a") + child("b")));
-  ASSERT_TRUE(wait_until([&] { return first_pid("b.stamp") > 1; }));
-  auto a = first_pid("a.stamp");
-  auto b = first_pid("b.stamp");
-  g->signal(SIGKILL);
-  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
-  EXPECT_TRUE(wait_until([&] { return !alive(a) && !alive(b); }));
-}
-
-TEST_F(GraceRun, SigkilledGraceLeavesNoUserChild) {
-  // The parent-death signal is set after the switch of user, which clears
-  // it.
-  if (::geteuid() != 0)
-    GTEST_SKIP() << "switching users needs root";
-  auto g = run(write_config("    - {name: x, user: nobody, cwd: /, command: "
-                            "[/bin/sleep, \"3600\"]}\n"));
-  int pid = 0;
-  ASSERT_TRUE(wait_until([&] {
-    auto log = err();
-    auto at = log.find("root/x: started (pid ");
-    if (at == std::string::npos)
-      return false;
-    pid = std::atoi(log.c_str() + at + 21);
-    return pid > 1;
-  }))
-    << err();
-  ASSERT_TRUE(alive(pid));
-  auto* nobody = ::getpwnam("nobody");
-  ASSERT_NE(nobody, nullptr);
-  EXPECT_NE(slurp("/proc/" + std::to_string(pid) + "/status")
-              .find("Uid:\t" + std::to_string(nobody->pw_uid) + "\t"),
-            std::string::npos);
-  g->signal(SIGKILL);
-  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
-  EXPECT_TRUE(wait_until([&] { return !alive(pid); })) << "pid " << pid;
-  grace::test::kill_if_alive(pid);
-}
-
-TEST_F(GraceRun, OrphanedGrandchildrenAreReaped) {
-  // The grandchild leaves the process group, outlives its parent (grace
-  // restarts the parent), is re-parented to grace and must be reaped when
-  // it exits, not left a zombie.
-  auto g = run(write_config(
-    child("a", "--first-run, " + dir_ + "/once, --orphan, " + dir_
-                 + "/orphan.pid, \"300\", --sleep, \"50\", --exit, \"1\"")));
-  ASSERT_TRUE(wait_until([&] { return !slurp(dir_ + "/orphan.pid").empty(); }));
-  auto orphan = std::stoi(slurp(dir_ + "/orphan.pid"));
-  ASSERT_GT(orphan, 1);
-  // Gone entirely (not even a zombie): reaped by grace, its new parent.
-  EXPECT_TRUE(
-    wait_until([&] { return !fs::exists("/proc/" + std::to_string(orphan)); }));
-  g->signal(SIGTERM);
-  EXPECT_EQ(g->wait(10s), 0) << err();
-}
-
-// Containment (SPEC.md section 3): a descendant that leaves its process
-// group (setsid, as daemons' helpers do) still belongs to its component.
-
-TEST_F(GraceRun, ADescendantInAnotherSessionDiesWithItsComponent) {
-  auto g = run(write_config(child(
-    "a", "--first-run, " + dir_ + "/once, --orphan, " + dir_
-           + "/orphan.pid, \"600000\", --sleep, \"100\", --exit, \"1\"")));
-  if (instance_cgroup().empty())
-    GTEST_SKIP() << "no writable cgroup v2 here: " << err();
-  auto orphan = pid_in(dir_ + "/orphan.pid");
-  ASSERT_GT(orphan, 1);
-  // The component crashed and was restarted; its setsid descendant went
-  // with it, not 600 s later.
-  EXPECT_TRUE(
-    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() >= 2; }))
-    << err();
-  EXPECT_TRUE(wait_until([&] { return !alive(orphan); })) << "pid " << orphan;
-  grace::test::kill_if_alive(orphan);
-  g->signal(SIGTERM);
-  EXPECT_EQ(g->wait(10s), 0) << err();
-}
-
-TEST_F(GraceRun,
-       StoppingTheTreeKillsDescendantsInOtherSessionsAndRemovesItsCgroups) {
-  auto g = run(
-    write_config(child("a", "--orphan, " + dir_ + "/orphan.pid, \"600000\"")));
-  auto cgroup = instance_cgroup();
-  if (cgroup.empty())
-    GTEST_SKIP() << "no writable cgroup v2 here: " << err();
-  auto orphan = pid_in(dir_ + "/orphan.pid");
-  ASSERT_GT(orphan, 1);
-  EXPECT_NE(
-    slurp("/proc/" + std::to_string(orphan) + "/cgroup").find("/root/a"),
-    std::string::npos);
-  g->signal(SIGTERM);
-  EXPECT_EQ(g->wait(10s), 0) << err();
-  EXPECT_TRUE(wait_until([&] { return !alive(orphan); })) << "pid " << orphan;
-  grace::test::kill_if_alive(orphan);
-  EXPECT_FALSE(fs::exists(cgroup)) << cgroup;
-}
-
-TEST_F(GraceRun, ASigkilledGraceLeavesNoDescendantInAnySession) {
-  auto g = run(
-    write_config(child("a", "--orphan, " + dir_ + "/orphan.pid, \"600000\"")
-                 + child("b", "--grandchild, " + dir_ + "/grandchild.pid")));
-  if (instance_cgroup().empty())
-    GTEST_SKIP() << "no writable cgroup v2 here: " << err();
-  auto orphan = pid_in(dir_ + "/orphan.pid");
-  auto grandchild = pid_in(dir_ + "/grandchild.pid");
-  ASSERT_GT(orphan, 1);
-  ASSERT_GT(grandchild, 1);
-  g->signal(SIGKILL);
-  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
-  // The guardian: grace's end of its pipe closed, it killed the cgroups.
-  EXPECT_TRUE(wait_until([&] { return !alive(orphan) && !alive(grandchild); }))
-    << "pids " << orphan << ", " << grandchild;
-  grace::test::kill_if_alive(orphan);
-  grace::test::kill_if_alive(grandchild);
-}
-
-TEST_F(GraceRun, WithoutCgroupsTheGuardianKillsTheProcessGroups) {
-  // A grandchild in its parent's process group has no parent-death signal
-  // of its own: only the guardian can take it down after a SIGKILL.
-  std::unique_ptr<background> g;
-  {
-    scoped_env off{"GRACE_CGROUPS", "off"};
-    g = run(
-      write_config(child("a", "--grandchild, " + dir_ + "/grandchild.pid")));
-  }
-  EXPECT_EQ(instance_cgroup(), "");
-  EXPECT_NE(err().find("containment: GRACE_CGROUPS=off; keeping to process "
-                       "groups"),
-            std::string::npos)
-    << err();
-  auto grandchild = pid_in(dir_ + "/grandchild.pid");
-  ASSERT_GT(grandchild, 1);
-  ASSERT_TRUE(wait_until(
-    [&] { return err().find("guardian: pid") != std::string::npos; }));
-  g->signal(SIGKILL);
-  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
-  EXPECT_TRUE(wait_until([&] { return !alive(grandchild); }))
-    << "pid " << grandchild;
-  grace::test::kill_if_alive(grandchild);
-}
-
-TEST_F(GraceRun, WhatAnEarlierGraceLeftIsKilledAndRecordedAtTheNextStart) {
-  // Grace and its guardian both SIGKILLed: nothing acted, the setsid
-  // descendant lives on in its cgroup until grace starts again.
-  auto config
-    = write_config(child("a", "--orphan, " + dir_ + "/orphan.pid, \"600000\""));
-  auto g = run(config);
-  if (instance_cgroup().empty())
-    GTEST_SKIP() << "no writable cgroup v2 here: " << err();
-  auto orphan = pid_in(dir_ + "/orphan.pid");
-  ASSERT_GT(orphan, 1);
-  int guardian = 0;
-  ASSERT_TRUE(wait_until([&] {
-    auto log = err();
-    auto at = log.find("guardian: pid ");
-    if (at != std::string::npos)
-      guardian = std::atoi(log.c_str() + at + 14);
-    return guardian > 1;
-  }))
-    << err();
-  ::kill(guardian, SIGKILL);
-  g->signal(SIGKILL);
-  EXPECT_EQ(g->wait(5s), 128 + SIGKILL);
-  ASSERT_TRUE(alive(orphan));
-  fs::remove(dir_ + "/orphan.pid");
-  auto again = run(config);
-  EXPECT_TRUE(wait_until([&] { return !alive(orphan); })) << "pid " << orphan;
-  grace::test::kill_if_alive(orphan);
-  auto audit = dir_ + "/logs/incidents.jsonl";
-  std::string record;
-  EXPECT_TRUE(wait_until([&] {
-    for (auto& line : lines_of(audit))
-      if (line.find("\"orphaned\"") != std::string::npos
-          && line.find("\"resolved\"") != std::string::npos)
-        record = line;
-    return !record.empty();
-  }))
-    << slurp(audit);
-  EXPECT_NE(record.find("\"component\":\"root/a\""), std::string::npos)
-    << record;
-  EXPECT_NE(record.find("\"step\":\"orphans_cleaned\""), std::string::npos)
-    << record;
-  EXPECT_NE(record.find("\"pids\":\"" + std::to_string(orphan)),
-            std::string::npos)
-    << record;
-  // And the component runs again, in a cgroup made afresh.
-  auto next = pid_in(dir_ + "/orphan.pid");
-  EXPECT_GT(next, 1);
-  EXPECT_TRUE(alive(next));
-  again->signal(SIGTERM);
-  EXPECT_EQ(again->wait(10s), 0) << err();
-  EXPECT_FALSE(alive(next));
 }
 
 TEST_F(GraceRun, RefusesKeysItCannotCarryOutYet) {
@@ -642,20 +334,6 @@ TEST_F(GraceRun, ADependencysFailureIsTheCauseOfItsDependentsIncidents) {
     << api_line;
   EXPECT_EQ(lines_of(dir_ + "/api.stamp").size(), 2u) << "and only once";
 }
-
-namespace {
-
-// `grace VERB [ARGS...] --control <dir>/logs/grace.sock`.
-grace::test::process_result ctl(const std::string& dir,
-                                std::vector<std::string> args) {
-  std::vector<std::string> argv{grace_bin};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back("--control");
-  argv.push_back(dir + "/logs/grace.sock");
-  return grace::test::run_process(argv);
-}
-
-} // namespace
 
 TEST_F(GraceRun, StatusShowsTheTreeAndStopStartRestartActOnIt) {
   auto g = run(write_config(child("a") + child("b")));
@@ -942,48 +620,6 @@ TEST_F(GraceRun, AnInvalidConfigIsNotReloadedAndNothingChanges) {
   EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 1u);
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
-}
-
-TEST_F(GraceRun, ARestartEndsWithTheWholeCgroupAndTheNextInstanceRuns) {
-  // It ignores SIGTERM: the stop ends with SIGKILL to all of its cgroup,
-  // which must not stand in the way of the next start.
-  auto g = run(write_config("    - {name: a, shutdown: 200ms, command: ["
-                            + crashy + ", --stamp, " + dir_
-                            + "/a.stamp, --ignore-term, --orphan, " + dir_
-                            + "/orphan.pid, \"600000\"]}\n"));
-  if (instance_cgroup().empty())
-    GTEST_SKIP() << "no writable cgroup v2 here: " << err();
-  auto orphan = pid_in(dir_ + "/orphan.pid");
-  ASSERT_GT(orphan, 1);
-  fs::remove(dir_ + "/orphan.pid");
-  auto restart = ctl(dir_, {"restart", "root/a"});
-  ASSERT_EQ(restart.exit_code, 0) << restart.err << err();
-  EXPECT_FALSE(alive(orphan)) << "pid " << orphan;
-  grace::test::kill_if_alive(orphan);
-  auto next = pid_in(dir_ + "/orphan.pid");
-  ASSERT_GT(next, 1);
-  auto stamps = lines_of(dir_ + "/a.stamp");
-  ASSERT_EQ(stamps.size(), 2u);
-  auto second = std::stoi(stamps[1]);
-  EXPECT_TRUE(
-    never_within([&] { return !alive(second) || !alive(next); }, 300ms))
-    << "the new instance was killed: " << err();
-  g->signal(SIGTERM);
-  EXPECT_EQ(g->wait(10s), 0) << err();
-  EXPECT_FALSE(alive(next));
-}
-
-TEST_F(GraceRun, AConfinementThatCannotBeSetUpIsASandboxFailure) {
-  auto g = run(write_config("    - {name: a, cwd: " + dir_
-                              + "/no/such/dir, command: [" + crashy + "]}\n",
-                            "  intensity: 1\n  period: 10s\n"));
-  EXPECT_EQ(g->wait(10s), 3) << err();
-  auto audit = slurp(dir_ + "/logs/incidents.jsonl");
-  EXPECT_NE(audit.find("\"failure_mode\":\"sandbox_failed\""),
-            std::string::npos)
-    << audit;
-  EXPECT_EQ(audit.find("\"failure_mode\":\"spawn_failed\""), std::string::npos)
-    << audit;
 }
 
 TEST_F(GraceRun, AMemoryLimitIsRefusedWithItsReason) {
