@@ -1,6 +1,7 @@
 #include "runtime/cgroup.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -122,8 +124,47 @@ bool cgroup_populated(int dirfd) {
   return std::strstr(buf, "populated 1") != nullptr;
 }
 
+namespace {
+
+// Cgroups (directory descriptors) killed since they were made.
+std::mutex killed_mutex;
+std::set<int> killed_cgroups;
+std::atomic<int> killed_count{0};
+
+} // namespace
+
 bool cgroup_kill(int dirfd) {
+  {
+    std::lock_guard<std::mutex> guard{killed_mutex};
+    if (killed_cgroups.insert(dirfd).second)
+      ++killed_count;
+  }
   return write_at(dirfd, "cgroup.kill", "1");
+}
+
+void cgroup_renew_if_killed(int dirfd) {
+  if (killed_count.load() == 0)
+    return;
+  std::lock_guard<std::mutex> guard{killed_mutex};
+  if (!killed_cgroups.count(dirfd))
+    return;
+  auto dir = cgroup_dir_of(dirfd);
+  if (dir.empty() || (::rmdir(dir.c_str()) != 0 && errno != ENOENT))
+    return; // not empty after all: kept, and tried again next time
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return;
+  unique_fd fresh{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!fresh || ::dup3(fresh.get(), dirfd, O_CLOEXEC) != dirfd)
+    return;
+  killed_cgroups.erase(dirfd);
+  --killed_count;
+}
+
+std::string cgroup_dir_of(int dirfd) {
+  char buf[4096];
+  auto link = "/proc/self/fd/" + std::to_string(dirfd);
+  auto n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string{buf, static_cast<std::size_t>(n)} : std::string{};
 }
 
 bool cgroup_kill_and_wait(const std::string& dir,
@@ -133,7 +174,8 @@ bool cgroup_kill_and_wait(const std::string& dir,
     return true; // no such cgroup: nothing in it
   if (!cgroup_populated(fd.get()))
     return true;
-  cgroup_kill(fd.get());
+  // A descriptor of its own, closed below: not one to renew.
+  write_at(fd.get(), "cgroup.kill", "1");
   auto deadline = std::chrono::steady_clock::now() + patience;
   auto pause = std::chrono::microseconds{100};
   while (cgroup_populated(fd.get())) {

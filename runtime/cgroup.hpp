@@ -84,8 +84,19 @@ private:
 bool cgroup_populated(int dirfd);
 
 /// Kills every process in the cgroup behind `dirfd` and its descendants
-/// (cgroup.kill). False (errno set) if that could not be asked.
+/// (cgroup.kill). False (errno set) if that could not be asked. Some kernels
+/// (seen on 6.18) then kill every child later cloned into that cgroup
+/// (CLONE_INTO_CGROUP compares the kill count of the parent's cgroup with
+/// the target's): call cgroup_renew_if_killed() once it is empty.
 bool cgroup_kill(int dirfd);
+
+/// Makes the cgroup behind `dirfd`, if cgroup_kill() killed it and it is
+/// empty, anew under the same descriptor number (rmdir, mkdir, dup3). One
+/// atomic load when no cgroup was killed.
+void cgroup_renew_if_killed(int dirfd);
+
+/// The directory of the cgroup behind `dirfd` ("" if unknown).
+std::string cgroup_dir_of(int dirfd);
 
 /// Removes the cgroup directory `dir` and the cgroups below it, deepest
 /// first (each must be empty). Returns whether `dir` is gone.

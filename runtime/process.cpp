@@ -7,7 +7,6 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <unordered_set>
 
 #include <fcntl.h>
@@ -259,16 +258,6 @@ struct child_setup {
   }
 };
 
-// "<cgroup directory>/cgroup.procs" for the directory descriptor `dirfd`.
-std::string cgroup_procs_path(int dirfd) {
-  char buf[4096];
-  auto link = "/proc/self/fd/" + std::to_string(dirfd);
-  auto n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-  if (n <= 0)
-    return "/nonexistent/cgroup.procs";
-  return std::string{buf, static_cast<std::size_t>(n)} + "/cgroup.procs";
-}
-
 // Spawns are serialised: they share the slots and the child stack below.
 std::mutex spawn_mutex;
 
@@ -467,7 +456,7 @@ spawn_result spawn(const spawn_options& opts) {
     if (clone_into_cgroup_works.load(std::memory_order_relaxed))
       into = opts.cgroup;
     else {
-      procs = cgroup_procs_path(opts.cgroup);
+      procs = cgroup_dir_of(opts.cgroup) + "/cgroup.procs";
       setup.cgroup_procs = procs.c_str();
     }
   }
@@ -497,7 +486,7 @@ spawn_result spawn(const spawn_options& opts) {
       // No clone3 or no CLONE_INTO_CGROUP (before 5.7): from now on the
       // child moves itself.
       clone_into_cgroup_works = false;
-      procs = cgroup_procs_path(opts.cgroup);
+      procs = cgroup_dir_of(opts.cgroup) + "/cgroup.procs";
       setup.cgroup_procs = procs.c_str();
       ec.clear();
       bp::process_stdio stdio{slot.in, slot.out, slot.err};
@@ -553,7 +542,7 @@ struct emptying : std::enable_shared_from_this<emptying> {
       return done();
     if (std::chrono::steady_clock::now() >= deadline) {
       spdlog::warn("{}: processes outlived cgroup.kill for 5 s; going on",
-                   cgroup_procs_path(dirfd));
+                   cgroup_dir_of(dirfd));
       return done();
     }
     timer.expires_after(pause);
@@ -569,50 +558,12 @@ struct emptying : std::enable_shared_from_this<emptying> {
   std::chrono::microseconds pause{50};
 };
 
-// Cgroups (directory descriptors) killed with cgroup.kill since they were
-// made. Some kernels (seen on 6.18) kill every child later cloned into a
-// cgroup that was once killed (CLONE_INTO_CGROUP compares the kill count of
-// the parent's cgroup with the target's): once empty, such a cgroup is made
-// anew under the same descriptor number. Never on the path of a plain crash.
-std::mutex killed_mutex;
-std::set<int> killed_cgroups;
-std::atomic<int> killed_count{0};
-
-void kill_cgroup(int dirfd) {
-  {
-    std::lock_guard<std::mutex> guard{killed_mutex};
-    if (killed_cgroups.insert(dirfd).second)
-      ++killed_count;
-  }
-  cgroup_kill(dirfd);
-}
-
-// Makes the empty cgroup behind `dirfd` anew if it was killed.
-void renew_if_killed(int dirfd) {
-  if (killed_count.load() == 0)
-    return;
-  std::lock_guard<std::mutex> guard{killed_mutex};
-  if (!killed_cgroups.count(dirfd))
-    return;
-  auto procs = cgroup_procs_path(dirfd);
-  auto dir = procs.substr(0, procs.rfind('/'));
-  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT)
-    return; // not empty after all: kept, and tried again next time
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return;
-  unique_fd fresh{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (!fresh || ::dup3(fresh.get(), dirfd, O_CLOEXEC) != dirfd)
-    return;
-  killed_cgroups.erase(dirfd);
-  --killed_count;
-}
-
 } // namespace
 
 void kill_component(int pgid, int cgroup) noexcept {
   signal_group(pgid, SIGKILL);
   if (cgroup >= 0)
-    kill_cgroup(cgroup);
+    cgroup_kill(cgroup);
 }
 
 void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
@@ -650,14 +601,14 @@ void watch_exit(io_loop& loop, int pid, unique_fd pidfd,
       // Usually there is nothing: one read.
       if (cgroup < 0 || !cgroup_populated(cgroup)) {
         if (cgroup >= 0)
-          renew_if_killed(cgroup);
+          cgroup_renew_if_killed(cgroup);
         cb(pid, status);
         return;
       }
-      kill_cgroup(cgroup);
+      cgroup_kill(cgroup);
       auto e = std::make_shared<emptying>(
         loop, cgroup, [pid, status, cgroup, cb = std::move(cb)] {
-          renew_if_killed(cgroup);
+          cgroup_renew_if_killed(cgroup);
           cb(pid, status);
         });
       e->check();
