@@ -15,6 +15,7 @@
 #include "actors/launch.hpp"
 #include "actors/messages.hpp"
 #include "actors/monitor.hpp"
+#include "actors/stale_instance.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/guardian.hpp"
 #include "runtime/io_loop.hpp"
@@ -108,15 +109,6 @@ struct freeing {
   note_fields fields;                 // port, holder_pid, holder_cmd
   std::string done;                   // what was stopped, in words
 };
-
-/// Returns "/usr/bin/x" for "/usr/bin/x (deleted)" (/proc/PID/exe of a
-/// replaced binary).
-std::string live_exe(std::string exe) {
-  constexpr std::string_view deleted{" (deleted)"};
-  if (exe.ends_with(deleted))
-    exe.resize(exe.size() - deleted.size());
-  return exe;
-}
 
 /// A verification under way (the coordinator's, after a restart).
 struct verification {
@@ -528,7 +520,9 @@ private:
       if (!runtime::port_listened(port))
         continue;
       auto holder = runtime::find_port_holder(port);
-      if (holder && stale(*holder)) {
+      if (holder
+          && is_stale_instance(*holder, state.spec,
+                               state.ctx->containment.get(), state.pid)) {
         add_holder(f.fields, port, holder);
         // The instance's main process, not the worker that holds the
         // socket: stopped, it takes its workers with it.
@@ -601,36 +595,6 @@ private:
       return;
     fields.numbers.emplace_back("holder_pid", h->pid);
     fields.texts.emplace_back("holder_cmd", h->command());
-  }
-
-  // Whether `h` is a stale instance of this component, safe to stop
-  // (SPEC.md section 3): in this component's cgroup (left by an earlier
-  // run), started for it (GRACE_COMPONENT), or running the same executable
-  // file as its command (a daemon that rewrites its argv and environ still
-  // does); otherwise never a process of another component of this grace.
-  bool stale(const runtime::port_holder& h) const {
-    if (h.pid <= 1 || h.pid == ::getpid() || h.pid == state.pid)
-      return false;
-    auto& cg = state.ctx->containment;
-    auto owner
-      = cg && !h.cgroup.empty() ? cg->component_of(h.cgroup) : std::string{};
-    if (owner == state.spec.path)
-      return true;
-    if (h.component == state.spec.path)
-      return true; // started for this component (by this grace or another)
-    if (!owner.empty())
-      return false; // another component's, running
-    if (runtime::is_tracked(h.pid))
-      return false; // another component of this grace, running
-    auto exe = runtime::find_executable(state.spec.argv.front(),
-                                        base_options(state.spec).env);
-    if (exe.empty())
-      return false;
-    if (runtime::runs_file(h, exe))
-      return true;
-    // Or its file as it was before an upgrade replaced it.
-    char real[4096];
-    return ::realpath(exe.c_str(), real) && live_exe(h.exe) == real;
   }
 
   // The fast path: spawn from this actor's thread (vfork + exec costs about
