@@ -16,6 +16,7 @@
 #include "actors/messages.hpp"
 #include "actors/monitor.hpp"
 #include "actors/stale_instance.hpp"
+#include "config/units.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/guardian.hpp"
 #include "runtime/io_loop.hpp"
@@ -64,9 +65,12 @@ std::string describe_exit(int code, int signal) {
   return to_string(s);
 }
 
-/// Returns the failure mode of an exit: port_in_use (a failure after
-/// "Address already in use" on stderr), crashed (a signal) or exited.
-std::string exit_mode(int signal, int code, bool addr_in_use) {
+/// Returns the failure mode of an exit: oom_killed (SIGKILL after its
+/// cgroup's OOM killer acted), port_in_use (a failure after "Address already
+/// in use" on stderr), crashed (a signal) or exited.
+std::string exit_mode(int signal, int code, bool addr_in_use, bool oom) {
+  if (oom && signal == SIGKILL)
+    return mode_name(config::failure_mode::oom_killed);
   if (addr_in_use && (signal || code != 0))
     return mode_name(config::failure_mode::port_in_use);
   return mode_name(signal ? config::failure_mode::crashed
@@ -128,6 +132,9 @@ struct child_state {
   /// Its cgroup (a directory descriptor the node's containment owns), made
   /// at its first start; -1 without cgroups.
   int cgroup = -1;
+  /// Its cgroup's OOM kills (memory.events) when last looked at; -1 without
+  /// `limits.memory`.
+  std::int64_t oom_kills = -1;
   std::int64_t started_ns = 0; // steady clock: when `pid` was spawned
   int attempt = 0;
   bool stop_pending = false; // stop arrived while spawning
@@ -421,6 +428,8 @@ private:
   runtime::spawn_options options(int attempt) {
     auto o = base_options(state.spec);
     o.cgroup = state.cgroup;
+    if (auto* memory = memory_limit()) // for the component, not its checks
+      o.memory_max = memory->value;
     o.env.push_back("GRACE_ATTEMPT=" + std::to_string(attempt));
     // As systemd's WatchdogSec= does: sd_watchdog_enabled() sees it.
     if (auto* h = heartbeat(state.spec))
@@ -462,8 +471,11 @@ private:
     if (!cg || state.cgroup >= 0)
       return true;
     state.cgroup = cg->component(state.spec.path);
-    if (state.cgroup >= 0)
+    if (state.cgroup >= 0) {
+      if (memory_limit())
+        state.oom_kills = runtime::cgroup_oom_kills(state.cgroup);
       return true;
+    }
     auto err = errno;
     spawn_failed(err,
                  "cannot create its cgroup "
@@ -743,14 +755,14 @@ private:
     cancel_readiness();
     auto was = state.now;
     auto old_pid = state.pid;
-    auto in_use = addr_in_use(); // of the old instance
+    std::string mode; // of the old instance
+    auto detail = exit_detail(code, signal, &mode);
     pause_monitors();
     ++state.gen;
     ++state.attempt;
     state.pid = pid;
     state.started_ns = spawned_ns;
     state.ready_timed_out = false;
-    auto detail = describe_exit(code, signal);
     if (was == phase::stopping) {
       // Asked to stop the old one: the replacement goes too, and only its
       // stop is reported.
@@ -764,7 +776,7 @@ private:
     r.code = code;
     r.signal = signal;
     r.detail = detail;
-    r.mode = exit_mode(signal, code, in_use);
+    r.mode = mode;
     r.restarted = true;
     r.old_pid = old_pid;
     send_report(std::move(r));
@@ -785,6 +797,35 @@ private:
     spdlog::info("{}: started (pid {})", state.spec.path, pid);
     send_report(report(report_kind::started));
     arm_readiness();
+  }
+
+  const config::rlimit_spec* memory_limit() const {
+    for (auto& l : state.spec.limits)
+      if (l.resource < 0)
+        return &l;
+    return nullptr;
+  }
+
+  // Whether its cgroup's OOM killer acted since the last exit (one read of
+  // memory.events, for children with `limits.memory` only).
+  bool oom_killed() {
+    if (state.cgroup < 0 || state.oom_kills < 0)
+      return false;
+    auto now = runtime::cgroup_oom_kills(state.cgroup);
+    auto fresh = now > state.oom_kills;
+    state.oom_kills = now; // fewer: the cgroup was made anew
+    return fresh;
+  }
+
+  // The failure mode and the detail of the current instance's exit.
+  std::string exit_detail(int code, int signal, std::string* mode) {
+    auto oom = oom_killed();
+    *mode = exit_mode(signal, code, addr_in_use(), oom);
+    auto detail = describe_exit(code, signal);
+    if (oom && signal == SIGKILL)
+      detail += " (out of memory: limits.memory "
+                + config::format_size(memory_limit()->value) + ")";
+    return detail;
   }
 
   // Whether the current instance said on stderr that its address is in use.
@@ -819,6 +860,7 @@ private:
           auto check = options();
           check.argv = ready.argv;
           check.cgroup = -1; // a check, not part of the component
+          check.memory_max.reset();
           runtime::wait_for_exec(
             *state.ctx->io, std::move(check),
             std::max(state.ctx->ready_poll, std::chrono::milliseconds{50}),
@@ -963,13 +1005,12 @@ private:
     r.at_ns = seen_ns;
     r.code = code;
     r.signal = signal;
-    r.detail = describe_exit(code, signal);
+    r.detail = exit_detail(code, signal, &r.mode);
     if (state.ready_timed_out) {
       r.mode = mode_name(config::failure_mode::ready_timeout);
       r.detail = "not ready within "
                  + config::format_duration(state.spec.ready.within);
-    } else
-      r.mode = exit_mode(signal, code, addr_in_use());
+    }
     // Report first: the restart must not wait for the log line.
     auto path = state.spec.path;
     auto detail = r.detail;

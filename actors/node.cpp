@@ -148,7 +148,10 @@ private:
         errors.push_back(to_string(e));
       return refuse(errors);
     }
-    for (auto& e : config::unsupported_for_run(*r.config))
+    auto& cgroups = state.ctx->containment;
+    for (auto& e : config::unsupported_for_run(
+           *r.config, cgroups ? cgroups->no_memory()
+                              : "grace keeps to process groups (no cgroups)"))
       errors.push_back(to_string(e));
     auto& next = *r.config;
     auto& now = *state.config;

@@ -75,6 +75,7 @@ constexpr config::severity severity_of(failure_mode mode) {
     case fm::exited:
     case fm::spawn_failed:
     case fm::sandbox_failed:
+    case fm::oom_killed:
     case fm::port_in_use:
     case fm::heartbeat_missed:
     case fm::ready_timeout:

@@ -1180,10 +1180,14 @@ private:
     fields f{w_, id, "limits", names};
     for (auto& e : f.entries()) {
       if (e.key == "memory") {
-        // memory.max of the component's cgroup (grace run refuses it until
-        // that is built: config/support.cpp).
+        // memory.max of the component's cgroup (grace run refuses it where
+        // there is no memory controller: config/support.cpp).
         rlimit_spec spec{e.key, -1, 0, false, w_.pos(e.value)};
         if (auto bytes = w_.size(e.value, "limits.memory")) {
+          if (*bytes == 0) {
+            w_.error(e.value, "limits.memory: must be more than 0");
+            continue;
+          }
           spec.value = *bytes;
           result.push_back(spec);
         }

@@ -71,6 +71,7 @@ const std::vector<std::pair<std::string_view, failure_mode>>& enum_names() {
     {"exited", fm::exited},
     {"spawn_failed", fm::spawn_failed},
     {"sandbox_failed", fm::sandbox_failed},
+    {"oom_killed", fm::oom_killed},
     {"ready_timeout", fm::ready_timeout},
     {"heartbeat_missed", fm::heartbeat_missed},
     {"connectivity_lost", fm::connectivity_lost},

@@ -44,6 +44,7 @@ enum class failure_mode {
   exited,
   spawn_failed,
   sandbox_failed,
+  oom_killed,
   ready_timeout,
   heartbeat_missed,
   connectivity_lost,

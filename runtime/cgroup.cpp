@@ -74,6 +74,30 @@ bool write_at(int dirfd, const char* file, const char* text) {
   return ok;
 }
 
+std::string read_text(const std::string& file) {
+  std::ifstream in{file};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool has_word(const std::string& text, const std::string& word) {
+  auto all = words(text);
+  return std::find(all.begin(), all.end(), word) != all.end();
+}
+
+bool write_file(const std::string& file, const std::string& text) {
+  unique_fd fd{::open(file.c_str(), O_WRONLY | O_CLOEXEC)};
+  if (!fd)
+    return false;
+  auto ok = ::write(fd.get(), text.data(), text.size())
+            == static_cast<ssize_t>(text.size());
+  auto err = errno;
+  fd.reset();
+  errno = err;
+  return ok;
+}
+
 bool populated_dir(const std::string& dir) {
   unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   return fd && cgroup_populated(fd.get());
@@ -101,6 +125,35 @@ std::string own_cgroup() {
     if (line.starts_with("0::"))
       return line.substr(3);
   return {};
+}
+
+bool bound_to_cgroup_v1(const std::string& proc_cgroup,
+                        const std::string& controller) {
+  std::istringstream in{proc_cgroup};
+  for (std::string line; std::getline(in, line);) {
+    // "4:memory:/x" (v1) or "0::/x" (v2)
+    auto a = line.find(':');
+    auto b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos)
+      continue;
+    std::istringstream list{line.substr(a + 1, b - a - 1)};
+    for (std::string c; std::getline(list, c, ',');)
+      if (c == controller)
+        return true;
+  }
+  return false;
+}
+
+std::int64_t oom_kills_in(const std::string& memory_events) {
+  std::istringstream in{memory_events};
+  for (std::string key; in >> key;) {
+    std::int64_t n = 0;
+    if (!(in >> n))
+      break;
+    if (key == "oom_kill")
+      return n;
+  }
+  return -1;
 }
 
 std::vector<int> cgroup_pids(const std::string& dir) {
@@ -160,6 +213,22 @@ void cgroup_renew_if_killed(int dirfd) {
   --killed_count;
 }
 
+bool cgroup_set_memory_max(int dirfd, std::uint64_t bytes) {
+  return write_at(dirfd, "memory.max", std::to_string(bytes).c_str());
+}
+
+std::int64_t cgroup_oom_kills(int dirfd) {
+  int fd = ::openat(dirfd, "memory.events", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  char buf[512];
+  auto n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0)
+    return -1;
+  return oom_kills_in(std::string{buf, static_cast<std::size_t>(n)});
+}
+
 std::string cgroup_dir_of(int dirfd) {
   char buf[4096];
   auto link = "/proc/self/fd/" + std::to_string(dirfd);
@@ -188,7 +257,7 @@ bool cgroup_kill_and_wait(const std::string& dir,
 }
 
 std::shared_ptr<containment> containment::open(const std::string& log_dir,
-                                               std::string* why) {
+                                               std::string* why, bool memory) {
   auto fail = [&](std::string reason) {
     if (why)
       *why = std::move(reason);
@@ -222,10 +291,66 @@ std::shared_ptr<containment> containment::open(const std::string& log_dir,
                               : "cannot write " + dir
                                   + "/cgroup.kill: " + std::strerror(err));
   }
-  return std::shared_ptr<containment>{new containment{mount, dir}};
+  auto made = std::shared_ptr<containment>{new containment{mount, dir}};
+  made->no_memory_ = memory ? made->enable_memory(parent)
+                            : "grace started without limits.memory in its "
+                              "config: restart grace to use it";
+  return made;
 }
 
 containment::~containment() = default;
+
+std::string containment::enable_memory(const std::string& parent) {
+  auto controllers = read_text(parent + "/cgroup.controllers");
+  if (!has_word(controllers, "memory")) {
+    std::string list;
+    for (auto& c : words(controllers))
+      list += (list.empty() ? "" : " ") + c;
+    return "grace's cgroup " + parent + " has no memory controller (it has: "
+           + (list.empty() ? "none" : list) + ")"
+           + (bound_to_cgroup_v1(read_text("/proc/self/cgroup"), "memory")
+                ? "; memory is bound to cgroup v1 on this host"
+                : "");
+  }
+  auto control = parent + "/cgroup.subtree_control";
+  if (has_word(read_text(control), "memory") || write_file(control, "+memory"))
+    return {};
+  if (errno != EBUSY)
+    return "cannot write +memory to " + control + ": " + std::strerror(errno);
+  // A cgroup other than the root that gives controllers to those below it
+  // may hold no process: grace, alone in its cgroup (a systemd unit with
+  // Delegate=yes), moves into a leaf of its own beside the instance first.
+  auto pids = cgroup_pids(parent);
+  if (pids != std::vector<int>{::getpid()})
+    return "grace's cgroup " + parent + " holds " + std::to_string(pids.size())
+           + " processes, and a cgroup that gives controllers to those below "
+             "it may hold none: run grace in a cgroup of its own (a systemd "
+             "unit with Delegate=yes)";
+  auto leaf = dir_ + ".self";
+  if ((::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST)
+      || !write_file(leaf + "/cgroup.procs", std::to_string(::getpid())))
+    return "cannot move grace into " + leaf + ": " + std::strerror(errno);
+  if (!write_file(control, "+memory")) {
+    auto err = errno;
+    write_file(parent + "/cgroup.procs", std::to_string(::getpid()));
+    ::rmdir(leaf.c_str());
+    return "cannot write +memory to " + control + ": " + std::strerror(err);
+  }
+  moved_to_ = leaf;
+  return {};
+}
+
+void containment::give_back(const std::vector<int>& also) {
+  if (moved_to_.empty())
+    return;
+  auto parent = fs::path{dir_}.parent_path().string();
+  write_file(parent + "/cgroup.subtree_control", "-memory");
+  for (auto pid : also)
+    write_file(parent + "/cgroup.procs", std::to_string(pid));
+  write_file(parent + "/cgroup.procs", std::to_string(::getpid()));
+  ::rmdir(moved_to_.c_str());
+  moved_to_.clear();
+}
 
 std::string containment::component_dir(const std::string& path) const {
   return dir_ + "/" + path;
@@ -244,11 +369,15 @@ int containment::component(const std::string& path) {
   if (it != components_.end())
     return it->second.get();
   auto dir = component_dir(path);
-  // Its supervisors' cgroups above it first (they hold no process).
+  // Its supervisors' cgroups above it first (they hold no process), each
+  // giving the memory controller to those below it where grace has it.
   for (std::size_t at = dir_.size(); at < dir.size(); ++at)
     if (dir[at] == '/') {
       auto up = dir.substr(0, at);
       if (::mkdir(up.c_str(), 0755) != 0 && errno != EEXIST)
+        return -1;
+      if (no_memory_.empty()
+          && !write_file(up + "/cgroup.subtree_control", "+memory"))
         return -1;
     }
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)

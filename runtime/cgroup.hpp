@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,14 @@ std::string cgroup2_mount(const std::string& mountinfo
 /// /proc/self/cgroup; "" if it has none.
 std::string own_cgroup();
 
+/// Whether `controller` is bound to a cgroup v1 hierarchy, from the text
+/// of /proc/self/cgroup ("4:memory:/x").
+bool bound_to_cgroup_v1(const std::string& proc_cgroup,
+                        const std::string& controller);
+
+/// The `oom_kill` count in the text of a memory.events file; -1 if none.
+std::int64_t oom_kills_in(const std::string& memory_events);
+
 /// The pids in the cgroup directory `dir` (its cgroup.procs).
 std::vector<int> cgroup_pids(const std::string& dir);
 
@@ -40,9 +49,13 @@ class containment {
 public:
   /// Creates (or finds) the instance cgroup for `log_dir` under the cgroup
   /// grace runs in. Null, with the reason in `why`, where that cannot be
-  /// done; grace then keeps to process groups.
-  static std::shared_ptr<containment> open(const std::string& log_dir,
-                                           std::string* why);
+  /// done; grace then keeps to process groups. With `memory`, components'
+  /// cgroups get the memory controller where grace's cgroup has it (and if
+  /// grace is alone in a cgroup other than the root, grace moves into a
+  /// leaf beside the instance, `<instance>.self`: a cgroup that gives
+  /// controllers to those below it may hold no process).
+  static std::shared_ptr<containment>
+  open(const std::string& log_dir, std::string* why, bool memory = false);
 
   ~containment();
   containment(const containment&) = delete;
@@ -70,12 +83,26 @@ public:
   /// Removes the cgroups of components that are empty (at a clean stop).
   void remove_empty();
 
+  /// Why components' cgroups have no memory controller (`limits.memory`,
+  /// `oom_killed`); "" if they have it.
+  const std::string& no_memory() const noexcept { return no_memory_; }
+
+  /// At a clean exit, after remove_empty(): if open() moved grace out of its
+  /// cgroup, the memory controller is given back and grace and the
+  /// processes `also` (its guardian) move back, so that whoever starts
+  /// grace next can place it there again.
+  void give_back(const std::vector<int>& also);
+
 private:
+  std::string enable_memory(const std::string& parent);
+
   containment(std::string mount, std::string dir)
       : mount_(std::move(mount)), dir_(std::move(dir)) {}
 
   std::string mount_;
   std::string dir_;
+  std::string no_memory_;
+  std::string moved_to_; // grace's leaf, if open() moved it there
   std::mutex mutex_;
   std::map<std::string, unique_fd> components_;
 };
@@ -94,6 +121,14 @@ bool cgroup_kill(int dirfd);
 /// empty, anew under the same descriptor number (rmdir, mkdir, dup3). One
 /// atomic load when no cgroup was killed.
 void cgroup_renew_if_killed(int dirfd);
+
+/// Sets memory.max of the cgroup behind `dirfd`. False (errno set) if it
+/// could not.
+bool cgroup_set_memory_max(int dirfd, std::uint64_t bytes);
+
+/// How many processes the OOM killer has killed in the cgroup behind
+/// `dirfd` (memory.events); -1 without the memory controller.
+std::int64_t cgroup_oom_kills(int dirfd);
 
 /// The directory of the cgroup behind `dirfd` ("" if unknown).
 std::string cgroup_dir_of(int dirfd);

@@ -37,6 +37,17 @@ void print_errors(const std::vector<config_error>& errors,
             << '\n';
 }
 
+// Whether a child has `limits.memory`: only then does grace ask for the
+// memory controller (and move out of its cgroup if it must).
+bool wants_memory(const grace::config::grace_config& cfg) {
+  bool wanted = false;
+  grace::config::for_each_child(cfg.root, [&](auto& child) {
+    for (auto& l : child.limits)
+      wanted = wanted || l.resource < 0;
+  });
+  return wanted;
+}
+
 int execute(const grace::runtime::check_command& cmd) {
   auto result = grace::config::load_file(cmd.config);
   if (!result.config) {
@@ -59,11 +70,6 @@ int execute(const grace::runtime::run_command& cmd) {
     return 2;
   }
   auto& cfg = *result.config;
-  if (auto unsupported = grace::config::unsupported_for_run(cfg);
-      !unsupported.empty()) {
-    print_errors(unsupported, cmd.config);
-    return 2;
-  }
   // Containment, and the guardian that acts if grace is SIGKILLed: before
   // any thread exists (the guardian is forked).
   grace::actors::run_options opts;
@@ -71,8 +77,19 @@ int execute(const grace::runtime::run_command& cmd) {
       off && std::string{off} == "off")
     opts.no_containment = "GRACE_CGROUPS=off";
   else
-    opts.containment
-      = grace::runtime::containment::open(cfg.log_dir, &opts.no_containment);
+    opts.containment = grace::runtime::containment::open(
+      cfg.log_dir, &opts.no_containment, wants_memory(cfg));
+  if (auto unsupported = grace::config::unsupported_for_run(
+        cfg, opts.containment ? opts.containment->no_memory()
+                              : "no cgroups: " + opts.no_containment);
+      !unsupported.empty()) {
+    if (opts.containment) {
+      opts.containment->remove_empty();
+      opts.containment->give_back({});
+    }
+    print_errors(unsupported, cmd.config);
+    return 2;
+  }
   std::string no_guardian;
   if (!grace::runtime::start_guardian(opts.containment ? opts.containment->dir()
                                                        : std::string{},
@@ -88,6 +105,8 @@ int execute(const grace::runtime::run_command& cmd) {
   auto started = std::chrono::steady_clock::now();
   std::shared_ptr<grace::actors::run_ledger> ledger;
   auto code = grace::actors::run_tree(cfg, opts, &ledger);
+  if (opts.containment)
+    opts.containment->give_back({grace::runtime::guardian_pid()});
   grace::runtime::shutdown_logging(); // every log line out before the report
   if (ledger)
     ledger->print(std::cout,

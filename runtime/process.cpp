@@ -423,6 +423,17 @@ spawn_result spawn(const spawn_options& opts) {
       return std::move(*f);
     user = std::get<resolved_user>(r);
   }
+  if (opts.memory_max) {
+    if (opts.cgroup < 0)
+      return spawn_failure{EOPNOTSUPP, "limits.memory needs a cgroup", true};
+    if (!cgroup_set_memory_max(opts.cgroup, *opts.memory_max)) {
+      auto err = errno;
+      return spawn_failure{err,
+                           "cannot set memory.max of its cgroup: "
+                             + std::string{std::strerror(err)},
+                           true};
+    }
+  }
   std::vector<const char*> envp;
   envp.reserve(opts.env.size() + 5);
   for (auto& e : opts.env)

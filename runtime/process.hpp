@@ -47,6 +47,9 @@ struct spawn_options {
   /// A directory descriptor of the cgroup the child starts in (cgroup.hpp);
   /// -1 = grace's own. Not owned.
   int cgroup = -1;
+  /// memory.max for that cgroup (limits.memory), set before each start (a
+  /// cgroup made anew after cgroup.kill has none).
+  std::optional<std::uint64_t> memory_max;
 };
 
 /// Why a process could not be started.

@@ -404,19 +404,22 @@ supervisor:
 }
 
 TEST(ConfigErrors, MetricsAndLimits) {
-  EXPECT_EQ(errors_of(R"(grace: 1
+  EXPECT_EQ(
+    errors_of(R"(grace: 1
 metrics: localhost
 supervisor:
   children:
     - {name: a, command: [a], limits: {nofiles: 10, as: lots}}
+    - {name: b, command: [b], limits: {memory: 0}}
 )"),
-            (strings{"t.yaml:2:10: error: metrics: expected host:port (e.g. "
-                     "127.0.0.1:9464), got 'localhost'",
-                     "t.yaml:5:40: error: limits: unknown key 'nofiles' (did "
-                     "you mean 'nofile'?)",
-                     "t.yaml:5:57: error: limits.as: invalid size 'lots' "
-                     "(expected bytes or a number and a unit: B, KiB, MiB, "
-                     "GiB, TiB (e.g. 512KiB, 64MiB))"}));
+    (strings{"t.yaml:2:10: error: metrics: expected host:port (e.g. "
+             "127.0.0.1:9464), got 'localhost'",
+             "t.yaml:5:40: error: limits: unknown key 'nofiles' (did "
+             "you mean 'nofile'?)",
+             "t.yaml:5:57: error: limits.as: invalid size 'lots' "
+             "(expected bytes or a number and a unit: B, KiB, MiB, "
+             "GiB, TiB (e.g. 512KiB, 64MiB))",
+             "t.yaml:6:48: error: limits.memory: must be more than 0"}));
 }
 
 TEST(ConfigErrors, EveryProblemIsReportedNotJustTheFirst) {

@@ -44,6 +44,21 @@ TEST(Cgroup2Mount, IsFoundWhereverMountinfoSaysItIs) {
   EXPECT_EQ(cgroup2_mount(blank), "/mnt/my cgroups");
 }
 
+TEST(CgroupMemory, WhereTheControllerIsBoundAndWhatItsOomKillerDid) {
+  // /proc/self/cgroup of a hybrid host (memory on v1), then a unified one.
+  auto hybrid = "9:name=systemd:/\n4:memory:/a/b\n3:cpu,cpuacct:/\n0::/\n";
+  EXPECT_TRUE(bound_to_cgroup_v1(hybrid, "memory"));
+  EXPECT_TRUE(bound_to_cgroup_v1(hybrid, "cpuacct"));
+  EXPECT_FALSE(bound_to_cgroup_v1(hybrid, "pids"));
+  EXPECT_FALSE(
+    bound_to_cgroup_v1("0::/system.slice/grace.service\n", "memory"));
+  EXPECT_EQ(oom_kills_in("low 0\nhigh 0\nmax 12\noom 3\noom_kill 2\n"
+                         "oom_group_kill 0\n"),
+            2);
+  EXPECT_EQ(oom_kills_in("low 0\nhigh 0\n"), -1);
+  EXPECT_EQ(oom_kills_in(""), -1);
+}
+
 class Containment : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -118,6 +133,42 @@ TEST_F(Containment, TheInstanceIsNamedForItsLogDirAndAComponentNestsInIt) {
   other->remove_empty();
   EXPECT_GE(cg_->component("root/web/api"), 0);
   EXPECT_TRUE(std::filesystem::is_directory(cg_->dir() + "/root/web/api"));
+}
+
+TEST_F(Containment, ComponentsGetTheMemoryControllerOnlyWhereGraceHasIt) {
+  EXPECT_NE(cg_->no_memory().find("without limits.memory"), std::string::npos)
+    << cg_->no_memory();
+  grace::test::temp_dir other_dir{"containment-memory"};
+  std::string why;
+  auto cg = containment::open(other_dir.path() + "/logs", &why, true);
+  ASSERT_TRUE(cg) << why;
+  auto fd = cg->component("root/web/api");
+  ASSERT_GE(fd, 0);
+  auto parent = std::filesystem::path{cg->dir()}.parent_path().string();
+  auto done = [&] {
+    cg->remove_empty();
+    cg->give_back({});
+  };
+  if (slurp(parent + "/cgroup.controllers").find("memory")
+      == std::string::npos) {
+    EXPECT_NE(cg->no_memory().find("has no memory controller"),
+              std::string::npos)
+      << cg->no_memory();
+    EXPECT_EQ(cgroup_oom_kills(fd), -1);
+    EXPECT_FALSE(cgroup_set_memory_max(fd, 64 << 20));
+    return done();
+  }
+  if (!cg->no_memory().empty()) {
+    done();
+    GTEST_SKIP() << cg->no_memory(); // its cgroup holds other processes
+  }
+  EXPECT_NE(
+    slurp(cg->dir() + "/root/web/cgroup.subtree_control").find("memory"),
+    std::string::npos);
+  EXPECT_EQ(cgroup_oom_kills(fd), 0);
+  EXPECT_TRUE(cgroup_set_memory_max(fd, 64 << 20));
+  EXPECT_EQ(slurp(cg->dir() + "/root/web/api/memory.max"), "67108864\n");
+  done();
 }
 
 TEST_F(Containment, TheExitIsReportedOnlyOnceWhatItLeftIsGone) {

@@ -19,6 +19,7 @@ using grace::test::alive;
 using grace::test::background;
 using grace::test::crashy;
 using grace::test::ctl;
+using grace::test::grace_bin;
 using grace::test::GraceRun;
 using grace::test::lines_of;
 using grace::test::never_within;
@@ -257,4 +258,58 @@ TEST_F(GraceRun, AConfinementThatCannotBeSetUpIsASandboxFailure) {
     << audit;
   EXPECT_EQ(audit.find("\"failure_mode\":\"spawn_failed\""), std::string::npos)
     << audit;
+}
+
+TEST_F(GraceRun, AMemoryLimitWithoutItsControllerIsRefusedWithTheReason) {
+  // Valid for `grace check`; `grace run` refuses it rather than run the
+  // component without the limit it was given.
+  scoped_env off{"GRACE_CGROUPS", "off"};
+  auto file = tmp_.write("grace.yaml", "grace: 1\nsupervisor:\n  children:\n"
+                                       "    - name: db\n      command: [x]\n"
+                                       "      limits: {memory: 512MiB}\n");
+  EXPECT_EQ(grace::test::run_process({grace_bin, "check", file}).exit_code, 0);
+  auto r = grace::test::run_process({grace_bin, "run", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, file
+                     + ":6:24: error: root/db: limits.memory (memory.max of "
+                       "its cgroup) cannot be set on this host: no cgroups: "
+                       "GRACE_CGROUPS=off\n"
+                       "grace: 1 error in "
+                     + file + "\n");
+}
+
+TEST_F(GraceRun, AKillByTheMemoryLimitIsOomKilled) {
+  // The first run grows past its limit; the next one only sleeps.
+  auto g = run(write_config(
+    "    - name: a\n      limits: {memory: 32MiB}\n      command: [" + crashy
+    + ", --stamp, " + dir_ + "/a.stamp, --first-run, " + dir_
+    + "/once, --grow, \"8\", \"4096\"]\n"));
+  // Started, or refused: no memory controller for grace's cgroups here.
+  ASSERT_TRUE(wait_until([&] {
+    return g->wait(0ms).has_value() || !lines_of(dir_ + "/a.stamp").empty();
+  }))
+    << err();
+  if (g->wait(0ms).has_value()) {
+    ASSERT_NE(err().find("cannot be set on this host"), std::string::npos)
+      << err();
+    GTEST_SKIP() << err();
+  }
+  auto audit = dir_ + "/logs/incidents.jsonl";
+  std::string record;
+  EXPECT_TRUE(wait_until(
+    [&] {
+      for (auto& line : lines_of(audit))
+        if (line.find("\"oom_killed\"") != std::string::npos
+            && line.find("\"resolved\"") != std::string::npos)
+          record = line;
+      return !record.empty();
+    },
+    30s))
+    << slurp(audit) << err();
+  EXPECT_NE(record.find("out of memory: limits.memory 32MiB"),
+            std::string::npos)
+    << record;
+  EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 2u);
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
 }

@@ -621,21 +621,3 @@ TEST_F(GraceRun, AnInvalidConfigIsNotReloadedAndNothingChanges) {
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
 }
-
-TEST_F(GraceRun, AMemoryLimitIsRefusedWithItsReason) {
-  // Valid for `grace check`; `grace run` refuses it rather than run the
-  // component without the limit it was given.
-  auto file = tmp_.write("grace.yaml", "grace: 1\nsupervisor:\n  children:\n"
-                                       "    - name: db\n      command: [x]\n"
-                                       "      limits: {memory: 512MiB}\n");
-  EXPECT_EQ(grace::test::run_process({grace_bin, "check", file}).exit_code, 0);
-  auto r = grace::test::run_process({grace_bin, "run", file});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err,
-            file
-              + ":6:24: error: root/db: limits.memory (memory.max of its "
-                "cgroup, which needs the cgroup v2 memory controller "
-                "delegated to grace) is not supported yet by 'grace run'\n"
-                "grace: 1 error in "
-              + file + "\n");
-}
