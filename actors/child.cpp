@@ -314,7 +314,7 @@ public:
           return;
         for (auto& m : state.monitors) {
           send(m, pause_atom::value);
-          send(m, unpause_atom::value, state.pid);
+          send(m, unpause_atom::value, state.pid, state.cgroup);
         }
       },
       [this](verify_timer, std::uint64_t id) {
@@ -961,7 +961,7 @@ private:
     cancel_readiness();
     state.now = phase::running;
     for (auto& m : state.monitors)
-      send(m, unpause_atom::value, state.pid);
+      send(m, unpause_atom::value, state.pid, state.cgroup);
     auto waiting = std::move(state.waiting_ready);
     state.waiting_ready.clear();
     for (auto id : waiting)

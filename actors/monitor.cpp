@@ -44,7 +44,8 @@ struct monitor_state {
   std::uint64_t fresh_from = 0; // answer with a check run >= this
   // Heartbeats: the deadline for the next WATCHDOG=1.
   std::uint64_t beats = 0;
-  int pid = 0; // the component's process, while it is ready
+  int pid = 0;     // the component's process, while it is ready
+  int cgroup = -1; // its cgroup (a directory descriptor), if it has one
   // What file and resource checks remember between runs (I/O thread only).
   std::shared_ptr<runtime::file_memory> file_memory
     = std::make_shared<runtime::file_memory>();
@@ -103,10 +104,11 @@ public:
         ++state.beats;
         reset();
       },
-      [this](unpause_atom, int pid) {
+      [this](unpause_atom, int pid, int cgroup) {
         if (!state.paused)
           return;
         state.pid = pid;
+        state.cgroup = cgroup;
         health("pending");
         // An initial delay keeps it paused (nothing checked, nothing a
         // passive probe sees counted) until the delay is over.
@@ -295,10 +297,10 @@ private:
       limits.max_cpu = res->max_cpu;
       limits.max_fds = res->max_fds;
       limits.sustained = res->sustained;
-      io.post(
-        [pid = state.pid, limits, memory = state.resource_memory, report] {
-          runtime::probe_resource(pid, limits, *memory, report);
-        });
+      io.post([pid = state.pid, cgroup = state.cgroup, limits,
+               memory = state.resource_memory, report] {
+        runtime::probe_resource(pid, cgroup, limits, *memory, report);
+      });
     } else if (auto* kpi = std::get_if<config::kpi_probe>(&state.probe.check)) {
       runtime::kpi_rule rule;
       rule.json_pointer = kpi->json_pointer;

@@ -164,6 +164,21 @@ std::vector<int> cgroup_pids(const std::string& dir) {
   return out;
 }
 
+std::vector<int> cgroup_pids_at(int dirfd) {
+  std::vector<int> out;
+  unique_fd fd{::openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC)};
+  if (!fd)
+    return out;
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
+  std::istringstream in{text};
+  for (int pid = 0; in >> pid;)
+    out.push_back(pid);
+  return out;
+}
+
 bool cgroup_populated(int dirfd) {
   int fd = ::openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
   if (fd < 0)

@@ -44,6 +44,9 @@ std::int64_t oom_kills_in(const std::string& memory_events);
 /// The pids in the cgroup directory `dir` (its cgroup.procs).
 std::vector<int> cgroup_pids(const std::string& dir);
 
+/// The pids in the cgroup behind directory descriptor `dirfd`.
+std::vector<int> cgroup_pids_at(int dirfd);
+
 /// The cgroups of one grace instance.
 class containment {
 public:

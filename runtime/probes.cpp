@@ -209,10 +209,10 @@ void probe_file(const std::string& path,
   done(std::move(r));
 }
 
-void probe_resource(int pid, const resource_limits& limits,
+void probe_resource(int pid, int cgroup, const resource_limits& limits,
                     resource_memory& memory, probe_callback done) {
   probe_result r;
-  auto u = sample_tree(pid);
+  auto u = sample_tree(pid, cgroup);
   auto now = clock_type::now();
   if (!u) {
     // Gone: its exit is the supervisor's business, not a resource spike.

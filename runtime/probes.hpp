@@ -89,10 +89,11 @@ struct resource_memory {
   std::optional<std::chrono::steady_clock::time_point> over_since;
 };
 
-/// Samples the tree of `pid` from /proc: `resource_spike` once a limit has
-/// been exceeded for `sustained` (CPU needs two samples). The value is the
-/// RSS in bytes.
-void probe_resource(int pid, const resource_limits& limits,
+/// Samples the tree of `pid` from /proc (what is in its `cgroup`, a
+/// directory descriptor, where it has one): `resource_spike` once a limit
+/// has been exceeded for `sustained` (CPU needs two samples). The value is
+/// the RSS in bytes.
+void probe_resource(int pid, int cgroup, const resource_limits& limits,
                     resource_memory& memory, probe_callback done);
 
 /// A KPI's bounds and what it remembers between runs.

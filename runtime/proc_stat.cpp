@@ -8,6 +8,8 @@
 
 #include <unistd.h>
 
+#include "runtime/cgroup.hpp"
+
 namespace grace::runtime {
 
 namespace fs = std::filesystem;
@@ -85,12 +87,20 @@ std::vector<int> process_tree(int pid) {
   return tree;
 }
 
-std::optional<tree_usage> sample_tree(int pid) {
+std::optional<tree_usage> sample_tree(int pid, int cgroup) {
   if (pid <= 0)
     return std::nullopt;
+  std::vector<int> members{pid}; // first: its absence means it is gone
+  if (cgroup >= 0)
+    for (auto p : cgroup_pids_at(cgroup)) {
+      if (p != pid)
+        members.push_back(p);
+    }
+  else
+    members = process_tree(pid);
   auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   tree_usage u;
-  for (auto p : process_tree(pid)) {
+  for (auto p : members) {
     auto dir = "/proc/" + std::to_string(p);
     auto stat = read_small(dir + "/stat");
     auto cpu = parse_stat_cpu(stat);

@@ -31,8 +31,11 @@ std::optional<std::uint64_t> parse_statm_resident(std::string_view statm);
 /// Returns `pid` and its descendants (through /proc/PID/task/*/children).
 std::vector<int> process_tree(int pid);
 
-/// Samples the tree of `pid`; nothing if `pid` is gone.
-std::optional<tree_usage> sample_tree(int pid);
+/// Samples the tree of `pid`; nothing if `pid` is gone. With `cgroup` (a
+/// directory descriptor of its component's cgroup), the tree is what is in
+/// that cgroup: descendants that left it (a double fork, re-parented to
+/// grace) count too.
+std::optional<tree_usage> sample_tree(int pid, int cgroup = -1);
 
 /// Returns the clock ticks per second (sysconf(_SC_CLK_TCK)).
 long clock_ticks_per_second();

@@ -9,6 +9,7 @@
 
 #include "runtime/cgroup.hpp"
 #include "runtime/io_loop.hpp"
+#include "runtime/proc_stat.hpp"
 #include "runtime/process.hpp"
 #include "tests/support/proc.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -169,6 +170,26 @@ TEST_F(Containment, ComponentsGetTheMemoryControllerOnlyWhereGraceHasIt) {
   EXPECT_TRUE(cgroup_set_memory_max(fd, 64 << 20));
   EXPECT_EQ(slurp(cg->dir() + "/root/web/api/memory.max"), "67108864\n");
   done();
+}
+
+TEST_F(Containment, AResourceSampleCountsAllOfTheCgroup) {
+  // Two processes in one cgroup, neither the other's descendant (as a
+  // double-forked helper, re-parented to grace, is not).
+  auto fd = cg_->component("root/a");
+  ASSERT_GE(fd, 0);
+  start(opts({}, fd));
+  auto main = last_pid_;
+  ASSERT_GT(main, 0);
+  start(opts({}, fd));
+  ASSERT_GT(last_pid_, 0);
+  auto tree = sample_tree(main);
+  ASSERT_TRUE(tree);
+  EXPECT_EQ(tree->processes, 1u);
+  auto cgroup = sample_tree(main, fd);
+  ASSERT_TRUE(cgroup);
+  EXPECT_EQ(cgroup->processes, 2u);
+  EXPECT_GT(cgroup->rss_bytes, tree->rss_bytes);
+  EXPECT_FALSE(sample_tree(999999, fd)); // no such main process
 }
 
 TEST_F(Containment, TheExitIsReportedOnlyOnceWhatItLeftIsGone) {
