@@ -284,7 +284,8 @@ TEST_F(Playbooks, AUserPlaybookRunsItsStepsInOrder) {
 }
 
 TEST_F(Playbooks, AnExecStepRunsAsItsComponentsUser) {
-  // Its probe and the playbook's exec step run as the component does.
+  // Its readiness check, its probe and the playbook's exec step run as the
+  // component does.
   if (::geteuid() != 0)
     GTEST_SKIP() << "switching users needs root";
   namespace fs = std::filesystem;
@@ -296,9 +297,11 @@ TEST_F(Playbooks, AnExecStepRunsAsItsComponentsUser) {
         "  children:\n"
         "    - name: a\n      user: nobody\n      cwd: /\n"
         "      command: [/bin/sleep, \"3600\"]\n"
+        "      ready: {exec: [sh, -c, 'id -un > DIR/open/ready'], "
+        "within: 60s}\n"
         "      probes:\n"
-        "        - {kind: exec, command: [sh, -c, 'test ! -e DIR/open/sick'], "
-        "every: 20ms}\n"
+        "        - {kind: exec, every: 20ms, command: [sh, -c, "
+        "'id -un > DIR/open/probe; test ! -e DIR/open/sick']}\n"
         "      on: {check_failed: cure}\n"
         "playbooks:\n"
         "  cure:\n"
@@ -311,6 +314,8 @@ TEST_F(Playbooks, AnExecStepRunsAsItsComponentsUser) {
   auto x = closed_incidents().front();
   EXPECT_EQ(x.status, incident_status::resolved) << text(x, "outcome");
   EXPECT_EQ(test::slurp(dir_ + "/open/who"), "nobody\n");
+  EXPECT_EQ(test::slurp(dir_ + "/open/ready"), "nobody\n");
+  EXPECT_EQ(test::slurp(dir_ + "/open/probe"), "nobody\n");
 }
 
 TEST_F(Playbooks, MaxAttemptsThenOnFailureRunsTheNextPlaybook) {
