@@ -11,72 +11,33 @@
 #include "actors/child.hpp"
 #include "actors/messages.hpp"
 #include "actors/restart_policy.hpp"
+#include "actors/supervisor_core.hpp"
 #include "config/diff.hpp"
 
 namespace grace::actors {
 
 namespace {
 
-// A supervisor carries out one plan at a time: stop some children (one by
-// one, in reverse start order, each stopped before the next), then start
-// some (in start order, each ready before the next). Failures that arrive
-// meanwhile are turned into a new plan that includes what is left of the
-// old one, so nothing is started twice and nothing is forgotten.
-//
-//   idle --start--> starting --plan done--> running --failure--> restarting
-//                                             ^                     |
-//                                             +------plan done------+
-//   any --stop--> stopping --plan done--> idle
-//   restarting --intensity exceeded--> giving_up --plan done--> idle | held
-enum class mode {
-  idle,
-  starting,
-  running,
-  restarting,
-  stopping,
-  giving_up,
-  held
-};
+// The decisions (where a failure goes, what is counted, the plan) are
+// supervisor_core's; this actor carries them out: it sends the stops and
+// starts of the plan under way, one at a time, keeps the promises of those
+// who asked, and tells the tracker, the coordinator and the metrics.
 
-enum class slot_phase { stopped, starting, running, stopping };
-
+/// One child as the actor sees it; what the decisions know of it is
+/// `core.children[i]` at the same index.
 struct slot {
   const config::component_spec* spec = nullptr;
   std::string path;
   caf::actor handle;
-  slot_phase phase = slot_phase::stopped;
-  bool removed = false;   // a temporary child that ended: never started again
-  bool held = false;      // a nested supervisor holding its subtree stopped
-  bool permitted = false; // holds a restart permit (the fast path)
-  bool failing = false;   // its incident is open at the tracker
-  bool waiting = false;   // a dependency of it is down: not restarted until
-                          // the coordinator says (restart_dependents)
-  bool told_down = false; // the coordinator knows it failed; tell it when
-                          // it is ready again
+  bool failing = false;      // its incident is open at the tracker
+  bool told_down = false;    // the coordinator knows it failed; tell it when
+                             // it is ready again
   std::int64_t ready_ns = 0; // steady: when it was last ready
   // For `grace status`:
   std::int32_t pid = 0;       // its process, while one runs
   std::int32_t restarts = 0;  // since grace started
   std::string last_failure;   // in words
   std::int64_t failed_ns = 0; // steady
-  config::restart_type restart = config::restart_type::permanent;
-  config::backoff_spec backoff;
-  backoff_streak streak;
-};
-
-enum class purpose { start, restart, shutdown, give_up };
-
-struct plan {
-  purpose why = purpose::start;
-  std::vector<std::size_t> stops;  // in order
-  std::vector<std::size_t> starts; // in order
-  std::size_t next_stop = 0;
-  std::size_t next_start = 0;
-  std::optional<std::size_t> delayed; // this child's start waits `delay`
-  duration delay{};
-  bool delay_done = false;
-  std::optional<std::size_t> awaiting; // a child whose stop/ready we await
-  std::string reason;                  // for give_up: why
 };
 
 struct supervisor_state {
@@ -85,14 +46,11 @@ struct supervisor_state {
   std::shared_ptr<const config::supervisor_spec> owned; // keeps spec alive
   node_context_ptr ctx;
   caf::actor parent;
-  std::vector<slot> children;
+  supervisor_core core;
+  std::vector<slot> children; // core.children[i] is what decisions know
   std::unordered_map<std::string, std::size_t> index; // path -> slot
-  std::optional<restart_intensity> intensity;
-  mode now = mode::idle;
-  std::optional<plan> current;
   std::uint64_t plan_gen = 0;
   bool ready_owed = false; // the parent awaits our ready
-  std::size_t granted = 0; // restart permits out
   // Restarts and starts asked for, answered when the child is ready again.
   std::vector<std::pair<std::size_t, caf::response_promise>> restart_waiters;
   // Restarts found unneeded: a fresh instance is on its way up (answered
@@ -119,7 +77,8 @@ public:
     state.spec = state.owned.get();
     state.ctx = std::move(ctx);
     state.parent = std::move(parent);
-    state.intensity.emplace(state.spec->intensity, state.spec->period);
+    state.core = supervisor_core{state.spec->strategy, state.spec->intensity,
+                                 state.spec->period};
   }
 
   caf::behavior make_behavior() override {
@@ -152,7 +111,7 @@ public:
       [this](reload_atom, const spec_update& u) -> caf::result<bool> {
         auto rp = make_response_promise<bool>();
         state.reload_waiters.push_back(rp);
-        if (state.current || state.retiring > 0)
+        if (state.core.current || state.retiring > 0)
           state.pending_reload = u; // after the plan under way
         else
           reload(u);
@@ -170,15 +129,16 @@ public:
         // sibling it depends on): answers whether it restarted it.
         if (auto it = state.index.find(who); it != state.index.end()) {
           auto i = it->second;
-          auto& s = state.children[i];
-          if (s.phase == slot_phase::running && s.ready_ns > since_ns) {
-            s.waiting = false;
+          auto& c = state.core.children[i];
+          if (c.phase == slot_phase::running
+              && state.children[i].ready_ns > since_ns) {
+            c.waiting = false;
             maybe_grant(i);
             return false;
           }
           if (coming_up(i)) {
             // A plan (re)starts it right now: that instance is fresh.
-            s.waiting = false;
+            c.waiting = false;
             auto rp = make_response_promise<bool>();
             state.fresh_waiters.emplace_back(i, rp);
             return rp;
@@ -205,28 +165,27 @@ public:
         auto it = state.index.find(who);
         if (it == state.index.end())
           return;
-        auto& s = state.children[it->second];
-        s.waiting = wait;
-        if (wait && s.permitted) {
-          s.permitted = false;
-          --state.granted;
-          send(s.handle, revoke_atom::value);
-        }
+        auto& c = state.core.children[it->second];
+        c.waiting = wait;
+        if (wait)
+          revoke(it->second);
         if (!wait)
           maybe_grant(it->second);
       },
       [this](escalate_atom, const std::string& who, const std::string& why) {
         // A playbook gave up on child `who`: this supervisor gives up as if
         // its restart intensity were exceeded (`on_exhausted` applies).
-        if (state.index.count(who) && state.now != mode::stopping
-            && state.now != mode::giving_up && state.now != mode::idle
-            && state.now != mode::held)
+        if (state.index.count(who)
+            && state.core.now != supervisor_mode::stopping
+            && state.core.now != supervisor_mode::giving_up
+            && state.core.now != supervisor_mode::idle
+            && state.core.now != supervisor_mode::held)
           give_up(who + ": " + why, "escalated by a playbook (" + why + ")");
       },
       [this](resume_atom, std::uint64_t gen) {
-        if (state.current && gen == state.plan_gen) {
-          state.current->delay_done = true;
-          state.current->awaiting.reset();
+        if (state.core.current && gen == state.plan_gen) {
+          state.core.current->delay_done = true;
+          state.core.current->awaiting.reset();
           advance();
         }
       },
@@ -244,15 +203,10 @@ private:
       slot s;
       s.spec = &c;
       s.path = c.path();
-      if (auto* child = std::get_if<config::child_spec>(&c.node)) {
-        s.restart = child->restart;
-        s.backoff = child->backoff;
-      } else {
-        s.restart = std::get<config::supervisor_spec>(c.node).restart;
-        s.backoff = state.ctx->default_backoff;
-      }
       state.index[s.path] = state.children.size();
       state.children.push_back(std::move(s));
+      state.core.children.push_back(
+        make_core_child(c, state.ctx->default_backoff));
       spawn_slot_actor(state.children.size() - 1);
     }
   }
@@ -300,13 +254,14 @@ private:
   // -- requests from the parent ---------------------------------------------
 
   void start() {
-    if (state.now != mode::idle && state.now != mode::held)
+    if (state.core.now != supervisor_mode::idle
+        && state.core.now != supervisor_mode::held)
       return;
-    state.intensity->clear();
-    for (auto& c : state.children)
+    state.core.intensity.clear();
+    for (auto& c : state.core.children)
       c.removed = c.held = false;
     state.ready_owed = true;
-    state.now = mode::starting;
+    state.core.now = supervisor_mode::starting;
     plan p;
     p.why = purpose::start;
     for (std::size_t i = 0; i < state.children.size(); ++i)
@@ -316,22 +271,14 @@ private:
 
   void stop() {
     state.ready_owed = false;
-    state.now = mode::stopping;
+    state.core.now = supervisor_mode::stopping;
     answer_restarts(std::nullopt, "stopped");
-    run(shutdown_plan(purpose::shutdown));
-  }
-
-  plan shutdown_plan(purpose why) {
-    plan p;
-    p.why = why;
-    for (std::size_t i = state.children.size(); i-- > 0;)
-      p.stops.push_back(i);
-    return p;
+    run(shutdown_plan(state.children.size(), purpose::shutdown));
   }
 
   // The awaited step of the current plan is done.
   void step_done() {
-    auto& p = *state.current;
+    auto& p = *state.core.current;
     p.awaiting.reset();
     if (p.next_stop < p.stops.size())
       ++p.next_stop;
@@ -349,21 +296,22 @@ private:
     publish(r);
     auto i = it->second;
     auto& s = state.children[i];
-    auto awaited = state.current && state.current->awaiting == i;
+    auto& c = state.core.children[i];
+    auto awaited = state.core.current && state.core.current->awaiting == i;
     switch (r.kind) {
       case report_kind::started:
         s.pid = r.pid;
-        if (s.phase == slot_phase::stopped)
-          s.phase = slot_phase::starting;
+        if (c.phase == slot_phase::stopped)
+          c.phase = slot_phase::starting;
         return;
       case report_kind::ready:
-        if (s.phase == slot_phase::stopping)
+        if (c.phase == slot_phase::stopping)
           return;
-        s.phase = slot_phase::running;
+        c.phase = slot_phase::running;
         if (r.pid > 0)
           s.pid = r.pid;
         s.ready_ns = r.at_ns ? r.at_ns : steady_ns();
-        s.streak.ready(now());
+        c.streak.ready(now());
         if (s.told_down) {
           s.told_down = false;
           send(state.ctx->coordinator, dep_up_atom::value, s.path);
@@ -387,7 +335,7 @@ private:
           maybe_grant(i);
         return;
       case report_kind::stopped:
-        s.phase = slot_phase::stopped;
+        c.phase = slot_phase::stopped;
         s.pid = 0;
         answer_stops(i);
         if (awaited)
@@ -396,8 +344,8 @@ private:
       case report_kind::held:
         // Not restarted behind the operator's back: only a fresh start of
         // this supervisor (or, later, `grace start`) releases it.
-        s.phase = slot_phase::stopped;
-        s.held = true;
+        c.phase = slot_phase::stopped;
+        c.held = true;
         if (awaited)
           step_done();
         return;
@@ -413,9 +361,10 @@ private:
       return;
     }
     // The child went down on its own.
-    auto was = s.phase;
-    s.phase = slot_phase::stopped;
-    if (state.now == mode::stopping || state.now == mode::giving_up
+    auto was = c.phase;
+    c.phase = slot_phase::stopped;
+    if (state.core.now == supervisor_mode::stopping
+        || state.core.now == supervisor_mode::giving_up
         || was == slot_phase::stopping) {
       // On its way down anyway.
       if (awaited)
@@ -427,42 +376,22 @@ private:
 
   // -- the fast path (messages.hpp) ----------------------------------------
 
-  // Gives child i a restart permit if what this supervisor would do when it
-  // fails is certain: restart it alone, at once, within the intensity
-  // (counting every permit already out as a restart to come).
+  // Gives child i a restart permit if supervisor_core's permit() finds
+  // what this supervisor would do when it fails certain.
   void maybe_grant(std::size_t i) {
-    if (state.now != mode::running || state.current)
-      return;
-    auto& s = state.children[i];
-    if (s.permitted || s.phase != slot_phase::running || s.removed || s.held
-        || s.waiting || s.restart == config::restart_type::temporary)
-      return;
-    auto* child = std::get_if<config::child_spec>(&s.spec->node);
-    if (!child || child->ready.how == config::ready_spec::kind::notify
-        || exits_handed_over(s))
-      return;
-    std::vector<bool> startable;
-    for (auto& c : state.children)
-      startable.push_back(!c.removed && !c.held);
-    if (!restarts_alone(state.spec->strategy, i, startable))
-      return;
-    auto t = now();
-    if (state.intensity->restarts_in_window(t) + state.granted + 1
-        > static_cast<std::size_t>(std::max(0, state.spec->intensity)))
-      return;
-    auto from = s.streak.immediate_from(s.backoff);
-    if (!from)
+    auto terms = permit(state.core, i, now());
+    if (!terms)
       return;
     std::int64_t not_before = 0;
-    if (*from != time_point::min())
+    if (terms->not_before != time_point::min())
       not_before = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     from->time_since_epoch())
+                     terms->not_before.time_since_epoch())
                      .count();
-    s.permitted = true;
-    ++state.granted;
+    state.core.children[i].permitted = true;
+    ++state.core.granted;
+    auto& s = state.children[i];
     spdlog::debug("{}: {} may restart at once", path(), s.path);
-    send(s.handle, permit_atom::value,
-         s.restart == config::restart_type::permanent, not_before);
+    send(s.handle, permit_atom::value, terms->any_exit, not_before);
   }
 
   void grant_all() {
@@ -470,44 +399,51 @@ private:
       maybe_grant(i);
   }
 
+  // Withdraws child i's permit, if it has one.
+  void revoke(std::size_t i) {
+    auto& c = state.core.children[i];
+    if (!c.permitted)
+      return;
+    c.permitted = false;
+    --state.core.granted;
+    send(state.children[i].handle, revoke_atom::value);
+  }
+
   // Any plan may decide differently from a permit: withdraw them all first.
   void revoke_all() {
-    for (auto& c : state.children) {
-      if (!c.permitted)
-        continue;
-      c.permitted = false;
-      send(c.handle, revoke_atom::value);
-    }
-    state.granted = 0;
+    for (std::size_t i = 0; i < state.children.size(); ++i)
+      revoke(i);
   }
 
   // Child i used its permit: the replacement runs. Record the restart as if
   // this supervisor had ordered it.
   void restarted(std::size_t i, const child_report& r) {
     auto& s = state.children[i];
-    if (s.permitted) {
-      s.permitted = false;
-      --state.granted;
+    auto& c = state.core.children[i];
+    if (c.permitted) { // used: nothing to withdraw
+      c.permitted = false;
+      --state.core.granted;
     }
-    s.phase = slot_phase::starting;
+    c.phase = slot_phase::starting;
     auto at = r.at_ns ? r.at_ns : steady_ns();
     state.ctx->ledger->failure(s.path, r.mode, r.detail, at);
     state.ctx->ledger->restart(s.path);
     ++s.restarts;
     if (state.ctx->metrics)
       state.ctx->metrics->restarted(s.path);
-    if (state.now == mode::stopping || state.now == mode::giving_up)
+    if (state.core.now == supervisor_mode::stopping
+        || state.core.now == supervisor_mode::giving_up)
       return; // the plan stops it in its turn
     note_failed(s, r);
     tell_down(s, r);
     auto t = now();
-    if (!state.intensity->add_restart(t)) {
+    if (!state.core.intensity.add_restart(t)) {
       // A permit raced with a restart of the slow path: this one is over
       // the limit, as OTP would count it.
       give_up(s.path + " " + r.detail);
       return;
     }
-    s.streak.failed(t, s.backoff.max);
+    c.streak.failed(t, c.backoff.max);
     note(action_note(s.path, "restart",
                      std::string{to_string(state.spec->strategy)}
                        + ": restarted at once (pid " + std::to_string(r.pid)
@@ -516,47 +452,36 @@ private:
     spdlog::warn("{}: restarting {} ({})", path(), s.path, r.detail);
   }
 
-  // Whether the child's `on:` names a playbook for `mode` other than the
-  // supervisor's own `restart`.
-  static bool handed_over(const slot& s, config::failure_mode mode) {
-    auto* child = std::get_if<config::child_spec>(&s.spec->node);
-    if (!child)
-      return false;
-    auto it = child->on.find(mode);
-    return it != child->on.end() && it->second.name != "restart";
-  }
-
-  static bool handed_over(const slot& s, const std::string& mode) {
-    auto fm = config::from_string<config::failure_mode>(mode);
-    return fm && handed_over(s, *fm);
-  }
-
-  // Whether any exit of child i may go to a playbook (then it gets no
-  // restart permit: the coordinator decides).
-  static bool exits_handed_over(const slot& s) {
-    using fm = config::failure_mode;
-    for (auto m : {fm::crashed, fm::exited, fm::port_in_use})
-      if (handed_over(s, m))
-        return true;
-    return false;
-  }
-
   void failure(std::size_t i, const child_report& r) {
     auto& s = state.children[i];
     state.ctx->ledger->failure(s.path, r.mode, r.detail,
                                r.at_ns ? r.at_ns : steady_ns());
-    if (s.waiting) {
+    failure_event e;
+    e.child = i;
+    e.mode = config::from_string<config::failure_mode>(r.mode);
+    e.kind = r.kind == report_kind::exited && r.signal == 0 && r.code == 0
+                 && r.mode != mode_name(config::failure_mode::ready_timeout)
+               ? exit_kind::normal
+               : exit_kind::abnormal;
+    e.noted = r.noted;
+    e.playbooks = static_cast<bool>(state.ctx->coordinator);
+    std::uniform_real_distribution<double> jitter{-1.0, 1.0};
+    auto d = decide(state.core, e, now(), jitter(state.rng),
+                    state.ctx->budget.get());
+    auto awaited
+      = [&] { return state.core.current && state.core.current->awaiting == i; };
+    if (std::holds_alternative<decision::wait_for_dependency>(d)) {
       // A dependency of it is down: its failure is on record (caused by
       // the dependency's incident), and it is restarted once the
       // dependency is back (restart_dependents), not now.
       note_failed(s, r);
       spdlog::info("{}: {} {}; restarted once its dependency is back", path(),
                    s.path, r.detail);
-      if (state.current && state.current->awaiting == i)
+      if (awaited())
         step_done();
       return;
     }
-    if (!r.noted && state.ctx->coordinator && handed_over(s, r.mode)) {
+    if (std::holds_alternative<decision::hand_to_playbook>(d)) {
       // The child's `on:` names a playbook for this failure: the
       // coordinator runs it; the child stays down until it acts.
       failure_report f;
@@ -571,57 +496,45 @@ private:
       f.supervisor = caf::actor_cast<caf::actor>(this);
       send(state.ctx->coordinator, std::move(f));
       tell_down(s, r);
-      if (state.current && state.current->awaiting == i)
+      if (awaited())
         step_done();
       return;
     }
-    auto kind = exit_kind::abnormal;
-    if (r.kind == report_kind::exited && r.signal == 0 && r.code == 0
-        && r.mode != mode_name(config::failure_mode::ready_timeout))
-      kind = exit_kind::normal;
-    if (!should_restart(s.restart, kind)) {
-      spdlog::info("{}: {} is {} and {}: not restarted", path(), s.path,
-                   to_string(s.restart), r.detail);
-      if (kind == exit_kind::abnormal) {
+    if (auto* no = std::get_if<decision::not_restarted>(&d)) {
+      auto type = std::string{to_string(state.core.children[i].restart)};
+      spdlog::info("{}: {} is {} and {}: not restarted", path(), s.path, type,
+                   r.detail);
+      if (no->abnormal) {
         // A failure nobody heals: on record, and closed as such.
         note_failed(s, r);
         s.failing = false;
-        note(
-          closed_note(s.path, "failed",
-                      std::string{to_string(s.restart)} + ": not restarted"));
+        note(closed_note(s.path, "failed", type + ": not restarted"));
       }
-      if (s.restart == config::restart_type::temporary)
-        s.removed = true;
-      if (state.current && state.current->awaiting == i)
+      if (awaited())
         step_done(); // we were waiting for it: move on without it
       return;
     }
     if (!r.noted)
       note_failed(s, r);
     tell_down(s, r);
-    auto t = now();
-    if (state.ctx->budget && !state.ctx->budget->take(t)) {
+    if (std::holds_alternative<decision::hold>(d)) {
       budget_hold(i, r);
       return;
     }
-    if (!state.intensity->add_restart(t)) {
+    if (std::holds_alternative<decision::give_up>(d)) {
       give_up(s.path + " " + r.detail);
       return;
     }
-    state.ctx->ledger->restart(s.path);
-    ++s.restarts;
-    if (state.ctx->metrics)
-      state.ctx->metrics->restarted(s.path);
-    auto streak = s.streak.failed(t, s.backoff.max);
-    std::uniform_real_distribution<double> jitter{-1.0, 1.0};
-    auto delay = backoff_delay(s.backoff, streak, jitter(state.rng));
-    auto p = restart_plan(i, false, delay);
-    if (state.now == mode::running)
-      state.now = mode::restarting;
+    auto& restart = std::get<decision::restart>(d);
+    counted_restart(i);
+    if (state.core.now == supervisor_mode::running)
+      state.core.now = supervisor_mode::restarting;
     auto detail = r.detail;
     auto failed_path = s.path;
-    note(action_note(failed_path, "restart", restart_detail(p, delay)));
-    run(std::move(p));
+    auto delay = restart.delay;
+    note(
+      action_note(failed_path, "restart", restart_detail(restart.next, delay)));
+    run(std::move(restart.next));
     // Logged once the restart is under way, not before.
     spdlog::warn(
       "{}: restarting {} ({}){}", path(), failed_path, detail,
@@ -632,47 +545,14 @@ private:
         : std::string{});
   }
 
-  // The plan that restarts child i by the strategy: the others of its
-  // restart set stopped (i too if `stop_it`: it still runs), then all
-  // started, i after `delay`; what an interrupted plan still had to do is
-  // folded in.
-  plan restart_plan(std::size_t i, bool stop_it, duration delay) {
-    auto set = restart_set(state.spec->strategy, i, state.children.size());
-    std::set<std::size_t> starts;
-    for (auto j : set) {
-      auto& c = state.children[j];
-      if (c.removed || c.held)
-        continue;
-      if (j != i && c.restart == config::restart_type::temporary) {
-        // OTP: a temporary sibling the strategy terminates is not restarted.
-        c.removed = true;
-        continue;
-      }
-      starts.insert(j);
-    }
-    plan p;
-    p.why = purpose::restart;
-    std::set<std::size_t, std::greater<>> stops;
-    for (auto j : set)
-      if (j != i || stop_it)
-        stops.insert(j);
-    // Whatever the interrupted plan still had to stop or start is done too.
-    if (state.current && state.current->why != purpose::shutdown) {
-      auto& old = *state.current;
-      for (auto k = old.next_stop; k < old.stops.size(); ++k)
-        if (old.stops[k] != i || stop_it)
-          stops.insert(old.stops[k]);
-      for (auto k = old.next_start; k < old.starts.size(); ++k)
-        if (!state.children[old.starts[k]].removed)
-          starts.insert(old.starts[k]);
-    }
-    p.stops.assign(stops.begin(), stops.end());
-    p.starts.assign(starts.begin(), starts.end());
-    if (delay > duration::zero()) {
-      p.delayed = i;
-      p.delay = delay;
-    }
-    return p;
+  // A restart of child i was admitted: on the ledger, its count, the
+  // metrics.
+  void counted_restart(std::size_t i) {
+    auto& s = state.children[i];
+    state.ctx->ledger->restart(s.path);
+    ++s.restarts;
+    if (state.ctx->metrics)
+      state.ctx->metrics->restarted(s.path);
   }
 
   // -- restarts asked for (the coordinator heals a probe failure) -------------
@@ -688,28 +568,27 @@ private:
       return refuse("no such child of " + path());
     auto i = it->second;
     auto& s = state.children[i];
-    if (state.now != mode::running && state.now != mode::restarting
-        && state.now != mode::starting)
+    auto& c = state.core.children[i];
+    if (state.core.now != supervisor_mode::running
+        && state.core.now != supervisor_mode::restarting
+        && state.core.now != supervisor_mode::starting)
       return refuse("its supervisor is stopping or gave up");
-    if (s.removed || s.held)
+    if (c.removed || c.held)
       return refuse("it is not running");
-    s.waiting = false;
-    auto t = now();
-    if (state.ctx->budget && !state.ctx->budget->take(t))
+    c.waiting = false;
+    auto admitted = admit(state.core, state.ctx->budget.get(), now());
+    if (admitted == admission::budget_spent)
       return refuse("the node's restart budget is spent (" + budget_text()
                     + ")");
     state.restart_waiters.emplace_back(i, std::move(rp));
-    if (!state.intensity->add_restart(t)) {
+    if (admitted == admission::intensity_exceeded) {
       give_up(s.path + " restarted by the coordinator");
       return;
     }
-    state.ctx->ledger->restart(s.path);
-    ++s.restarts;
-    if (state.ctx->metrics)
-      state.ctx->metrics->restarted(s.path);
-    auto p = restart_plan(i, true, duration::zero());
-    if (state.now == mode::running)
-      state.now = mode::restarting;
+    counted_restart(i);
+    auto p = restart_plan(state.core, i, true, duration::zero());
+    if (state.core.now == supervisor_mode::running)
+      state.core.now = supervisor_mode::restarting;
     spdlog::warn("{}: restarting {} (asked to by the coordinator)", path(),
                  s.path);
     run(std::move(p));
@@ -721,9 +600,10 @@ private:
   // restart intensity like a restart. Answers once it is ready.
   void start_requested(const std::string& who, caf::response_promise rp) {
     auto it = state.index.find(who);
-    if (it == state.index.end() || state.now == mode::stopping
-        || state.now == mode::giving_up || state.now == mode::idle
-        || state.now == mode::held) {
+    if (it == state.index.end() || state.core.now == supervisor_mode::stopping
+        || state.core.now == supervisor_mode::giving_up
+        || state.core.now == supervisor_mode::idle
+        || state.core.now == supervisor_mode::held) {
       rp.deliver(caf::make_error(caf::sec::runtime_error,
                                  who + ": "
                                    + (it == state.index.end()
@@ -734,8 +614,9 @@ private:
     }
     auto i = it->second;
     auto& s = state.children[i];
-    s.waiting = false;
-    switch (s.phase) {
+    auto& c = state.core.children[i];
+    c.waiting = false;
+    switch (c.phase) {
       case slot_phase::running:
         rp.deliver(true);
         return;
@@ -747,29 +628,28 @@ private:
       case slot_phase::stopped:
         break;
     }
-    auto t = now();
-    if (state.ctx->budget && !state.ctx->budget->take(t)) {
-      rp.deliver(caf::make_error(caf::sec::runtime_error,
-                                 who + ": the node's restart budget is spent ("
-                                   + budget_text() + ")"));
-      return;
+    switch (admit(state.core, state.ctx->budget.get(), now())) {
+      case admission::budget_spent:
+        rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                   who
+                                     + ": the node's restart budget is spent ("
+                                     + budget_text() + ")"));
+        return;
+      case admission::intensity_exceeded:
+        rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                   who + ": restart intensity exceeded"));
+        give_up(s.path + " started again by a playbook");
+        return;
+      case admission::admitted:
+        break;
     }
-    if (!state.intensity->add_restart(t)) {
-      rp.deliver(caf::make_error(caf::sec::runtime_error,
-                                 who + ": restart intensity exceeded"));
-      give_up(s.path + " started again by a playbook");
-      return;
-    }
-    s.held = false;
-    s.removed = false;
-    state.ctx->ledger->restart(s.path);
-    ++s.restarts;
-    if (state.ctx->metrics)
-      state.ctx->metrics->restarted(s.path);
+    c.held = false;
+    c.removed = false;
+    counted_restart(i);
     state.restart_waiters.emplace_back(i, std::move(rp));
-    auto p = restart_plan(i, false, duration::zero());
-    if (state.now == mode::running)
-      state.now = mode::restarting;
+    auto p = restart_plan(state.core, i, false, duration::zero());
+    if (state.core.now == supervisor_mode::running)
+      state.core.now = supervisor_mode::restarting;
     run(std::move(p));
   }
 
@@ -785,12 +665,9 @@ private:
     }
     auto i = it->second;
     auto& s = state.children[i];
-    s.held = true;
-    if (s.permitted) {
-      s.permitted = false;
-      --state.granted;
-      send(s.handle, revoke_atom::value);
-    }
+    auto& c = state.core.children[i];
+    c.held = true;
+    revoke(i);
     // Its restart or start asked for will not happen.
     auto& w = state.restart_waiters;
     for (auto r = w.begin(); r != w.end();) {
@@ -802,20 +679,20 @@ private:
         caf::make_error(caf::sec::runtime_error, who + ": stopped"));
       r = w.erase(r);
     }
-    if (s.phase == slot_phase::stopped) {
+    if (c.phase == slot_phase::stopped) {
       rp.deliver(true);
       return;
     }
     state.stop_waiters.emplace_back(i, std::move(rp));
-    if (state.current && state.current->awaiting == i
-        && s.phase == slot_phase::stopping)
+    if (state.core.current && state.core.current->awaiting == i
+        && c.phase == slot_phase::stopping)
       return; // the plan stops it already
-    if (state.current && state.current->awaiting == i) {
+    if (state.core.current && state.core.current->awaiting == i) {
       // The plan waits for it to come up: it is held now; move on.
-      state.current->awaiting.reset();
-      ++state.current->next_start;
+      state.core.current->awaiting.reset();
+      ++state.core.current->next_start;
     }
-    s.phase = slot_phase::stopping;
+    c.phase = slot_phase::stopping;
     send(s.handle, stop_atom::value);
     advance();
   }
@@ -844,27 +721,26 @@ private:
   // start releases it.
   void budget_hold(std::size_t i, const child_report& r) {
     auto& s = state.children[i];
-    s.held = true;
-    s.failing = false;
+    s.failing = false; // held by decide()
     auto why = "the node's restart budget is spent (" + budget_text()
                + "): held instead of restarted";
     spdlog::error("{}: {} {}; {}", path(), s.path, r.detail, why);
     auto n = closed_note(s.path, "held", why);
     n.severity = std::string{to_string(config::severity::critical)};
     note(std::move(n));
-    if (state.current && state.current->awaiting == i)
+    if (state.core.current && state.core.current->awaiting == i)
       step_done();
   }
 
   // Whether child i is being started, or is still to be started by the
   // current plan.
   bool coming_up(std::size_t i) const {
-    if (state.children[i].phase == slot_phase::starting)
+    if (state.core.children[i].phase == slot_phase::starting)
       return true;
-    if (!state.current || state.current->why == purpose::shutdown
-        || state.current->why == purpose::give_up)
+    if (!state.core.current || state.core.current->why == purpose::shutdown
+        || state.core.current->why == purpose::give_up)
       return false;
-    auto& p = *state.current;
+    auto& p = *state.core.current;
     return std::find(p.starts.begin()
                        + static_cast<std::ptrdiff_t>(p.next_start),
                      p.starts.end(), i)
@@ -912,11 +788,14 @@ private:
     revoke_all();
     if (state.spec->intensity != next.intensity
         || state.spec->period != next.period)
-      state.intensity.emplace(next.intensity, next.period);
+      state.core.intensity = restart_intensity{next.intensity, next.period};
+    state.core.strategy = next.strategy;
+    state.core.max_restarts = next.intensity;
     std::map<std::string, std::size_t> old_at;
     for (std::size_t i = 0; i < state.children.size(); ++i)
       old_at[state.children[i].spec->name()] = i;
     std::vector<slot> kept;
+    std::vector<core_child> kept_core;
     std::vector<bool> used(state.children.size(), false);
     state.reload_starts.clear();
     for (auto& c : next.children) {
@@ -927,10 +806,21 @@ private:
                == c.is_supervisor())
         old = it->second;
       slot s;
+      auto cc = make_core_child(c, state.ctx->default_backoff);
       bool fresh = true;
       if (old) {
         used[*old] = true;
         s = std::move(state.children[*old]);
+        // Its history stays: phase, streak, hold; the rules are the new
+        // spec's (a nested supervisor keeps its backoff).
+        auto& was = state.core.children[*old];
+        if (c.is_supervisor())
+          cc.backoff = was.backoff;
+        cc.streak = was.streak;
+        cc.phase = was.phase;
+        cc.removed = was.removed;
+        cc.held = was.held;
+        cc.waiting = was.waiting;
         auto* before = std::get_if<config::child_spec>(&s.spec->node);
         auto* after = std::get_if<config::child_spec>(&c.node);
         fresh = before && after && !config::same_child(*before, *after);
@@ -939,16 +829,11 @@ private:
       }
       s.spec = &c;
       s.path = c.path();
-      if (auto* child = std::get_if<config::child_spec>(&c.node)) {
-        s.restart = child->restart;
-        s.backoff = child->backoff;
-      } else {
-        s.restart = std::get<config::supervisor_spec>(c.node).restart;
-      }
       kept.push_back(std::move(s));
+      kept_core.push_back(std::move(cc));
       auto k = kept.size() - 1;
       if (!old || fresh) {
-        kept[k].phase = slot_phase::stopped;
+        kept_core[k].phase = slot_phase::stopped;
         kept[k].handle = nullptr;
         state.reload_starts.push_back(k);
       } else if (c.is_supervisor()) {
@@ -961,6 +846,7 @@ private:
       if (!used[i])
         retire(state.children[i]); // removed
     state.children = std::move(kept);
+    state.core.children = std::move(kept_core);
     state.index.clear();
     for (std::size_t i = 0; i < state.children.size(); ++i)
       state.index[state.children[i].path] = i;
@@ -985,8 +871,9 @@ private:
 
   // Every replaced child has stopped: start the new and changed ones.
   void start_reloaded() {
-    if (state.now != mode::running && state.now != mode::restarting
-        && state.now != mode::starting) {
+    if (state.core.now != supervisor_mode::running
+        && state.core.now != supervisor_mode::restarting
+        && state.core.now != supervisor_mode::starting) {
       answer_reloads();
       return;
     }
@@ -999,8 +886,8 @@ private:
     p.why = purpose::restart;
     p.starts = state.reload_starts;
     state.reload_starts.clear();
-    if (state.now == mode::running)
-      state.now = mode::restarting;
+    if (state.core.now == supervisor_mode::running)
+      state.core.now = supervisor_mode::restarting;
     run(std::move(p));
   }
 
@@ -1012,7 +899,7 @@ private:
 
   // -- the operator (grace status, start, stop, restart) ----------------------
 
-  static std::string slot_state(const slot& s) {
+  static std::string slot_state(const core_child& s) {
     if (s.removed)
       return "done";
     if (s.held)
@@ -1033,20 +920,20 @@ private:
   }
 
   std::string mode_text() const {
-    switch (state.now) {
-      case mode::idle:
+    switch (state.core.now) {
+      case supervisor_mode::idle:
         return "stopped";
-      case mode::starting:
+      case supervisor_mode::starting:
         return "starting";
-      case mode::running:
+      case supervisor_mode::running:
         return "running";
-      case mode::restarting:
+      case supervisor_mode::restarting:
         return "restarting";
-      case mode::stopping:
+      case supervisor_mode::stopping:
         return "stopping";
-      case mode::giving_up:
+      case supervisor_mode::giving_up:
         return "giving up";
-      case mode::held:
+      case supervisor_mode::held:
         return "held";
     }
     return "stopped";
@@ -1073,13 +960,15 @@ private:
     me.supervisor = true;
     me.state = mode_text();
     g->parts.push_back({me});
-    for (auto& c : state.children) {
+    for (std::size_t i = 0; i < state.children.size(); ++i) {
+      auto& c = state.children[i];
+      auto& cc = state.core.children[i];
       component_status e;
       e.path = c.path;
       e.supervisor = c.spec->is_supervisor();
-      e.state = slot_state(c);
+      e.state = slot_state(cc);
       e.pid = c.pid;
-      e.ready_ns = c.phase == slot_phase::running ? c.ready_ns : 0;
+      e.ready_ns = cc.phase == slot_phase::running ? c.ready_ns : 0;
       e.restarts = c.restarts;
       e.last_failure = c.last_failure;
       e.failed_ns = c.failed_ns;
@@ -1162,8 +1051,9 @@ private:
         caf::make_error(caf::sec::runtime_error, "unknown operation " + verb));
       return rp;
     }
-    if (state.now != mode::running && state.now != mode::restarting
-        && state.now != mode::starting) {
+    if (state.core.now != supervisor_mode::running
+        && state.core.now != supervisor_mode::restarting
+        && state.core.now != supervisor_mode::starting) {
       rp.deliver(caf::make_error(caf::sec::runtime_error,
                                  who + ": its supervisor " + path() + " is "
                                    + mode_text()));
@@ -1171,20 +1061,20 @@ private:
     }
     // The operator's start and restart release a hold and do not count
     // toward the restart intensity or the node's budget.
-    auto& s = state.children[i];
-    s.held = s.removed = s.waiting = false;
-    if (verb == "start" && s.phase == slot_phase::running) {
+    auto& c = state.core.children[i];
+    c.held = c.removed = c.waiting = false;
+    if (verb == "start" && c.phase == slot_phase::running) {
       rp.deliver(true);
       return rp;
     }
     state.restart_waiters.emplace_back(i, rp);
-    if (verb == "start" && s.phase == slot_phase::starting)
+    if (verb == "start" && c.phase == slot_phase::starting)
       return rp;
     spdlog::info("{}: {} {} (asked to by the operator)", path(),
                  verb == "start" ? "starting" : "restarting", who);
-    auto p = restart_plan(i, verb == "restart", duration::zero());
-    if (state.now == mode::running)
-      state.now = mode::restarting;
+    auto p = restart_plan(state.core, i, verb == "restart", duration::zero());
+    if (state.core.now == supervisor_mode::running)
+      state.core.now = supervisor_mode::restarting;
     run(std::move(p));
     return rp;
   }
@@ -1219,7 +1109,7 @@ private:
                   spec.on_exhausted == config::exhausted_action::hold
                     ? "holding the subtree stopped"
                     : "giving up");
-    state.now = mode::giving_up;
+    state.core.now = supervisor_mode::giving_up;
     answer_restarts(std::nullopt, "restart intensity exceeded");
     auto hold = spec.on_exhausted == config::exhausted_action::hold;
     state.ctx->ledger->gave_up(path(), hold);
@@ -1232,7 +1122,7 @@ private:
                            + std::to_string(spec.intensity) + " restarts in "
                            + config::format_duration(spec.period) + ")",
                      true));
-    auto p = shutdown_plan(purpose::give_up);
+    auto p = shutdown_plan(state.children.size(), purpose::give_up);
     p.reason = why;
     run(std::move(p));
   }
@@ -1242,30 +1132,30 @@ private:
   void run(plan p) {
     revoke_all();
     ++state.plan_gen;
-    state.current = std::move(p);
+    state.core.current = std::move(p);
     advance();
   }
 
   void advance() {
-    while (state.current) {
-      auto& p = *state.current;
+    while (state.core.current) {
+      auto& p = *state.core.current;
       if (p.awaiting)
         return;
       if (p.next_stop < p.stops.size()) {
         auto j = p.stops[p.next_stop];
-        auto& c = state.children[j];
+        auto& c = state.core.children[j];
         if (c.phase == slot_phase::stopped) {
           ++p.next_stop;
           continue;
         }
         c.phase = slot_phase::stopping;
         p.awaiting = j;
-        send(c.handle, stop_atom::value);
+        send(state.children[j].handle, stop_atom::value);
         return;
       }
       if (p.next_start < p.starts.size()) {
         auto j = p.starts[p.next_start];
-        auto& c = state.children[j];
+        auto& c = state.core.children[j];
         if (c.removed || c.held || c.phase == slot_phase::running) {
           ++p.next_start;
           continue;
@@ -1278,7 +1168,7 @@ private:
         p.awaiting = j;
         if (c.phase == slot_phase::stopped) {
           c.phase = slot_phase::starting;
-          send(c.handle, start_atom::value);
+          send(state.children[j].handle, start_atom::value);
         }
         return;
       }
@@ -1287,13 +1177,13 @@ private:
   }
 
   void finish() {
-    auto p = std::move(*state.current);
-    state.current.reset();
+    auto p = std::move(*state.core.current);
+    state.core.current.reset();
     if (state.pending_reload && p.why != purpose::shutdown
         && p.why != purpose::give_up) {
       auto u = std::move(*state.pending_reload);
       state.pending_reload.reset();
-      state.now = mode::running;
+      state.core.now = supervisor_mode::running;
       reload(u);
       return;
     }
@@ -1302,7 +1192,7 @@ private:
     switch (p.why) {
       case purpose::start:
       case purpose::restart:
-        state.now = mode::running;
+        state.core.now = supervisor_mode::running;
         if (state.ready_owed) {
           state.ready_owed = false;
           spdlog::info("{}: all children ready", path());
@@ -1311,17 +1201,17 @@ private:
         grant_all();
         return;
       case purpose::shutdown:
-        state.now = mode::idle;
+        state.core.now = supervisor_mode::idle;
         report(report_kind::stopped);
         return;
       case purpose::give_up:
         if (state.spec->on_exhausted == config::exhausted_action::hold) {
-          state.now = mode::held;
+          state.core.now = supervisor_mode::held;
           state.ready_owed = false;
           report(report_kind::held);
           return;
         }
-        state.now = mode::idle;
+        state.core.now = supervisor_mode::idle;
         child_report r;
         r.path = path();
         r.kind = report_kind::exited;

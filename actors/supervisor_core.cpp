@@ -1,0 +1,150 @@
+#include "actors/supervisor_core.hpp"
+
+#include <algorithm>
+#include <functional>
+
+namespace grace::actors {
+
+core_child make_core_child(const config::component_spec& spec,
+                           const config::backoff_spec& default_backoff) {
+  core_child c;
+  if (auto* child = std::get_if<config::child_spec>(&spec.node)) {
+    c.restart = child->restart;
+    c.backoff = child->backoff;
+    for (auto& [mode, ref] : child->on)
+      if (ref.name != "restart")
+        c.handed_over.insert(mode);
+    c.fast_path_able = child->ready.how != config::ready_spec::kind::notify;
+  } else {
+    c.restart = std::get<config::supervisor_spec>(spec.node).restart;
+    c.backoff = default_backoff;
+  }
+  return c;
+}
+
+route route_of(const core_child& c, std::optional<config::failure_mode> mode,
+               exit_kind kind, bool noted, bool playbooks) {
+  if (c.waiting)
+    return route::wait_for_dependency;
+  if (!noted && playbooks && mode && c.handed_over.count(*mode))
+    return route::playbook;
+  if (!should_restart(c.restart, kind))
+    return route::not_restarted;
+  return route::restart;
+}
+
+admission admit(supervisor_core& core, restart_budget* budget, time_point now) {
+  if (budget && !budget->take(now))
+    return admission::budget_spent;
+  if (!core.intensity.add_restart(now))
+    return admission::intensity_exceeded;
+  return admission::admitted;
+}
+
+plan restart_plan(supervisor_core& core, std::size_t i, bool stop_it,
+                  duration delay) {
+  auto& children = core.children;
+  auto set = restart_set(core.strategy, i, children.size());
+  std::set<std::size_t> starts;
+  for (auto j : set) {
+    auto& c = children[j];
+    if (c.removed || c.held)
+      continue;
+    if (j != i && c.restart == config::restart_type::temporary) {
+      // OTP: a temporary sibling the strategy terminates is not restarted.
+      c.removed = true;
+      continue;
+    }
+    starts.insert(j);
+  }
+  plan p;
+  p.why = purpose::restart;
+  std::set<std::size_t, std::greater<>> stops;
+  for (auto j : set)
+    if (j != i || stop_it)
+      stops.insert(j);
+  // Whatever the interrupted plan still had to stop or start is done too.
+  if (core.current && core.current->why != purpose::shutdown) {
+    auto& old = *core.current;
+    for (auto k = old.next_stop; k < old.stops.size(); ++k)
+      if (old.stops[k] != i || stop_it)
+        stops.insert(old.stops[k]);
+    for (auto k = old.next_start; k < old.starts.size(); ++k)
+      if (!children[old.starts[k]].removed)
+        starts.insert(old.starts[k]);
+  }
+  p.stops.assign(stops.begin(), stops.end());
+  p.starts.assign(starts.begin(), starts.end());
+  if (delay > duration::zero()) {
+    p.delayed = i;
+    p.delay = delay;
+  }
+  return p;
+}
+
+plan shutdown_plan(std::size_t children, purpose why) {
+  plan p;
+  p.why = why;
+  for (auto i = children; i-- > 0;)
+    p.stops.push_back(i);
+  return p;
+}
+
+failure_decision decide(supervisor_core& core, const failure_event& e,
+                        time_point now, double random, restart_budget* budget) {
+  auto& c = core.children[e.child];
+  switch (route_of(c, e.mode, e.kind, e.noted, e.playbooks)) {
+    case route::wait_for_dependency:
+      return decision::wait_for_dependency{};
+    case route::playbook:
+      return decision::hand_to_playbook{};
+    case route::not_restarted:
+      if (c.restart == config::restart_type::temporary)
+        c.removed = true;
+      return decision::not_restarted{e.kind == exit_kind::abnormal};
+    case route::restart:
+      break;
+  }
+  switch (admit(core, budget, now)) {
+    case admission::budget_spent:
+      c.held = true;
+      return decision::hold{};
+    case admission::intensity_exceeded:
+      return decision::give_up{};
+    case admission::admitted:
+      break;
+  }
+  auto streak = c.streak.failed(now, c.backoff.max);
+  auto delay = backoff_delay(c.backoff, streak, random);
+  return decision::restart{restart_plan(core, e.child, false, delay), delay};
+}
+
+std::optional<permit_terms> permit(const supervisor_core& core, std::size_t i,
+                                   time_point now) {
+  if (core.now != supervisor_mode::running || core.current)
+    return std::nullopt;
+  auto& c = core.children[i];
+  if (c.permitted || c.phase != slot_phase::running || c.removed || c.held
+      || !c.fast_path_able)
+    return std::nullopt;
+  // Every exit the I/O thread would see must take the restart route.
+  using fm = config::failure_mode;
+  for (auto mode : {fm::crashed, fm::exited, fm::port_in_use})
+    if (route_of(c, mode, exit_kind::abnormal, false, true) != route::restart)
+      return std::nullopt;
+  std::vector<bool> startable;
+  startable.reserve(core.children.size());
+  for (auto& other : core.children)
+    startable.push_back(!other.removed && !other.held);
+  if (!restarts_alone(core.strategy, i, startable))
+    return std::nullopt;
+  if (core.intensity.restarts_in_window(now) + core.granted + 1
+      > static_cast<std::size_t>(std::max(0, core.max_restarts)))
+    return std::nullopt;
+  auto from = c.streak.immediate_from(c.backoff);
+  if (!from)
+    return std::nullopt;
+  return permit_terms{c.restart == config::restart_type::permanent, *from};
+}
+
+} // namespace grace::actors

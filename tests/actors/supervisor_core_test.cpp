@@ -1,0 +1,341 @@
+// The supervisor's decisions without actors or processes: OTP's matrix
+// (strategies x restart types x exits), the count (budget, intensity), the
+// backoff, plan folding, and the fast-path permit checked against decide().
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "actors/supervisor_core.hpp"
+
+using namespace grace::actors;
+using namespace std::chrono_literals;
+using grace::config::failure_mode;
+using grace::config::restart_type;
+using grace::config::strategy;
+
+namespace {
+
+time_point at(duration d) {
+  return time_point{} + d;
+}
+
+using indices = std::vector<std::size_t>;
+
+// A running supervisor of `n` running children (no backoff).
+supervisor_core running(strategy how, std::size_t n, int intensity = 10,
+                        duration period = 10s) {
+  supervisor_core core{how, intensity, period};
+  core.now = supervisor_mode::running;
+  for (std::size_t i = 0; i < n; ++i) {
+    core_child c;
+    c.phase = slot_phase::running;
+    c.fast_path_able = true;
+    core.children.push_back(c);
+  }
+  return core;
+}
+
+failure_event crash(std::size_t i, exit_kind kind = exit_kind::abnormal,
+                    failure_mode mode = failure_mode::crashed) {
+  failure_event e;
+  e.child = i;
+  e.mode = mode;
+  e.kind = kind;
+  e.playbooks = true;
+  return e;
+}
+
+} // namespace
+
+// -- OTP's matrix ----------------------------------------------------------
+
+struct cell {
+  strategy how;
+  restart_type type;
+  exit_kind kind;
+};
+
+class CoreMatrix : public ::testing::TestWithParam<cell> {};
+
+TEST_P(CoreMatrix, RestartsExactlyWhatOtpWould) {
+  auto [how, type, kind] = GetParam();
+  auto core = running(how, 3);
+  core.children[1].restart = type; // b fails; a and c are permanent
+  auto d = decide(core, crash(1, kind), at(1s), 0, nullptr);
+  auto restarts
+    = type == restart_type::permanent
+      || (type == restart_type::transient && kind == exit_kind::abnormal);
+  if (!restarts) {
+    auto* no = std::get_if<decision::not_restarted>(&d);
+    ASSERT_TRUE(no);
+    EXPECT_EQ(no->abnormal, kind == exit_kind::abnormal);
+    EXPECT_EQ(core.children[1].removed, type == restart_type::temporary);
+    EXPECT_EQ(core.intensity.restarts_in_window(at(1s)), 0u);
+    return;
+  }
+  auto* r = std::get_if<decision::restart>(&d);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->delay, duration::zero());
+  EXPECT_EQ(core.intensity.restarts_in_window(at(1s)), 1u);
+  // The failed child is down already: only its siblings are stopped, in
+  // reverse start order; all of the set start in order.
+  switch (how) {
+    case strategy::one_for_one:
+      EXPECT_EQ(r->next.stops, indices{});
+      EXPECT_EQ(r->next.starts, (indices{1}));
+      break;
+    case strategy::one_for_all:
+      EXPECT_EQ(r->next.stops, (indices{2, 0}));
+      EXPECT_EQ(r->next.starts, (indices{0, 1, 2}));
+      break;
+    case strategy::rest_for_one:
+      EXPECT_EQ(r->next.stops, (indices{2}));
+      EXPECT_EQ(r->next.starts, (indices{1, 2}));
+      break;
+  }
+}
+
+namespace {
+
+std::vector<cell> cells() {
+  std::vector<cell> out;
+  for (auto how :
+       {strategy::one_for_one, strategy::one_for_all, strategy::rest_for_one})
+    for (auto type : {restart_type::permanent, restart_type::transient,
+                      restart_type::temporary})
+      for (auto kind : {exit_kind::normal, exit_kind::abnormal})
+        out.push_back({how, type, kind});
+  return out;
+}
+
+std::string cell_name(const ::testing::TestParamInfo<cell>& info) {
+  auto& c = info.param;
+  return std::string{to_string(c.how)} + "X" + std::string{to_string(c.type)}
+         + "X" + (c.kind == exit_kind::normal ? "normal" : "abnormal");
+}
+
+} // namespace
+
+INSTANTIATE_TEST_SUITE_P(AllCells, CoreMatrix, ::testing::ValuesIn(cells()),
+                         cell_name);
+
+TEST(SupervisorCore, ATemporarySiblingTheStrategyStopsIsNotStartedAgain) {
+  auto core = running(strategy::one_for_all, 3);
+  core.children[2].restart = restart_type::temporary;
+  auto d = decide(core, crash(0), at(1s), 0, nullptr);
+  auto& r = std::get<decision::restart>(d);
+  EXPECT_EQ(r.next.stops, (indices{2, 1}));
+  EXPECT_EQ(r.next.starts, (indices{0, 1}));
+  EXPECT_TRUE(core.children[2].removed);
+}
+
+TEST(SupervisorCore, RemovedAndHeldChildrenAreNotStarted) {
+  auto core = running(strategy::one_for_all, 3);
+  core.children[0].removed = true;
+  core.children[2].held = true;
+  auto d = decide(core, crash(1), at(1s), 0, nullptr);
+  EXPECT_EQ(std::get<decision::restart>(d).next.starts, (indices{1}));
+}
+
+// -- routes ----------------------------------------------------------------
+
+TEST(SupervisorCore, AFailureRoutesToItsDependencyThenItsPlaybook) {
+  auto core = running(strategy::one_for_one, 1);
+  auto& c = core.children[0];
+  c.handed_over = {failure_mode::crashed};
+  EXPECT_TRUE(std::holds_alternative<decision::hand_to_playbook>(
+    decide(core, crash(0), at(1s), 0, nullptr)));
+  // Not handed back once the playbook's own verification failed, nor
+  // without a coordinator, nor for another mode.
+  auto noted = crash(0);
+  noted.noted = true;
+  EXPECT_TRUE(std::holds_alternative<decision::restart>(
+    decide(core, noted, at(2s), 0, nullptr)));
+  auto alone = crash(0);
+  alone.playbooks = false;
+  EXPECT_TRUE(std::holds_alternative<decision::restart>(
+    decide(core, alone, at(3s), 0, nullptr)));
+  EXPECT_TRUE(std::holds_alternative<decision::restart>(
+    decide(core, crash(0, exit_kind::abnormal, failure_mode::exited), at(4s), 0,
+           nullptr)));
+  auto unknown = crash(0);
+  unknown.mode.reset();
+  EXPECT_TRUE(std::holds_alternative<decision::restart>(
+    decide(core, unknown, at(5s), 0, nullptr)));
+  c.waiting = true;
+  EXPECT_TRUE(std::holds_alternative<decision::wait_for_dependency>(
+    decide(core, crash(0), at(6s), 0, nullptr)));
+  EXPECT_EQ(core.intensity.restarts_in_window(at(6s)), 4u);
+}
+
+// -- counting ----------------------------------------------------------------
+
+TEST(SupervisorCore, TheRestartAboveTheIntensityGivesUp) {
+  auto core = running(strategy::one_for_one, 1, 3, 10s);
+  for (int k = 0; k < 3; ++k)
+    EXPECT_TRUE(std::holds_alternative<decision::restart>(
+      decide(core, crash(0), at(1s + k * 1s), 0, nullptr)))
+      << k;
+  EXPECT_TRUE(std::holds_alternative<decision::give_up>(
+    decide(core, crash(0), at(4s), 0, nullptr)));
+  // The window slides (OTP counts the refused one too): once those four
+  // are more than ten seconds old, one more fits.
+  EXPECT_TRUE(std::holds_alternative<decision::give_up>(
+    decide(core, crash(0), at(11s + 1ms), 0, nullptr)));
+  EXPECT_TRUE(std::holds_alternative<decision::restart>(
+    decide(core, crash(0), at(21s + 2ms), 0, nullptr)));
+}
+
+TEST(SupervisorCore, ASpentBudgetHoldsTheChildAndCountsNothing) {
+  auto core = running(strategy::one_for_one, 2, 10, 10s);
+  restart_budget budget{1, 60s};
+  EXPECT_TRUE(std::holds_alternative<decision::restart>(
+    decide(core, crash(0), at(1s), 0, &budget)));
+  EXPECT_TRUE(std::holds_alternative<decision::hold>(
+    decide(core, crash(1), at(2s), 0, &budget)));
+  EXPECT_TRUE(core.children[1].held);
+  EXPECT_EQ(core.intensity.restarts_in_window(at(2s)), 1u);
+  EXPECT_EQ(admit(core, &budget, at(3s)), admission::budget_spent);
+  EXPECT_EQ(admit(core, nullptr, at(3s)), admission::admitted);
+}
+
+// -- backoff and plans
+// ---------------------------------------------------------
+
+TEST(SupervisorCore, ACrashLoopIsRestartedAfterItsBackoff) {
+  auto core = running(strategy::one_for_one, 1);
+  core.children[0].backoff = {100ms, 1s, 2.0, 0.5};
+  auto first
+    = std::get<decision::restart>(decide(core, crash(0), at(1s), 1.0, nullptr));
+  EXPECT_EQ(first.delay, duration::zero());
+  EXPECT_FALSE(first.next.delayed);
+  auto second
+    = std::get<decision::restart>(decide(core, crash(0), at(2s), 1.0, nullptr));
+  EXPECT_EQ(second.delay, 150ms); // min, jitter +50 %
+  EXPECT_EQ(second.next.delayed, std::optional<std::size_t>{0});
+  EXPECT_EQ(second.next.delay, 150ms);
+}
+
+TEST(SupervisorCore, ARestartFoldsInWhatTheInterruptedPlanHadLeft) {
+  auto core = running(strategy::one_for_one, 4);
+  plan old;
+  old.why = purpose::restart;
+  old.stops = {3, 2};
+  old.next_stop = 1; // 3 stopped; 2 still to stop
+  old.starts = {2, 3};
+  core.current = old;
+  auto r
+    = std::get<decision::restart>(decide(core, crash(0), at(1s), 0, nullptr));
+  EXPECT_EQ(r.next.stops, (indices{2}));
+  EXPECT_EQ(r.next.starts, (indices{0, 2, 3}));
+  // What a shutdown had left is not folded in.
+  core.current->why = purpose::shutdown;
+  auto s
+    = std::get<decision::restart>(decide(core, crash(1), at(2s), 0, nullptr));
+  EXPECT_EQ(s.next.starts, (indices{1}));
+  EXPECT_EQ(shutdown_plan(3, purpose::give_up).stops, (indices{2, 1, 0}));
+}
+
+// -- the fast-path permit
+// ------------------------------------------------------
+
+TEST(SupervisorCore, APermitOnlyWhereTheRestartIsCertain) {
+  auto core = running(strategy::one_for_one, 2, 2, 10s);
+  EXPECT_TRUE(permit(core, 0, at(1s)));
+  auto transient = core;
+  transient.children[0].restart = restart_type::transient;
+  ASSERT_TRUE(permit(transient, 0, at(1s)));
+  EXPECT_FALSE(permit(transient, 0, at(1s))->any_exit);
+  EXPECT_TRUE(permit(core, 0, at(1s))->any_exit);
+  auto no = [&](auto change) {
+    auto copy = core;
+    change(copy);
+    return !permit(copy, 0, at(1s));
+  };
+  EXPECT_TRUE(no([](auto& c) { c.now = supervisor_mode::restarting; }));
+  EXPECT_TRUE(no([](auto& c) { c.current = plan{}; }));
+  EXPECT_TRUE(no([](auto& c) { c.children[0].permitted = true; }));
+  EXPECT_TRUE(no([](auto& c) { c.children[0].phase = slot_phase::starting; }));
+  EXPECT_TRUE(no([](auto& c) { c.children[0].waiting = true; }));
+  EXPECT_TRUE(no([](auto& c) { c.children[0].fast_path_able = false; }));
+  EXPECT_TRUE(
+    no([](auto& c) { c.children[0].restart = restart_type::temporary; }));
+  EXPECT_TRUE(no(
+    [](auto& c) { c.children[0].handed_over = {failure_mode::port_in_use}; }));
+  EXPECT_TRUE(no([](auto& c) { c.strategy = strategy::one_for_all; }));
+  // Permits out count as restarts to come: intensity 2, one used, one out.
+  EXPECT_TRUE(no([](auto& c) {
+    c.intensity.add_restart(at(500ms));
+    c.granted = 1;
+  }));
+  // one_for_all with the sibling held: alone after all.
+  auto all = core;
+  all.strategy = strategy::one_for_all;
+  all.children[1].held = true;
+  EXPECT_TRUE(permit(all, 0, at(1s)));
+}
+
+TEST(SupervisorCore, APermitAfterARestartWaitsForTheStablePeriod) {
+  auto core = running(strategy::one_for_one, 1);
+  core.children[0].backoff = {100ms, 1s, 2.0, 0};
+  decide(core, crash(0), at(1s), 0, nullptr);
+  EXPECT_FALSE(permit(core, 0, at(1s))); // not ready again yet
+  core.children[0].streak.ready(at(2s));
+  auto terms = permit(core, 0, at(2s));
+  ASSERT_TRUE(terms);
+  EXPECT_EQ(terms->not_before, at(3s));
+}
+
+TEST(SupervisorCore, APermitAlwaysAgreesWithDecide) {
+  // Random supervisors: wherever a permit is given, decide() on a crash at
+  // a time it allows restarts that child alone, at once.
+  std::mt19937 rng{42};
+  auto pick = [&](int n) {
+    return std::uniform_int_distribution<int>{0, n - 1}(rng);
+  };
+  int permits = 0;
+  for (int round = 0; round < 5000; ++round) {
+    auto n = static_cast<std::size_t>(1 + pick(4));
+    auto how = static_cast<strategy>(pick(3));
+    auto core = running(how, n, pick(4), 10s);
+    core.now
+      = pick(4) == 0 ? supervisor_mode::restarting : supervisor_mode::running;
+    for (int k = pick(3); k-- > 0;)
+      core.intensity.add_restart(at(1s));
+    core.granted = static_cast<std::size_t>(pick(2));
+    for (auto& c : core.children) {
+      c.restart = static_cast<restart_type>(pick(3));
+      c.removed = pick(6) == 0;
+      c.held = pick(6) == 0;
+      c.waiting = pick(8) == 0;
+      c.fast_path_able = pick(5) != 0;
+      if (pick(4) == 0)
+        c.phase = slot_phase::stopped;
+      if (pick(6) == 0)
+        c.handed_over = {failure_mode::exited};
+      if (pick(2) == 0)
+        c.backoff = {100ms, 1s, 2.0, 0};
+      if (pick(2) == 0)
+        c.streak.failed(at(1s), 1s);
+      if (pick(2) == 0)
+        c.streak.ready(at(2s));
+    }
+    auto i = static_cast<std::size_t>(pick(static_cast<int>(n)));
+    auto terms = permit(core, i, at(3s));
+    if (!terms)
+      continue;
+    ++permits;
+    auto t = std::max(at(3s), terms->not_before);
+    auto d = decide(core, crash(i), t, 1.0, nullptr);
+    auto* r = std::get_if<decision::restart>(&d);
+    ASSERT_TRUE(r) << "round " << round << ": decided " << d.index();
+    EXPECT_EQ(r->delay, duration::zero()) << "round " << round;
+    EXPECT_EQ(r->next.starts, indices{i}) << "round " << round;
+    for (auto j : r->next.stops)
+      EXPECT_TRUE(core.children[j].removed || core.children[j].held)
+        << "round " << round << " stops " << j;
+  }
+  EXPECT_GT(permits, 100);
+}
