@@ -278,12 +278,7 @@ private:
 
   // The awaited step of the current plan is done.
   void step_done() {
-    auto& p = *state.core.current;
-    p.awaiting.reset();
-    if (p.next_stop < p.stops.size())
-      ++p.next_stop;
-    else
-      ++p.next_start;
+    actors::step_done(state.core);
     advance();
   }
 
@@ -786,54 +781,22 @@ private:
   void reload(const spec_update& u) {
     auto& next = *u.spec;
     revoke_all();
-    if (state.spec->intensity != next.intensity
-        || state.spec->period != next.period)
-      state.core.intensity = restart_intensity{next.intensity, next.period};
-    state.core.strategy = next.strategy;
-    state.core.max_restarts = next.intensity;
-    std::map<std::string, std::size_t> old_at;
-    for (std::size_t i = 0; i < state.children.size(); ++i)
-      old_at[state.children[i].spec->name()] = i;
+    auto m = map_reload(*state.spec, next);
+    apply_reload(state.core, m, *state.spec, next, state.ctx->default_backoff);
     std::vector<slot> kept;
-    std::vector<core_child> kept_core;
-    std::vector<bool> used(state.children.size(), false);
     state.reload_starts.clear();
-    for (auto& c : next.children) {
-      auto it = old_at.find(c.name());
-      std::optional<std::size_t> old;
-      if (it != old_at.end()
-          && state.children[it->second].spec->is_supervisor()
-               == c.is_supervisor())
-        old = it->second;
+    for (std::size_t k = 0; k < next.children.size(); ++k) {
+      auto& c = next.children[k];
       slot s;
-      auto cc = make_core_child(c, state.ctx->default_backoff);
-      bool fresh = true;
-      if (old) {
-        used[*old] = true;
+      if (auto old = m.continues[k]) {
         s = std::move(state.children[*old]);
-        // Its history stays: phase, streak, hold; the rules are the new
-        // spec's (a nested supervisor keeps its backoff).
-        auto& was = state.core.children[*old];
-        if (c.is_supervisor())
-          cc.backoff = was.backoff;
-        cc.streak = was.streak;
-        cc.phase = was.phase;
-        cc.removed = was.removed;
-        cc.held = was.held;
-        cc.waiting = was.waiting;
-        auto* before = std::get_if<config::child_spec>(&s.spec->node);
-        auto* after = std::get_if<config::child_spec>(&c.node);
-        fresh = before && after && !config::same_child(*before, *after);
-        if (fresh)
+        if (m.replaced[k])
           retire(s); // changed: the old actor goes, a new one comes
       }
       s.spec = &c;
       s.path = c.path();
       kept.push_back(std::move(s));
-      kept_core.push_back(std::move(cc));
-      auto k = kept.size() - 1;
-      if (!old || fresh) {
-        kept_core[k].phase = slot_phase::stopped;
+      if (!m.continues[k] || m.replaced[k]) {
         kept[k].handle = nullptr;
         state.reload_starts.push_back(k);
       } else if (c.is_supervisor()) {
@@ -842,11 +805,9 @@ private:
         send(kept[k].handle, reload_atom::value, spec_update{{u.spec, &sub}});
       }
     }
-    for (std::size_t i = 0; i < state.children.size(); ++i)
-      if (!used[i])
-        retire(state.children[i]); // removed
+    for (auto i : m.removed)
+      retire(state.children[i]);
     state.children = std::move(kept);
-    state.core.children = std::move(kept_core);
     state.index.clear();
     for (std::size_t i = 0; i < state.children.size(); ++i)
       state.index[state.children[i].path] = i;
@@ -1138,41 +1099,24 @@ private:
 
   void advance() {
     while (state.core.current) {
-      auto& p = *state.core.current;
-      if (p.awaiting)
-        return;
-      if (p.next_stop < p.stops.size()) {
-        auto j = p.stops[p.next_stop];
-        auto& c = state.core.children[j];
-        if (c.phase == slot_phase::stopped) {
-          ++p.next_stop;
-          continue;
-        }
-        c.phase = slot_phase::stopping;
-        p.awaiting = j;
-        send(state.children[j].handle, stop_atom::value);
-        return;
-      }
-      if (p.next_start < p.starts.size()) {
-        auto j = p.starts[p.next_start];
-        auto& c = state.core.children[j];
-        if (c.removed || c.held || c.phase == slot_phase::running) {
-          ++p.next_start;
-          continue;
-        }
-        if (p.delayed == j && !p.delay_done) {
-          p.awaiting = j;
-          delayed_send(this, p.delay, resume_atom::value, state.plan_gen);
+      auto step = next_step(state.core);
+      switch (step.what) {
+        case plan_step::kind::stop:
+          send(state.children[step.child].handle, stop_atom::value);
           return;
-        }
-        p.awaiting = j;
-        if (c.phase == slot_phase::stopped) {
-          c.phase = slot_phase::starting;
-          send(state.children[j].handle, start_atom::value);
-        }
-        return;
+        case plan_step::kind::start:
+          send(state.children[step.child].handle, start_atom::value);
+          return;
+        case plan_step::kind::delay:
+          delayed_send(this, state.core.current->delay, resume_atom::value,
+                       state.plan_gen);
+          return;
+        case plan_step::kind::await:
+          return;
+        case plan_step::kind::done:
+          finish();
+          break;
       }
-      finish();
     }
   }
 

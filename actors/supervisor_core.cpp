@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "config/diff.hpp"
+
 namespace grace::actors {
 
 core_child make_core_child(const config::component_spec& spec,
@@ -88,6 +90,107 @@ plan shutdown_plan(std::size_t children, purpose why) {
   for (auto i = children; i-- > 0;)
     p.stops.push_back(i);
   return p;
+}
+
+plan_step next_step(supervisor_core& core) {
+  while (core.current) {
+    auto& p = *core.current;
+    if (p.awaiting)
+      return {plan_step::kind::await, *p.awaiting};
+    if (p.next_stop < p.stops.size()) {
+      auto j = p.stops[p.next_stop];
+      auto& c = core.children[j];
+      if (c.phase == slot_phase::stopped) {
+        ++p.next_stop;
+        continue;
+      }
+      c.phase = slot_phase::stopping;
+      p.awaiting = j;
+      return {plan_step::kind::stop, j};
+    }
+    if (p.next_start < p.starts.size()) {
+      auto j = p.starts[p.next_start];
+      auto& c = core.children[j];
+      if (c.removed || c.held || c.phase == slot_phase::running) {
+        ++p.next_start;
+        continue;
+      }
+      p.awaiting = j;
+      if (p.delayed == j && !p.delay_done)
+        return {plan_step::kind::delay, j};
+      if (c.phase != slot_phase::stopped)
+        return {plan_step::kind::await, j}; // on its way up already
+      c.phase = slot_phase::starting;
+      return {plan_step::kind::start, j};
+    }
+    return {plan_step::kind::done, 0};
+  }
+  return {plan_step::kind::done, 0};
+}
+
+void step_done(supervisor_core& core) {
+  auto& p = *core.current;
+  p.awaiting.reset();
+  if (p.next_stop < p.stops.size())
+    ++p.next_stop;
+  else
+    ++p.next_start;
+}
+
+reload_map map_reload(const config::supervisor_spec& before,
+                      const config::supervisor_spec& after) {
+  reload_map m;
+  std::vector<bool> used(before.children.size(), false);
+  for (auto& c : after.children) {
+    std::optional<std::size_t> old;
+    for (std::size_t i = 0; i < before.children.size(); ++i)
+      if (before.children[i].name() == c.name()
+          && before.children[i].is_supervisor() == c.is_supervisor())
+        old = i;
+    auto replaced = false;
+    if (old) {
+      used[*old] = true;
+      auto* was = std::get_if<config::child_spec>(&before.children[*old].node);
+      auto* now = std::get_if<config::child_spec>(&c.node);
+      replaced = was && now && !config::same_child(*was, *now);
+    }
+    m.continues.push_back(old);
+    m.replaced.push_back(replaced);
+  }
+  for (std::size_t i = 0; i < before.children.size(); ++i)
+    if (!used[i])
+      m.removed.push_back(i);
+  return m;
+}
+
+void apply_reload(supervisor_core& core, const reload_map& m,
+                  const config::supervisor_spec& before,
+                  const config::supervisor_spec& after,
+                  const config::backoff_spec& default_backoff) {
+  if (before.intensity != after.intensity || before.period != after.period)
+    core.intensity = restart_intensity{after.intensity, after.period};
+  core.strategy = after.strategy;
+  core.max_restarts = after.intensity;
+  std::vector<core_child> next;
+  for (std::size_t k = 0; k < after.children.size(); ++k) {
+    auto& spec = after.children[k];
+    auto c = make_core_child(spec, default_backoff);
+    if (auto old = m.continues[k]) {
+      auto& was = core.children[*old];
+      if (spec.is_supervisor())
+        c.backoff = was.backoff;
+      c.streak = was.streak;
+      c.phase = was.phase;
+      c.removed = was.removed;
+      c.held = was.held;
+      c.waiting = was.waiting;
+    }
+    if (!m.continues[k] || m.replaced[k])
+      c.phase = slot_phase::stopped;
+    next.push_back(std::move(c));
+  }
+  core.children = std::move(next);
+  core.granted = 0; // the actor withdrew every permit first
 }
 
 failure_decision decide(supervisor_core& core, const failure_event& e,

@@ -125,6 +125,53 @@ plan restart_plan(supervisor_core& core, std::size_t i, bool stop_it,
 /// Every child stopped, last started first.
 plan shutdown_plan(std::size_t children, purpose why);
 
+/// What the plan under way asks for next.
+struct plan_step {
+  enum class kind {
+    stop,  // send `child` a stop, and await its stop
+    start, // send `child` a start, and await its ready
+    delay, // await `plan.delay` before starting `child` (its backoff)
+    await, // a step is under way: nothing to do until it ends
+    done,  // the plan is complete
+  } what
+    = kind::done;
+  std::size_t child = 0;
+};
+
+/// Steps the current plan past what needs nothing (a child stopped
+/// already, one removed, held or running) to its next step, marking the
+/// child it concerns (stopping, starting) and awaiting it.
+plan_step next_step(supervisor_core& core);
+
+/// The awaited step of the current plan ended (the child stopped, or is
+/// ready, or its delay is over).
+void step_done(supervisor_core& core);
+
+/// How a reload maps the children, by name (a child and a nested
+/// supervisor of the same name are different things).
+struct reload_map {
+  /// Per child of the new spec: the index of the old child it continues;
+  /// none: new.
+  std::vector<std::optional<std::size_t>> continues;
+  /// Per child of the new spec: a process whose spec changed (its old
+  /// actor goes, a new one starts).
+  std::vector<bool> replaced;
+  /// The old children no new one continues.
+  std::vector<std::size_t> removed;
+};
+
+reload_map map_reload(const config::supervisor_spec& before,
+                      const config::supervisor_spec& after);
+
+/// Applies a reload to `core`: the new spec's strategy and intensity (the
+/// window is kept unless it changed), each continued child's history
+/// (phase, streak, hold; a nested supervisor keeps its backoff) under its
+/// new rules; new and replaced children stopped.
+void apply_reload(supervisor_core& core, const reload_map& m,
+                  const config::supervisor_spec& before,
+                  const config::supervisor_spec& after,
+                  const config::backoff_spec& default_backoff);
+
 /// A child went down on its own.
 struct failure_event {
   std::size_t child = 0;

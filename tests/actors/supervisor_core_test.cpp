@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "actors/supervisor_core.hpp"
+#include "config/loader.hpp"
 
 using namespace grace::actors;
 using namespace std::chrono_literals;
@@ -338,4 +339,99 @@ TEST(SupervisorCore, APermitAlwaysAgreesWithDecide) {
         << "round " << round << " stops " << j;
   }
   EXPECT_GT(permits, 100);
+}
+
+// -- carrying plans out ------------------------------------------------------
+
+TEST(SupervisorCore, APlanStepsOverWhatNeedsNothing) {
+  auto core = running(strategy::one_for_all, 4);
+  core.children[3].phase = slot_phase::stopped; // down already
+  core.children[2].removed = true;
+  auto r
+    = std::get<decision::restart>(decide(core, crash(0), at(1s), 0, nullptr));
+  core.current = r.next;
+  core.children[0].phase = slot_phase::stopped; // the one that failed
+  std::vector<std::pair<plan_step::kind, std::size_t>> steps;
+  for (;;) {
+    auto s = next_step(core);
+    steps.emplace_back(s.what, s.child);
+    if (s.what == plan_step::kind::done)
+      break;
+    EXPECT_EQ(next_step(core).what, plan_step::kind::await);
+    step_done(core);
+    if (s.what == plan_step::kind::stop)
+      core.children[s.child].phase = slot_phase::stopped;
+    else
+      core.children[s.child].phase = slot_phase::running;
+  }
+  using k = plan_step::kind;
+  // 3 is stopped already; 2 is removed: stopped but never started again.
+  EXPECT_EQ(steps, (std::vector<std::pair<k, std::size_t>>{{k::stop, 2},
+                                                           {k::stop, 1},
+                                                           {k::start, 0},
+                                                           {k::start, 1},
+                                                           {k::start, 3},
+                                                           {k::done, 0}}));
+}
+
+TEST(SupervisorCore, ADelayedStartWaitsForItsBackoff) {
+  auto core = running(strategy::one_for_one, 1);
+  core.children[0].backoff = {100ms, 1s, 2.0, 0};
+  decide(core, crash(0), at(1s), 0, nullptr);
+  core.current
+    = std::get<decision::restart>(decide(core, crash(0), at(2s), 0, nullptr))
+        .next;
+  core.children[0].phase = slot_phase::stopped;
+  EXPECT_EQ(next_step(core).what, plan_step::kind::delay);
+  EXPECT_EQ(core.children[0].phase, slot_phase::stopped);
+  // The delay is over (resume): the start follows.
+  core.current->delay_done = true;
+  core.current->awaiting.reset();
+  EXPECT_EQ(next_step(core).what, plan_step::kind::start);
+  EXPECT_EQ(core.children[0].phase, slot_phase::starting);
+}
+
+namespace {
+
+grace::config::supervisor_spec tree(const std::string& children) {
+  auto r = grace::config::load_text(
+    "grace: 1\nsupervisor:\n  children:\n" + children, "t.yaml", "/");
+  EXPECT_TRUE(r.config) << (r.errors.empty() ? "" : to_string(r.errors[0]));
+  return r.config ? r.config->root : grace::config::supervisor_spec{};
+}
+
+} // namespace
+
+TEST(SupervisorCore, AReloadKeepsWhatDidNotChangeAndReplacesWhatDid) {
+  auto before = tree("    - {name: a, command: [a]}\n"
+                     "    - {name: b, command: [b]}\n"
+                     "    - {name: c, command: [c]}\n"
+                     "    - supervisor: {name: d, children: "
+                     "[{name: x, command: [x]}]}\n");
+  auto after = tree("    - {name: c, command: [c], restart: transient}\n"
+                    "    - {name: a, command: [a]}\n"
+                    "    - {name: e, command: [e]}\n"
+                    "    - {name: d, command: [d]}\n");
+  auto m = map_reload(before, after);
+  using opt = std::optional<std::size_t>;
+  EXPECT_EQ(m.continues, (std::vector<opt>{2, 0, std::nullopt, std::nullopt}));
+  EXPECT_EQ(m.replaced, (std::vector<bool>{true, false, false, false}));
+  EXPECT_EQ(m.removed, (indices{1, 3})); // b; d is a process now
+  supervisor_core core{strategy::one_for_one, 3, 10s};
+  for (auto& c : before.children)
+    core.children.push_back(make_core_child(c, {}));
+  for (auto& c : core.children)
+    c.phase = slot_phase::running;
+  core.children[0].held = true;
+  core.intensity.add_restart(at(1s));
+  after.strategy = strategy::rest_for_one;
+  apply_reload(core, m, before, after, {});
+  ASSERT_EQ(core.children.size(), 4u);
+  EXPECT_EQ(core.strategy, strategy::rest_for_one);
+  EXPECT_EQ(core.intensity.restarts_in_window(at(1s)), 1u); // kept
+  EXPECT_EQ(core.children[0].restart, restart_type::transient);
+  EXPECT_EQ(core.children[0].phase, slot_phase::stopped); // replaced
+  EXPECT_EQ(core.children[1].phase, slot_phase::running); // a, unchanged
+  EXPECT_TRUE(core.children[1].held);
+  EXPECT_EQ(core.children[2].phase, slot_phase::stopped); // new
 }
