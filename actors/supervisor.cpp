@@ -40,6 +40,21 @@ struct slot {
   std::int64_t failed_ns = 0; // steady
 };
 
+/// Promises of answers about one child each.
+using waiters = std::vector<std::pair<std::size_t, caf::response_promise>>;
+
+/// Delivers `answer` to the promises about child `i` (every one, if none)
+/// and forgets them.
+template <class Answer>
+void settle(waiters& w, std::optional<std::size_t> i, const Answer& answer) {
+  std::erase_if(w, [&](auto& entry) {
+    if (i && entry.first != *i)
+      return false;
+    entry.second.deliver(answer);
+    return true;
+  });
+}
+
 struct supervisor_state {
   static inline const char* name = "grace.supervisor";
   const config::supervisor_spec* spec = nullptr;
@@ -52,12 +67,12 @@ struct supervisor_state {
   std::uint64_t plan_gen = 0;
   bool ready_owed = false; // the parent awaits our ready
   // Restarts and starts asked for, answered when the child is ready again.
-  std::vector<std::pair<std::size_t, caf::response_promise>> restart_waiters;
+  waiters restart_waiters;
   // Restarts found unneeded: a fresh instance is on its way up (answered
   // `false` once it is ready).
-  std::vector<std::pair<std::size_t, caf::response_promise>> fresh_waiters;
+  waiters fresh_waiters;
   // Stops asked for, answered when the child has stopped.
-  std::vector<std::pair<std::size_t, caf::response_promise>> stop_waiters;
+  waiters stop_waiters;
   std::mt19937 rng{std::random_device{}()};
   // -- reload
   std::optional<spec_update> pending_reload; // waits for the current plan
@@ -175,11 +190,7 @@ public:
       [this](escalate_atom, const std::string& who, const std::string& why) {
         // A playbook gave up on child `who`: this supervisor gives up as if
         // its restart intensity were exceeded (`on_exhausted` applies).
-        if (state.index.count(who)
-            && state.core.now != supervisor_mode::stopping
-            && state.core.now != supervisor_mode::giving_up
-            && state.core.now != supervisor_mode::idle
-            && state.core.now != supervisor_mode::held)
+        if (state.index.count(who) && supervising(state.core.now))
           give_up(who + ": " + why, "escalated by a playbook (" + why + ")");
       },
       [this](resume_atom, std::uint64_t gen) {
@@ -282,6 +293,12 @@ private:
     advance();
   }
 
+  // A plan of restarts begins.
+  void restarting() {
+    if (state.core.now == supervisor_mode::running)
+      state.core.now = supervisor_mode::restarting;
+  }
+
   // -- reports from children ------------------------------------------------
 
   void on_report(const child_report& r) {
@@ -315,15 +332,7 @@ private:
         if (s.failing)
           note_recovered(s, r);
         answer_restarts(i, "");
-        for (auto w = state.fresh_waiters.begin();
-             w != state.fresh_waiters.end();) {
-          if (w->first != i) {
-            ++w;
-            continue;
-          }
-          w->second.deliver(false);
-          w = state.fresh_waiters.erase(w);
-        }
+        settle(state.fresh_waiters, i, false);
         if (awaited)
           step_done();
         else
@@ -332,7 +341,7 @@ private:
       case report_kind::stopped:
         c.phase = slot_phase::stopped;
         s.pid = 0;
-        answer_stops(i);
+        settle(state.stop_waiters, i, true);
         if (awaited)
           step_done();
         return;
@@ -358,9 +367,7 @@ private:
     // The child went down on its own.
     auto was = c.phase;
     c.phase = slot_phase::stopped;
-    if (state.core.now == supervisor_mode::stopping
-        || state.core.now == supervisor_mode::giving_up
-        || was == slot_phase::stopping) {
+    if (winding_down(state.core.now) || was == slot_phase::stopping) {
       // On its way down anyway.
       if (awaited)
         step_done();
@@ -426,8 +433,7 @@ private:
     ++s.restarts;
     if (state.ctx->metrics)
       state.ctx->metrics->restarted(s.path);
-    if (state.core.now == supervisor_mode::stopping
-        || state.core.now == supervisor_mode::giving_up)
+    if (winding_down(state.core.now))
       return; // the plan stops it in its turn
     note_failed(s, r);
     tell_down(s, r);
@@ -522,8 +528,7 @@ private:
     }
     auto& restart = std::get<decision::restart>(d);
     counted_restart(i);
-    if (state.core.now == supervisor_mode::running)
-      state.core.now = supervisor_mode::restarting;
+    restarting();
     auto detail = r.detail;
     auto failed_path = s.path;
     auto delay = restart.delay;
@@ -564,9 +569,7 @@ private:
     auto i = it->second;
     auto& s = state.children[i];
     auto& c = state.core.children[i];
-    if (state.core.now != supervisor_mode::running
-        && state.core.now != supervisor_mode::restarting
-        && state.core.now != supervisor_mode::starting)
+    if (!supervising(state.core.now))
       return refuse("its supervisor is stopping or gave up");
     if (c.removed || c.held)
       return refuse("it is not running");
@@ -582,8 +585,7 @@ private:
     }
     counted_restart(i);
     auto p = restart_plan(state.core, i, true, duration::zero());
-    if (state.core.now == supervisor_mode::running)
-      state.core.now = supervisor_mode::restarting;
+    restarting();
     spdlog::warn("{}: restarting {} (asked to by the coordinator)", path(),
                  s.path);
     run(std::move(p));
@@ -595,10 +597,7 @@ private:
   // restart intensity like a restart. Answers once it is ready.
   void start_requested(const std::string& who, caf::response_promise rp) {
     auto it = state.index.find(who);
-    if (it == state.index.end() || state.core.now == supervisor_mode::stopping
-        || state.core.now == supervisor_mode::giving_up
-        || state.core.now == supervisor_mode::idle
-        || state.core.now == supervisor_mode::held) {
+    if (it == state.index.end() || !supervising(state.core.now)) {
       rp.deliver(caf::make_error(caf::sec::runtime_error,
                                  who + ": "
                                    + (it == state.index.end()
@@ -643,8 +642,7 @@ private:
     counted_restart(i);
     state.restart_waiters.emplace_back(i, std::move(rp));
     auto p = restart_plan(state.core, i, false, duration::zero());
-    if (state.core.now == supervisor_mode::running)
-      state.core.now = supervisor_mode::restarting;
+    restarting();
     run(std::move(p));
   }
 
@@ -664,16 +662,8 @@ private:
     c.held = true;
     revoke(i);
     // Its restart or start asked for will not happen.
-    auto& w = state.restart_waiters;
-    for (auto r = w.begin(); r != w.end();) {
-      if (r->first != i) {
-        ++r;
-        continue;
-      }
-      r->second.deliver(
-        caf::make_error(caf::sec::runtime_error, who + ": stopped"));
-      r = w.erase(r);
-    }
+    settle(state.restart_waiters, i,
+           caf::make_error(caf::sec::runtime_error, who + ": stopped"));
     if (c.phase == slot_phase::stopped) {
       rp.deliver(true);
       return;
@@ -690,18 +680,6 @@ private:
     c.phase = slot_phase::stopping;
     send(s.handle, stop_atom::value);
     advance();
-  }
-
-  void answer_stops(std::size_t i) {
-    auto& w = state.stop_waiters;
-    for (auto it = w.begin(); it != w.end();) {
-      if (it->first != i) {
-        ++it;
-        continue;
-      }
-      it->second.deliver(true);
-      it = w.erase(it);
-    }
   }
 
   std::string budget_text() const {
@@ -832,9 +810,7 @@ private:
 
   // Every replaced child has stopped: start the new and changed ones.
   void start_reloaded() {
-    if (state.core.now != supervisor_mode::running
-        && state.core.now != supervisor_mode::restarting
-        && state.core.now != supervisor_mode::starting) {
+    if (!supervising(state.core.now)) {
       answer_reloads();
       return;
     }
@@ -847,8 +823,7 @@ private:
     p.why = purpose::restart;
     p.starts = state.reload_starts;
     state.reload_starts.clear();
-    if (state.core.now == supervisor_mode::running)
-      state.core.now = supervisor_mode::restarting;
+    restarting();
     run(std::move(p));
   }
 
@@ -1012,9 +987,7 @@ private:
         caf::make_error(caf::sec::runtime_error, "unknown operation " + verb));
       return rp;
     }
-    if (state.core.now != supervisor_mode::running
-        && state.core.now != supervisor_mode::restarting
-        && state.core.now != supervisor_mode::starting) {
+    if (!supervising(state.core.now)) {
       rp.deliver(caf::make_error(caf::sec::runtime_error,
                                  who + ": its supervisor " + path() + " is "
                                    + mode_text()));
@@ -1034,31 +1007,20 @@ private:
     spdlog::info("{}: {} {} (asked to by the operator)", path(),
                  verb == "start" ? "starting" : "restarting", who);
     auto p = restart_plan(state.core, i, verb == "restart", duration::zero());
-    if (state.core.now == supervisor_mode::running)
-      state.core.now = supervisor_mode::restarting;
+    restarting();
     run(std::move(p));
     return rp;
   }
 
   // Answers the restart requests for child i (ok), or all of them (not ok).
   void answer_restarts(std::optional<std::size_t> i, const std::string& why) {
-    if (!i) {
-      for (auto& [j, rp] : state.fresh_waiters)
-        rp.deliver(caf::make_error(caf::sec::runtime_error, why));
-      state.fresh_waiters.clear();
+    if (i) {
+      settle(state.restart_waiters, i, true);
+      return;
     }
-    auto& w = state.restart_waiters;
-    for (auto it = w.begin(); it != w.end();) {
-      if (i && it->first != *i) {
-        ++it;
-        continue;
-      }
-      if (i)
-        it->second.deliver(true);
-      else
-        it->second.deliver(caf::make_error(caf::sec::runtime_error, why));
-      it = w.erase(it);
-    }
+    auto err = caf::make_error(caf::sec::runtime_error, why);
+    settle(state.fresh_waiters, std::nullopt, err);
+    settle(state.restart_waiters, std::nullopt, err);
   }
 
   void give_up(const std::string& why, const std::string& reason = {}) {

@@ -35,6 +35,18 @@ enum class supervisor_mode {
   held
 };
 
+/// Whether restarts and starts are carried out: starting, running or
+/// restarting (not stopping, giving up, stopped or held).
+constexpr bool supervising(supervisor_mode m) {
+  return m == supervisor_mode::starting || m == supervisor_mode::running
+         || m == supervisor_mode::restarting;
+}
+
+/// Whether the supervisor is on its way down: stopping or giving up.
+constexpr bool winding_down(supervisor_mode m) {
+  return m == supervisor_mode::stopping || m == supervisor_mode::giving_up;
+}
+
 enum class slot_phase { stopped, starting, running, stopping };
 
 /// What the decisions know of one child; the actor keeps the rest (its
