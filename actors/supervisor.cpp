@@ -457,7 +457,7 @@ private:
     auto& s = state.children[i];
     state.ctx->ledger->failure(s.path, r.mode, r.detail,
                                r.at_ns ? r.at_ns : steady_ns());
-    failure_event e;
+    child_failure e;
     e.child = i;
     e.mode = config::from_string<config::failure_mode>(r.mode);
     e.kind = r.kind == report_kind::exited && r.signal == 0 && r.code == 0

@@ -193,7 +193,7 @@ void apply_reload(supervisor_core& core, const reload_map& m,
   core.granted = 0; // the actor withdrew every permit first
 }
 
-failure_decision decide(supervisor_core& core, const failure_event& e,
+failure_decision decide(supervisor_core& core, const child_failure& e,
                         time_point now, double random, restart_budget* budget) {
   auto& c = core.children[e.child];
   switch (route_of(c, e.mode, e.kind, e.noted, e.playbooks)) {

@@ -185,7 +185,7 @@ void apply_reload(supervisor_core& core, const reload_map& m,
                   const config::backoff_spec& default_backoff);
 
 /// A child went down on its own.
-struct failure_event {
+struct child_failure {
   std::size_t child = 0;
   std::optional<config::failure_mode> mode; // none: not one a config names
   exit_kind kind = exit_kind::abnormal;
@@ -216,7 +216,7 @@ using failure_decision
 /// then the backoff (`random` in [-1, 1] scales its jitter) and the plan.
 /// Updates `core`: the intensity window, the child's streak, and the
 /// children the decision removes or holds.
-failure_decision decide(supervisor_core& core, const failure_event& e,
+failure_decision decide(supervisor_core& core, const child_failure& e,
                         time_point now, double random, restart_budget* budget);
 
 /// A restart the supervisor authorises in advance (the fast path).

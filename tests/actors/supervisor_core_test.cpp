@@ -38,9 +38,9 @@ supervisor_core running(strategy how, std::size_t n, int intensity = 10,
   return core;
 }
 
-failure_event crash(std::size_t i, exit_kind kind = exit_kind::abnormal,
+child_failure crash(std::size_t i, exit_kind kind = exit_kind::abnormal,
                     failure_mode mode = failure_mode::crashed) {
-  failure_event e;
+  child_failure e;
   e.child = i;
   e.mode = mode;
   e.kind = kind;
