@@ -318,7 +318,7 @@ void clean_leftovers(runtime::containment& cg, runtime::audit_log* audit) {
 } // namespace
 
 int run_tree(const config::grace_config& cfg, const run_options& opts,
-             std::shared_ptr<run_ledger>* ledger) {
+             std::shared_ptr<run_report>* report) {
   if (!runtime::become_subreaper())
     spdlog::warn("cannot become a child subreaper: orphaned grandchildren "
                  "will be reaped by init");
@@ -355,9 +355,12 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
         spdlog::info("metrics on http://{}:{}/metrics", cfg.metrics->host,
                      cfg.metrics->port);
     }
+    auto table = std::make_shared<run_report>();
+    if (report)
+      *report = table;
     if (audit)
       ctx->tracker = spawn_tracker(
-        sys, {&*audit, cfg.log_dir, root, control, ctx->metrics});
+        sys, {&*audit, cfg.log_dir, root, control, ctx->metrics, table});
     coordinator_options heal;
     heal.tracker = ctx->tracker;
     heal.config = std::make_shared<const config::grace_config>(cfg);
@@ -370,8 +373,6 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     ctx->coordinator = spawn_coordinator(sys, heal);
     ctx->log_dir = cfg.log_dir;
     ctx->default_backoff = cfg.default_backoff;
-    if (ledger)
-      *ledger = ctx->ledger;
     // The control socket before the tree: a second grace on the same
     // log_dir stops here, before it starts anything.
     std::string why;

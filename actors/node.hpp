@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 
-#include "actors/run_ledger.hpp"
+#include "actors/run_report.hpp"
 #include "config/schema.hpp"
 
 namespace grace::runtime {
@@ -31,9 +31,9 @@ struct run_options {
 /// Runs the tree of `cfg`; returns 0 after a clean stop, 3 if the root
 /// supervisor gave up (restart intensity exceeded). Call from main, after
 /// runtime::block_signals().
-/// `ledger`, if given, receives what happened (failures, restarts,
-/// recoveries) for the report at the end.
+/// `report`, if given, receives the end-of-run table the tracker fills
+/// with every incident it closes.
 int run_tree(const config::grace_config& cfg, const run_options& opts,
-             std::shared_ptr<run_ledger>* ledger = nullptr);
+             std::shared_ptr<run_report>* report = nullptr);
 
 } // namespace grace::actors

@@ -9,7 +9,6 @@
 #include <caf/actor.hpp>
 
 #include "actors/restart_policy.hpp"
-#include "actors/run_ledger.hpp"
 #include "config/schema.hpp"
 #include "playbooks/topology.hpp"
 #include "runtime/metrics.hpp"
@@ -47,7 +46,6 @@ struct node_context {
   /// groups only.
   std::shared_ptr<runtime::containment> containment;
   /// What happened, for the report at the end of a run.
-  std::shared_ptr<run_ledger> ledger = std::make_shared<run_ledger>();
 };
 
 using node_context_ptr = std::shared_ptr<const node_context>;

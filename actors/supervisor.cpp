@@ -328,7 +328,6 @@ private:
           s.told_down = false;
           send(state.ctx->coordinator, dep_up_atom::value, s.path);
         }
-        state.ctx->ledger->ready(s.path, r.at_ns ? r.at_ns : steady_ns());
         if (s.failing)
           note_recovered(s, r);
         answer_restarts(i, "");
@@ -427,12 +426,7 @@ private:
       --state.core.granted;
     }
     c.phase = slot_phase::starting;
-    auto at = r.at_ns ? r.at_ns : steady_ns();
-    state.ctx->ledger->failure(s.path, r.mode, r.detail, at);
-    state.ctx->ledger->restart(s.path);
-    ++s.restarts;
-    if (state.ctx->metrics)
-      state.ctx->metrics->restarted(s.path);
+    counted_restart(i);
     if (winding_down(state.core.now))
       return; // the plan stops it in its turn
     note_failed(s, r);
@@ -455,8 +449,6 @@ private:
 
   void failure(std::size_t i, const child_report& r) {
     auto& s = state.children[i];
-    state.ctx->ledger->failure(s.path, r.mode, r.detail,
-                               r.at_ns ? r.at_ns : steady_ns());
     child_failure e;
     e.child = i;
     e.mode = config::from_string<config::failure_mode>(r.mode);
@@ -545,11 +537,9 @@ private:
         : std::string{});
   }
 
-  // A restart of child i was admitted: on the ledger, its count, the
-  // metrics.
+  // A restart of child i was admitted: its count (status) and the metrics.
   void counted_restart(std::size_t i) {
     auto& s = state.children[i];
-    state.ctx->ledger->restart(s.path);
     ++s.restarts;
     if (state.ctx->metrics)
       state.ctx->metrics->restarted(s.path);
@@ -1035,7 +1025,6 @@ private:
     state.core.now = supervisor_mode::giving_up;
     answer_restarts(std::nullopt, "restart intensity exceeded");
     auto hold = spec.on_exhausted == config::exhausted_action::hold;
-    state.ctx->ledger->gave_up(path(), hold);
     for (auto& c : state.children)
       c.failing = false;
     note(closed_note(path(), hold ? "held" : "escalated",

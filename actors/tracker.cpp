@@ -7,6 +7,7 @@
 
 #include "actors/incident_book.hpp"
 #include "actors/messages.hpp"
+#include "actors/run_report.hpp"
 #include "config/defaults.hpp"
 #include "runtime/audit_log.hpp"
 #include "runtime/incident.hpp"
@@ -218,6 +219,8 @@ private:
         inc.failure_mode, inc.severity,
         std::string{runtime::to_string(inc.status)},
         inc.mttr_seconds.value_or(-1));
+    if (state.opts.report)
+      state.opts.report->add(inc);
     auto line = runtime::to_json_line(inc);
     if (state.opts.events)
       send(state.opts.events, event_atom::value, line);

@@ -27,6 +27,8 @@ class audit_log;
 
 namespace grace::actors {
 
+class run_report;
+
 /// What the tracker needs.
 struct tracker_options {
   runtime::audit_log* log = nullptr; // outlives the tracker
@@ -37,6 +39,8 @@ struct tracker_options {
   caf::actor events;
   /// Counts closed incidents and MTTR; may be null.
   std::shared_ptr<runtime::metrics> metrics;
+  /// The end-of-run table: every closed incident; may be null.
+  std::shared_ptr<run_report> report;
 };
 
 /// Spawns the tracker. A stop_atom request closes every incident still

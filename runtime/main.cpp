@@ -103,13 +103,13 @@ int execute(const grace::runtime::run_command& cmd) {
     opts.run_for = cmd.run_for;
   opts.config_file = cmd.config;
   auto started = std::chrono::steady_clock::now();
-  std::shared_ptr<grace::actors::run_ledger> ledger;
-  auto code = grace::actors::run_tree(cfg, opts, &ledger);
+  std::shared_ptr<grace::actors::run_report> report;
+  auto code = grace::actors::run_tree(cfg, opts, &report);
   if (opts.containment)
     opts.containment->give_back({grace::runtime::guardian_pid()});
   grace::runtime::shutdown_logging(); // every log line out before the report
-  if (ledger)
-    ledger->print(std::cout,
+  if (report)
+    report->print(std::cout,
                   std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started));
   return code;

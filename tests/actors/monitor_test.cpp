@@ -78,6 +78,14 @@ TEST_F(Supervision, AFailingExecProbeIsHealedThroughTheSupervisorAndVerified) {
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/logs/" + *x.snapshot));
   EXPECT_TRUE(wait_starts("a", 2)); // a start is stamped from its main()
   EXPECT_EQ(starts("a").size(), 2u) << "restarted once, by its supervisor";
+  // The end-of-run table counts it, from the same incident.
+  auto table = report_->entries();
+  ASSERT_TRUE(table.count("root/a"));
+  auto& row = table["root/a"];
+  EXPECT_EQ(row.failures, (std::map<std::string, int>{{"check_failed", 1}}));
+  EXPECT_EQ(row.restarts, 1);
+  EXPECT_EQ(row.mttr_ms.size(), 1u);
+  EXPECT_EQ(row.closed[incident_status::resolved], 1);
 }
 
 TEST_F(Supervision, AHealthyComponentRaisesNothing) {

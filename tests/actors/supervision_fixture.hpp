@@ -19,6 +19,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
+#include "actors/run_report.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
 #include "actors/tracker.hpp"
@@ -165,8 +166,8 @@ protected:
     audit.path = audit_path();
     audit.fsync = runtime::audit_log::sync::never;
     audit_ = std::make_unique<runtime::audit_log>(audit);
-    tracker_
-      = actors::spawn_tracker(sys_, {audit_.get(), ctx->log_dir, root, {}, {}});
+    tracker_ = actors::spawn_tracker(
+      sys_, {audit_.get(), ctx->log_dir, root, {}, {}, report_});
     ctx->tracker = tracker_;
     actors::coordinator_options heal;
     heal.tracker = tracker_;
@@ -359,6 +360,9 @@ protected:
   config::grace_config cfg_;
   report_log reports_;
   std::unique_ptr<runtime::audit_log> audit_;
+  /// The end-of-run table the tracker fills.
+  std::shared_ptr<actors::run_report> report_
+    = std::make_shared<actors::run_report>();
   caf::actor tracker_;
   caf::actor coordinator_;
   std::chrono::milliseconds verify_within_ = patience(default_patience);

@@ -83,6 +83,14 @@ TEST_F(Supervision, ACrashIsOpenedAtOnceAndResolvedWhenTheReplacementRuns) {
   EXPECT_TRUE(verify->ok);
   EXPECT_EQ(text_field(verify->fields, "ready"), "running");
   EXPECT_EQ(int_field(verify->fields, "pid"), pid_of("a"));
+  auto table = report_->entries();
+  ASSERT_EQ(table.size(), 1u);
+  auto& row = table["root/a"];
+  EXPECT_EQ(row.failures, (std::map<std::string, int>{{"crashed", 1}}));
+  EXPECT_EQ(row.restarts, 1);
+  EXPECT_EQ(row.incidents, 1);
+  ASSERT_EQ(row.mttr_ms.size(), 1u);
+  EXPECT_DOUBLE_EQ(row.mttr_ms[0], *closed.mttr_seconds * 1e3);
 }
 
 TEST_F(Supervision, AnExitCodeIsAnExitedIncidentWithItsCode) {
@@ -163,6 +171,11 @@ supervisor:
   EXPECT_NE(snap.find("hello-from-s"), std::string::npos) << snap;
   EXPECT_NE(snap.find("oops-from-s"), std::string::npos) << snap;
   EXPECT_NE(snap.find("\"port\": 1"), std::string::npos) << snap;
+  auto row = report_->entries()["root/stalls/s"];
+  EXPECT_EQ(row.failures, (std::map<std::string, int>{{"ready_timeout", 3}}));
+  EXPECT_EQ(row.restarts, 2);
+  EXPECT_TRUE(row.mttr_ms.empty());
+  EXPECT_EQ(row.closed[incident_status::held], 1);
 }
 
 TEST_F(Supervision, EscalationClosesTheChildAndHealsTheSupervisor) {
