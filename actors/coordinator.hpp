@@ -30,7 +30,7 @@
 #include <caf/fwd.hpp>
 
 #include "config/schema.hpp"
-#include "playbooks/topology.hpp"
+#include "config/topology.hpp"
 
 namespace grace::runtime {
 class io_loop;
@@ -47,7 +47,7 @@ struct coordinator_options {
   /// Where exec and notify steps run.
   runtime::io_loop* io = nullptr;
   /// Who depends on whom; may be null (no dependencies).
-  std::shared_ptr<const playbooks::topology> topology;
+  std::shared_ptr<const config::topology> topology;
   /// How long the verification of a built-in playbook may take (SPEC:
   /// verify.within, 10 s; user playbooks say it in their `verify` step).
   std::chrono::milliseconds verify_within{10'000};

@@ -365,7 +365,7 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     heal.tracker = ctx->tracker;
     heal.config = std::make_shared<const config::grace_config>(cfg);
     heal.io = &io;
-    heal.topology = std::make_shared<const playbooks::topology>(cfg.root);
+    heal.topology = std::make_shared<const config::topology>(cfg.root);
     ctx->topology = heal.topology;
     if (cfg.restart_budget)
       ctx->budget = std::make_shared<restart_budget>(

@@ -10,7 +10,7 @@
 
 #include "actors/restart_policy.hpp"
 #include "config/schema.hpp"
-#include "playbooks/topology.hpp"
+#include "config/topology.hpp"
 #include "runtime/metrics.hpp"
 
 namespace grace::runtime {
@@ -41,7 +41,7 @@ struct node_context {
   /// The node's restart budget (`restart_budget`); none: no limit.
   std::shared_ptr<restart_budget> budget;
   /// Who depends on whom (`depends_on`); none in tests that do not need it.
-  std::shared_ptr<const playbooks::topology> topology;
+  std::shared_ptr<const config::topology> topology;
   /// The cgroups of this instance (runtime/cgroup.hpp); none: process
   /// groups only.
   std::shared_ptr<runtime::containment> containment;

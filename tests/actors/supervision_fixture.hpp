@@ -174,7 +174,7 @@ protected:
     heal.verify_within = verify_within_;
     heal.config = std::make_shared<const config::grace_config>(cfg_);
     heal.io = io_.get();
-    heal.topology = std::make_shared<const playbooks::topology>(cfg_.root);
+    heal.topology = std::make_shared<const config::topology>(cfg_.root);
     ctx->topology = heal.topology;
     if (cfg_.restart_budget)
       ctx->budget = std::make_shared<actors::restart_budget>(

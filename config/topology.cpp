@@ -1,9 +1,9 @@
-#include "playbooks/topology.hpp"
+#include "config/topology.hpp"
 
 #include <algorithm>
 #include <set>
 
-namespace grace::playbooks {
+namespace grace::config {
 
 topology::topology(const config::supervisor_spec& root) {
   struct walker {
@@ -95,4 +95,4 @@ std::size_t topology::position(const std::string& path) const {
   return it == position_.end() ? position_.size() : it->second;
 }
 
-} // namespace grace::playbooks
+} // namespace grace::config

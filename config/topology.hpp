@@ -13,7 +13,7 @@
 
 #include "config/schema.hpp"
 
-namespace grace::playbooks {
+namespace grace::config {
 
 class topology {
 public:
@@ -46,4 +46,4 @@ private:
   std::unordered_map<std::string, std::size_t> position_;
 };
 
-} // namespace grace::playbooks
+} // namespace grace::config

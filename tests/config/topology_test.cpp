@@ -1,11 +1,11 @@
 #include <gtest/gtest.h>
 
-#include "playbooks/topology.hpp"
+#include "config/topology.hpp"
 #include "tests/config/config_test_util.hpp"
 
 using namespace grace;
+using config::topology;
 using grace::test::config_of;
-using playbooks::topology;
 using strings = std::vector<std::string>;
 
 namespace {
