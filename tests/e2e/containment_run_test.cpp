@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/runtime/grace_run_fixture.hpp"
+#include "tests/e2e/grace_run_fixture.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;

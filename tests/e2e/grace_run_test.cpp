@@ -14,7 +14,7 @@
 
 #include "runtime/control_server.hpp"
 #include "runtime/port_holder.hpp"
-#include "tests/runtime/grace_run_fixture.hpp"
+#include "tests/e2e/grace_run_fixture.hpp"
 #include "tests/support/background.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/proc.hpp"
