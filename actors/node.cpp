@@ -375,7 +375,7 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     ctx->default_backoff = cfg.default_backoff;
     // The control socket before the tree: a second grace on the same
     // log_dir stops here, before it starts anything.
-    std::string why;
+    failure why;
     auto server = runtime::control_server::open(
       io, cfg.log_dir + "/grace.sock",
       [control](std::string line, runtime::control_server::reply_fn reply) {
@@ -384,8 +384,8 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
       },
       &why);
     if (!server) {
-      spdlog::error("control socket {}", why);
-      if (why.find("another grace") != std::string::npos) {
+      spdlog::error("control socket {}", why.message);
+      if (why.code == grace_errc::another_instance) {
         caf::anon_send_exit(control, caf::exit_reason::user_shutdown);
         for (auto& a : {ctx->tracker, ctx->coordinator})
           if (a)

@@ -299,27 +299,30 @@ control_server::control_server(io_loop& loop, std::string path)
 
 std::unique_ptr<control_server>
 control_server::open(io_loop& loop, const std::string& path, handler on_request,
-                     std::string* error, limits lim) {
-  auto fail = [&](const std::string& why) -> std::unique_ptr<control_server> {
+                     failure* error, limits lim) {
+  auto fail = [&](std::error_code code,
+                  const std::string& why) -> std::unique_ptr<control_server> {
     if (error)
-      *error = path + ": " + why;
+      *error = {code, path + ": " + why};
     return nullptr;
   };
   sockaddr_un probe{};
   if (path.size() >= sizeof probe.sun_path)
-    return fail("path too long for a unix socket (at most "
-                + std::to_string(sizeof probe.sun_path - 1) + " bytes)");
+    return fail(grace_errc::path_too_long,
+                "path too long for a unix socket (at most "
+                  + std::to_string(sizeof probe.sun_path - 1) + " bytes)");
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
-      return fail("exists and is not a socket");
+      return fail(grace_errc::not_a_socket, "exists and is not a socket");
     if (connect_to(path, std::chrono::milliseconds{500}))
-      return fail("another grace answers there (same log_dir?)");
+      return fail(grace_errc::another_instance,
+                  "another grace answers there (same log_dir?)");
     ::unlink(path.c_str()); // stale: its daemon is gone
   }
   std::unique_ptr<control_server> server{new control_server(loop, path)};
   server->impl_ = std::make_shared<impl>(loop, std::move(on_request), lim);
-  std::promise<std::string> ready;
+  std::promise<boost::system::error_code> ready;
   auto done = ready.get_future();
   loop.post([i = server->impl_, path, &ready] {
     boost::system::error_code ec;
@@ -332,16 +335,17 @@ control_server::open(io_loop& loop, const std::string& path, handler on_request,
     if (!ec)
       i->acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      ready.set_value(ec.message());
+      ready.set_value(ec);
       return;
     }
     i->accept();
     ready.set_value({});
   });
-  auto why = done.get();
-  if (!why.empty()) {
+  auto ec = done.get();
+  if (ec) {
     server->impl_.reset();
-    return fail(why);
+    return fail(std::error_code{ec.value(), std::generic_category()},
+                ec.message());
   }
   return server;
 }

@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 
+#include "runtime/errors.hpp"
+
 namespace grace::runtime {
 
 class io_loop;
@@ -42,12 +44,13 @@ public:
   using handler = std::function<void(std::string request, reply_fn reply)>;
 
   /// Listens on `path`. A stale socket file (nobody answers there) is
-  /// replaced; a live one is an error (another daemon uses it). Returns
-  /// null and sets `error` on failure. Call on any thread but the I/O
-  /// thread (it waits for the socket to be set up there).
-  static std::unique_ptr<control_server>
-  open(io_loop& loop, const std::string& path, handler on_request,
-       std::string* error, limits lim = {});
+  /// replaced; a live one is an error (grace_errc::another_instance).
+  /// Returns null and sets `error` on failure. Call on any thread but the
+  /// I/O thread (it waits for the socket to be set up there).
+  static std::unique_ptr<control_server> open(io_loop& loop,
+                                              const std::string& path,
+                                              handler on_request,
+                                              failure* error, limits lim = {});
 
   /// Stops listening, drops the clients and removes the socket file.
   ~control_server();

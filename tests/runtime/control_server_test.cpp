@@ -58,7 +58,7 @@ protected:
   // Echoes each request as {"echo":<request>}; "slow" answers after 100 ms.
   std::unique_ptr<control_server> open(grace::runtime::control_limits lim
                                        = {}) {
-    std::string error;
+    grace::failure error;
     auto s = control_server::open(
       io_, path_,
       [this](std::string line, control_server::reply_fn reply) {
@@ -80,7 +80,7 @@ protected:
         reply("{\"echo\":" + line + "}", true);
       },
       &error, lim);
-    EXPECT_TRUE(s) << error;
+    EXPECT_TRUE(s) << error.message;
     return s;
   }
 
@@ -209,12 +209,14 @@ TEST_F(ControlServer, AClientGoneBeforeItsAnswerHarmsNothing) {
 TEST_F(ControlServer, AStaleSocketIsReplacedALiveOneRefused) {
   {
     auto first = open();
-    std::string error;
+    grace::failure error;
     auto second = control_server::open(
       io_, path_, [](std::string, control_server::reply_fn) {}, &error);
     EXPECT_FALSE(second);
-    EXPECT_NE(error.find("another grace answers there"), std::string::npos)
-      << error;
+    EXPECT_EQ(error.code, grace::grace_errc::another_instance);
+    EXPECT_NE(error.message.find("another grace answers there"),
+              std::string::npos)
+      << error.message;
   }
   EXPECT_FALSE(std::filesystem::exists(path_)) << "removed when closed";
   // A socket file nobody listens on (a grace that was killed).
