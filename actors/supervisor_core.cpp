@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "config/diff.hpp"
+#include "playbooks/plan.hpp"
 
 namespace grace::actors {
 
@@ -13,9 +14,7 @@ core_child make_core_child(const config::component_spec& spec,
   if (auto* child = std::get_if<config::child_spec>(&spec.node)) {
     c.restart = child->restart;
     c.backoff = child->backoff;
-    for (auto& [mode, ref] : child->on)
-      if (ref.name != "restart")
-        c.handed_over.insert(mode);
+    c.handed_over = playbooks::routed_to_playbooks(*child);
     c.fast_path_able = child->ready.how != config::ready_spec::kind::notify;
   } else {
     c.restart = std::get<config::supervisor_spec>(spec.node).restart;

@@ -26,6 +26,14 @@ std::string playbook_for(const config::child_spec& child, failure_mode mode) {
   return std::string{default_playbook(mode)};
 }
 
+std::set<failure_mode> routed_to_playbooks(const config::child_spec& child) {
+  std::set<failure_mode> out;
+  for (auto& [mode, ref] : child.on)
+    if (ref.name != "restart")
+      out.insert(mode);
+  return out;
+}
+
 std::vector<step_spec> with_verification(std::vector<step_spec> steps) {
   if (steps.empty() || steps.back().what != step_spec::kind::verify) {
     step_spec verify;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,12 @@ std::string_view default_playbook(config::failure_mode mode);
 /// default_playbook(mode).
 std::string playbook_for(const config::child_spec& child,
                          config::failure_mode mode);
+
+/// The failure modes of `child` that go to the coordinator when its process
+/// goes down: those its `on:` gives a playbook other than `restart`. Any
+/// other exit is the supervisor's to restart by its strategy.
+std::set<config::failure_mode>
+routed_to_playbooks(const config::child_spec& child);
 
 /// Returns the plan of playbook `name` (built in or from `cfg`), or nullopt
 /// if there is no such playbook.

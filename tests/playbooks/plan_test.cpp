@@ -101,3 +101,22 @@ TEST(PlanOf, EveryOnEntryOfAValidConfigHasAPlan) {
       EXPECT_TRUE(plan_of(cfg, ref.name)) << ref.name;
   });
 }
+
+TEST(Plan, OnlyWhatOnNamesGoesToThePlaybooks) {
+  auto cfg = config_of(R"(grace: 1
+supervisor:
+  children:
+    - name: api
+      command: [api]
+      on: {crashed: restart, exited: safe_hold, port_in_use: free_port}
+    - name: db
+      command: [db]
+)");
+  auto& api = first_child(cfg);
+  EXPECT_EQ(
+    playbooks::routed_to_playbooks(api),
+    (std::set<failure_mode>{failure_mode::exited, failure_mode::port_in_use}));
+  auto& db = std::get<config::child_spec>(cfg.root.children.at(1).node);
+  EXPECT_TRUE(playbooks::routed_to_playbooks(db).empty())
+    << "defaults are the supervisor's (a restart) unless on: says otherwise";
+}
