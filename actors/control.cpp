@@ -5,17 +5,15 @@
 #include <memory>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
+#include "runtime/control_protocol.hpp"
 #include "runtime/incident.hpp"
 
 namespace grace::actors {
 
 namespace {
-
-using json = nlohmann::json;
 
 /// One request and where its answer goes. Local only: the reply is not
 /// serialised.
@@ -31,16 +29,6 @@ typename Inspector::result_type inspect(Inspector& f, control_request& x) {
   return f(caf::meta::type_name("grace.control_request"), x.line);
 }
 
-/// One answer line. Text from a request may be any bytes: invalid UTF-8
-/// is replaced, never thrown about.
-std::string line_of(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string failure(const std::string& why) {
-  return line_of(json{{"ok", false}, {"error", why}});
-}
-
 /// The message of an error made with make_error(code, text), else CAF's
 /// rendering.
 std::string error_text(const caf::error& err) {
@@ -50,24 +38,6 @@ std::string error_text(const caf::error& err) {
   if (ctx.size() == 1 && ctx.match_element<std::string>(0))
     return ctx.get_as<std::string>(0);
   return to_string(err);
-}
-
-json to_json(const component_status& c, std::int64_t now_ns) {
-  json j{{"path", c.path},
-         {"kind", c.supervisor ? "supervisor" : "process"},
-         {"state", c.state},
-         {"restarts", c.restarts}};
-  j["pid"] = c.pid > 0 ? json(c.pid) : json(nullptr);
-  j["uptime_seconds"] = c.ready_ns > 0
-                          ? json(static_cast<double>(now_ns - c.ready_ns) / 1e9)
-                          : json(nullptr);
-  j["last_failure"]
-    = c.last_failure.empty() ? json(nullptr) : json(c.last_failure);
-  j["probes"] = c.probes.empty() ? json(nullptr) : json(c.probes);
-  j["last_failure_ago_seconds"]
-    = c.failed_ns > 0 ? json(static_cast<double>(now_ns - c.failed_ns) / 1e9)
-                      : json(nullptr);
-  return j;
 }
 
 struct control_state {
@@ -99,30 +69,22 @@ public:
           serve(r);
         } catch (const std::exception& e) {
           // Whatever a request holds, it is answered and this actor lives.
-          (*r.reply)(
-            failure(std::string{"cannot serve the request: "} + e.what()),
-            true);
+          (*r.reply)(runtime::failure_line(
+                       std::string{"cannot serve the request: "} + e.what()),
+                     true);
         }
       },
       [this](caf::actor node) { state.node = std::move(node); },
       // What happened, for the `grace events` streams.
       [this](event_atom, const std::string& path, const std::string& what,
              std::int32_t pid, const std::string& detail) {
-        if (state.subscribers.empty())
-          return;
-        json j{{"event", "state"},
-               {"at", utc_now()},
-               {"path", path},
-               {"state", what}};
-        j["pid"] = pid > 0 ? json(pid) : json(nullptr);
-        if (!detail.empty())
-          j["detail"] = detail;
-        publish(line_of(j));
+        if (!state.subscribers.empty())
+          publish(
+            runtime::state_event_line(utc_now(), path, what, pid, detail));
       },
       [this](event_atom, const std::string& incident_line) {
         if (!state.subscribers.empty())
-          publish(R"({"event":"incident","at":")" + utc_now()
-                  + R"(","incident":)" + incident_line + "}");
+          publish(runtime::incident_event_line(utc_now(), incident_line));
       },
     };
   }
@@ -138,72 +100,56 @@ private:
   }
 
   void serve(const control_request& r) {
+    using runtime::control_command;
+    using runtime::failure_line;
     auto reply = r.reply;
     auto answer
       = [reply](std::string line) { (*reply)(std::move(line), true); };
-    json req;
-    try {
-      req = json::parse(r.line);
-    } catch (const json::exception& e) {
-      return answer(failure(std::string{"malformed request: "} + e.what()));
-    }
-    if (!req.is_object() || !req.contains("cmd") || !req["cmd"].is_string())
-      return answer(failure("a request is an object with a \"cmd\" string"));
-    auto cmd = req["cmd"].get<std::string>();
+    auto parsed = runtime::parse_control_request(r.line, state.root);
+    if (auto* refused = std::get_if<std::string>(&parsed))
+      return answer(*refused);
+    auto& req = std::get<runtime::control_request_line>(parsed);
     if (!state.node)
-      return answer(failure("grace is starting; ask again"));
-    if (cmd == "status") {
-      request(state.node, std::chrono::seconds{10}, status_atom::value)
-        .then(
-          [answer](const status_list& all) {
-            auto now = steady_ns();
-            json list = json::array();
-            for (auto& c : all)
-              list.push_back(to_json(c, now));
-            answer(line_of(json{{"ok", true}, {"components", list}}));
-          },
-          [answer](caf::error& err) { answer(failure(error_text(err))); });
-      return;
+      return answer(failure_line("grace is starting; ask again"));
+    auto failed
+      = [answer](caf::error& err) { answer(failure_line(error_text(err))); };
+    switch (req.cmd) {
+      case control_command::status:
+        request(state.node, std::chrono::seconds{10}, status_atom::value)
+          .then(
+            [answer](const status_list& all) {
+              answer(runtime::status_line(all, steady_ns()));
+            },
+            failed);
+        return;
+      case control_command::reload:
+        request(state.node, std::chrono::minutes{6}, reload_atom::value)
+          .then([answer](const std::string& result) { answer(result); },
+                failed);
+        return;
+      case control_command::events:
+        // A stream: this line, then one per event, until the client goes.
+        (*reply)(runtime::events_stream_line(), false);
+        state.subscribers.push_back(reply);
+        spdlog::info("a client follows the events ({} in all)",
+                     state.subscribers.size());
+        return;
+      case control_command::shutdown:
+        spdlog::info("shutdown asked for over the control socket");
+        send(state.node, stop_atom::value);
+        return answer(runtime::ok_line());
+      case control_command::start:
+      case control_command::stop:
+      case control_command::restart: {
+        auto verb = req.cmd == control_command::start  ? "start"
+                    : req.cmd == control_command::stop ? "stop"
+                                                       : "restart";
+        request(state.node, std::chrono::minutes{5}, op_atom::value,
+                std::string{verb}, req.path)
+          .then([answer](bool) { answer(runtime::ok_line()); }, failed);
+        return;
+      }
     }
-    if (cmd == "reload") {
-      request(state.node, std::chrono::minutes{6}, reload_atom::value)
-        .then([answer](const std::string& result) { answer(result); },
-              [answer](caf::error& err) { answer(failure(error_text(err))); });
-      return;
-    }
-    if (cmd == "events") {
-      // A stream: this line, then one per event, until the client goes.
-      (*reply)(line_of(json{{"ok", true}, {"stream", "events"}}), false);
-      state.subscribers.push_back(reply);
-      spdlog::info("a client follows the events ({} in all)",
-                   state.subscribers.size());
-      return;
-    }
-    if (cmd == "shutdown") {
-      spdlog::info("shutdown asked for over the control socket");
-      send(state.node, stop_atom::value);
-      return answer(line_of(json{{"ok", true}}));
-    }
-    if (cmd == "start" || cmd == "stop" || cmd == "restart") {
-      if (!req.contains("path") || !req["path"].is_string())
-        return answer(failure(cmd + " needs a \"path\""));
-      auto path = req["path"].get<std::string>();
-      if (path == state.root)
-        return answer(
-          failure(path
-                  + " is the root supervisor: use 'grace shutdown' to stop "
-                    "everything"));
-      request(state.node, std::chrono::minutes{5}, op_atom::value, cmd, path)
-        .then(
-          [answer](bool) {
-            answer(line_of(json{{"ok", true}}));
-          },
-          [answer](caf::error& err) { answer(failure(error_text(err))); });
-      return;
-    }
-    answer(
-      failure("unknown command '" + cmd
-              + "' (status, start, stop, restart, reload, events, shutdown)"));
   }
 };
 

@@ -29,6 +29,7 @@
 #include <caf/all.hpp>
 
 #include "config/schema.hpp"
+#include "runtime/control_protocol.hpp"
 
 namespace grace::actors {
 
@@ -215,27 +216,7 @@ typename Inspector::result_type inspect(Inspector& f, failure_report& x) {
            x.at_ns, x.child, x.supervisor, x.pid, x.code, x.signal, x.fields);
 }
 
-/// One component as `grace status` shows it. A supervisor answers
-/// status_atom with its own entry first, then its children's, depth first.
-struct component_status {
-  std::string path;
-  bool supervisor = false;
-  std::string state;          // running, starting, stopping, stopped, held,
-                              // waiting (for a dependency), done (temporary)
-  std::int32_t pid = 0;       // processes: the current one, else 0
-  std::int64_t ready_ns = 0;  // steady: last ready (uptime), else 0
-  std::int32_t restarts = 0;  // since grace started
-  std::string last_failure;   // in words, else ""
-  std::int64_t failed_ns = 0; // steady: when, else 0
-  std::string probes;         // "tcp ok, http failing 1/2", else ""
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, component_status& x) {
-  return f(caf::meta::type_name("grace.component_status"), x.path, x.supervisor,
-           x.state, x.pid, x.ready_ns, x.restarts, x.last_failure, x.failed_ns,
-           x.probes);
-}
+using runtime::component_status; // grace status: one component
 
 using status_list = std::vector<component_status>;
 
@@ -334,3 +315,14 @@ inline incident_note closed_note(std::string path, std::string status,
 }
 
 } // namespace grace::actors
+
+namespace grace::runtime {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, component_status& x) {
+  return f(caf::meta::type_name("grace.component_status"), x.path, x.supervisor,
+           x.state, x.pid, x.ready_ns, x.restarts, x.last_failure, x.failed_ns,
+           x.probes);
+}
+
+} // namespace grace::runtime

@@ -1,0 +1,105 @@
+// The control protocol without a socket or actors: what each request line
+// becomes, and the lines grace answers with.
+#include <string>
+#include <variant>
+
+#include <gtest/gtest.h>
+
+#include "runtime/control_protocol.hpp"
+
+using namespace grace::runtime;
+
+namespace {
+
+// The failure line a request gets, or "" if it is understood.
+std::string refusal(const std::string& line) {
+  auto r = parse_control_request(line, "root");
+  auto* why = std::get_if<std::string>(&r);
+  return why ? *why : std::string{};
+}
+
+control_request_line understood(const std::string& line) {
+  auto r = parse_control_request(line, "root");
+  EXPECT_TRUE(std::holds_alternative<control_request_line>(r))
+    << std::get<std::string>(r);
+  return std::holds_alternative<control_request_line>(r)
+           ? std::get<control_request_line>(r)
+           : control_request_line{};
+}
+
+} // namespace
+
+TEST(ControlProtocol, EachCommandIsUnderstood) {
+  EXPECT_EQ(understood(R"({"cmd":"status"})").cmd, control_command::status);
+  EXPECT_EQ(understood(R"({"cmd":"reload"})").cmd, control_command::reload);
+  EXPECT_EQ(understood(R"({"cmd":"events"})").cmd, control_command::events);
+  EXPECT_EQ(understood(R"({"cmd":"shutdown"})").cmd, control_command::shutdown);
+  auto r = understood(R"({"cmd":"restart","path":"root/api","extra":1})");
+  EXPECT_EQ(r.cmd, control_command::restart);
+  EXPECT_EQ(r.path, "root/api");
+  EXPECT_EQ(understood(R"({"cmd":"stop","path":"root/a"})").cmd,
+            control_command::stop);
+  EXPECT_EQ(understood(R"({"cmd":"start","path":"root/a"})").cmd,
+            control_command::start);
+}
+
+TEST(ControlProtocol, BadRequestsGetAClearFailureLine) {
+  EXPECT_EQ(refusal("{nope").rfind(R"({"error":"malformed request: )", 0), 0u)
+    << refusal("{nope");
+  auto no_cmd
+    = R"({"error":"a request is an object with a \"cmd\" string","ok":false})";
+  EXPECT_EQ(refusal("[1,2]"), no_cmd);
+  EXPECT_EQ(refusal(R"({"cmd":7})"), no_cmd);
+  EXPECT_EQ(refusal(R"("status")"), no_cmd);
+  EXPECT_EQ(
+    refusal(R"({"cmd":"dance"})"),
+    R"j({"error":"unknown command 'dance' (status, start, stop, restart, reload, events, shutdown)","ok":false})j");
+  EXPECT_EQ(refusal(R"({"cmd":"stop"})"),
+            R"({"error":"stop needs a \"path\"","ok":false})");
+  EXPECT_EQ(refusal(R"({"cmd":"restart","path":3})"),
+            R"({"error":"restart needs a \"path\"","ok":false})");
+  EXPECT_EQ(
+    refusal(R"({"cmd":"stop","path":"root"})"),
+    R"({"error":"root is the root supervisor: use 'grace shutdown' to stop everything","ok":false})");
+}
+
+TEST(ControlProtocol, InvalidUtf8IsReplacedNotThrownAbout) {
+  // Refused as malformed; the answer quotes it, replaced, as valid UTF-8.
+  auto line = std::string{R"({"cmd":"x)"} + "\xff\xfe" + R"("})";
+  auto why = refusal(line);
+  EXPECT_EQ(why.rfind(R"({"error":"malformed request: )", 0), 0u) << why;
+  EXPECT_EQ(why.find('\xff'), std::string::npos) << why;
+  EXPECT_EQ(failure_line(std::string{"a\xc3"}),
+            "{\"error\":\"a\xef\xbf\xbd\",\"ok\":false}");
+}
+
+TEST(ControlProtocol, AnswersAndEventsAreOneJsonLineEach) {
+  EXPECT_EQ(ok_line(), R"({"ok":true})");
+  EXPECT_EQ(events_stream_line(), R"({"ok":true,"stream":"events"})");
+  component_status sup;
+  sup.path = "root";
+  sup.supervisor = true;
+  sup.state = "running";
+  component_status api;
+  api.path = "root/api";
+  api.state = "running";
+  api.pid = 42;
+  api.ready_ns = 1'000'000'000;
+  api.restarts = 2;
+  api.last_failure = "killed by SIGKILL";
+  api.failed_ns = 500'000'000;
+  api.probes = "tcp ok";
+  EXPECT_EQ(
+    status_line({sup, api}, 3'000'000'000),
+    R"({"components":[{"kind":"supervisor","last_failure":null,"last_failure_ago_seconds":null,"path":"root","pid":null,"probes":null,"restarts":0,"state":"running","uptime_seconds":null},)"
+    R"({"kind":"process","last_failure":"killed by SIGKILL","last_failure_ago_seconds":2.5,"path":"root/api","pid":42,"probes":"tcp ok","restarts":2,"state":"running","uptime_seconds":2.0}],"ok":true})");
+  EXPECT_EQ(
+    state_event_line("2026-12-06T00:00:00.000000Z", "root/api", "exited", 0,
+                     ""),
+    R"({"at":"2026-12-06T00:00:00.000000Z","event":"state","path":"root/api","pid":null,"state":"exited"})");
+  EXPECT_EQ(
+    state_event_line("T", "root/api", "restarted", 7, "killed by SIGSEGV"),
+    R"({"at":"T","detail":"killed by SIGSEGV","event":"state","path":"root/api","pid":7,"state":"restarted"})");
+  EXPECT_EQ(incident_event_line("T", R"({"id":"inc_1"})"),
+            R"({"event":"incident","at":"T","incident":{"id":"inc_1"}})");
+}
