@@ -45,6 +45,9 @@ public:
   /// Returns the restarts inside the window ending at `now`.
   std::size_t restarts_in_window(time_point now) const;
 
+  /// The most restarts allowed in any period.
+  int limit() const noexcept { return intensity_; }
+
   /// Forgets all restarts (after the supervisor itself was restarted).
   void clear() { restarts_.clear(); }
 

@@ -169,7 +169,6 @@ void apply_reload(supervisor_core& core, const reload_map& m,
   if (before.intensity != after.intensity || before.period != after.period)
     core.intensity = restart_intensity{after.intensity, after.period};
   core.strategy = after.strategy;
-  core.max_restarts = after.intensity;
   std::vector<core_child> next;
   for (std::size_t k = 0; k < after.children.size(); ++k) {
     auto& spec = after.children[k];
@@ -241,7 +240,7 @@ std::optional<permit_terms> permit(const supervisor_core& core, std::size_t i,
   if (!restarts_alone(core.strategy, i, startable))
     return std::nullopt;
   if (core.intensity.restarts_in_window(now) + core.granted + 1
-      > static_cast<std::size_t>(std::max(0, core.max_restarts)))
+      > static_cast<std::size_t>(std::max(0, core.intensity.limit())))
     return std::nullopt;
   auto from = c.streak.immediate_from(c.backoff);
   if (!from)

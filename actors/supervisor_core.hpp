@@ -93,10 +93,9 @@ struct plan {
 struct supervisor_core {
   supervisor_core() : supervisor_core(config::strategy::one_for_one, 0, {}) {}
   supervisor_core(config::strategy how, int max, duration period)
-      : strategy(how), max_restarts(max), intensity(max, period) {}
+      : strategy(how), intensity(max, period) {}
 
   config::strategy strategy;
-  int max_restarts;
   restart_intensity intensity;
   std::vector<core_child> children;
   supervisor_mode now = supervisor_mode::idle;

@@ -87,15 +87,20 @@ bool has_word(const std::string& text, const std::string& word) {
 }
 
 bool write_file(const std::string& file, const std::string& text) {
-  unique_fd fd{::open(file.c_str(), O_WRONLY | O_CLOEXEC)};
-  if (!fd)
-    return false;
-  auto ok = ::write(fd.get(), text.data(), text.size())
-            == static_cast<ssize_t>(text.size());
-  auto err = errno;
-  fd.reset();
-  errno = err;
-  return ok;
+  return write_at(AT_FDCWD, file.c_str(), text.c_str());
+}
+
+// Reads up to `size - 1` bytes of `file` under `dirfd` into `buf`, NUL
+// terminated: the count read, 0 if none. No allocation (the exit path).
+std::size_t read_at(int dirfd, const char* file, char* buf, std::size_t size) {
+  int fd = ::openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  auto n = ::read(fd, buf, size - 1);
+  ::close(fd);
+  auto got = n > 0 ? static_cast<std::size_t>(n) : 0;
+  buf[got] = '\0';
+  return got;
 }
 
 bool populated_dir(const std::string& dir) {
@@ -157,11 +162,8 @@ std::int64_t oom_kills_in(const std::string& memory_events) {
 }
 
 std::vector<int> cgroup_pids(const std::string& dir) {
-  std::vector<int> out;
-  std::ifstream in{dir + "/cgroup.procs"};
-  for (int pid = 0; in >> pid;)
-    out.push_back(pid);
-  return out;
+  unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  return fd ? cgroup_pids_at(fd.get()) : std::vector<int>{};
 }
 
 std::vector<int> cgroup_pids_at(int dirfd) {
@@ -180,16 +182,9 @@ std::vector<int> cgroup_pids_at(int dirfd) {
 }
 
 bool cgroup_populated(int dirfd) {
-  int fd = ::openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
   char buf[256];
-  auto n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0)
-    return false;
-  buf[n] = '\0';
-  return std::strstr(buf, "populated 1") != nullptr;
+  return read_at(dirfd, "cgroup.events", buf, sizeof buf) > 0
+         && std::strstr(buf, "populated 1") != nullptr;
 }
 
 namespace {
@@ -233,15 +228,10 @@ bool cgroup_set_memory_max(int dirfd, std::uint64_t bytes) {
 }
 
 std::int64_t cgroup_oom_kills(int dirfd) {
-  int fd = ::openat(dirfd, "memory.events", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
   char buf[512];
-  auto n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0)
+  if (read_at(dirfd, "memory.events", buf, sizeof buf) == 0)
     return -1;
-  return oom_kills_in(std::string{buf, static_cast<std::size_t>(n)});
+  return oom_kills_in(buf);
 }
 
 std::string cgroup_dir_of(int dirfd) {
