@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <unordered_map>
 
 #include "config/diff.hpp"
 #include "playbooks/plan.hpp"
@@ -140,12 +141,15 @@ reload_map map_reload(const config::supervisor_spec& before,
                       const config::supervisor_spec& after) {
   reload_map m;
   std::vector<bool> used(before.children.size(), false);
+  std::unordered_map<std::string, std::size_t> at; // name -> old index
+  for (std::size_t i = 0; i < before.children.size(); ++i)
+    at[before.children[i].name()] = i;
   for (auto& c : after.children) {
     std::optional<std::size_t> old;
-    for (std::size_t i = 0; i < before.children.size(); ++i)
-      if (before.children[i].name() == c.name()
-          && before.children[i].is_supervisor() == c.is_supervisor())
-        old = i;
+    if (auto it = at.find(c.name());
+        it != at.end()
+        && before.children[it->second].is_supervisor() == c.is_supervisor())
+      old = it->second;
     auto replaced = false;
     if (old) {
       used[*old] = true;
