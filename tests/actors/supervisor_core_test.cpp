@@ -1,6 +1,7 @@
 // The supervisor's decisions without actors or processes: OTP's matrix
 // (strategies x restart types x exits), the count (budget, intensity), the
 // backoff, plan folding, and the fast-path permit checked against decide().
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -56,6 +57,12 @@ struct cell {
   strategy how;
   restart_type type;
   exit_kind kind;
+
+  // How ctest and gtest show the cell (not as a dump of its bytes).
+  friend void PrintTo(const cell& c, std::ostream* os) {
+    *os << to_string(c.how) << ' ' << to_string(c.type) << ' '
+        << (c.kind == exit_kind::normal ? "normal" : "abnormal");
+  }
 };
 
 class CoreMatrix : public ::testing::TestWithParam<cell> {};
@@ -112,15 +119,22 @@ std::vector<cell> cells() {
 }
 
 std::string cell_name(const ::testing::TestParamInfo<cell>& info) {
-  auto& c = info.param;
-  return std::string{to_string(c.how)} + "X" + std::string{to_string(c.type)}
-         + "X" + (c.kind == exit_kind::normal ? "normal" : "abnormal");
+  auto name = ::testing::PrintToString(info.param);
+  std::replace(name.begin(), name.end(), ' ', '_');
+  return name;
 }
 
 } // namespace
 
 INSTANTIATE_TEST_SUITE_P(AllCells, CoreMatrix, ::testing::ValuesIn(cells()),
                          cell_name);
+
+TEST(CoreMatrixNames, ACellPrintsAsItsThreeWords) {
+  EXPECT_EQ(::testing::PrintToString(cell{strategy::rest_for_one,
+                                          restart_type::transient,
+                                          exit_kind::abnormal}),
+            "rest_for_one transient abnormal");
+}
 
 TEST(SupervisorCore, ATemporarySiblingTheStrategyStopsIsNotStartedAgain) {
   auto core = running(strategy::one_for_all, 3);
