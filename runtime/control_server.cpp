@@ -382,7 +382,9 @@ outcome exchange(const std::string& path, const std::string& request,
   auto fd
     = connect_to(path, timeout.count() > 0 ? timeout : std::chrono::seconds{5});
   if (!fd) {
-    say("no grace answers at " + path + ": " + std::strerror(errno));
+    say("no grace answers at " + path + ": " + std::strerror(errno)
+        + " (a grace's socket is named by --control PATH or $GRACE_CONTROL; "
+          "the default is logs/grace.sock)");
     return outcome::failed;
   }
   if (timeout.count() == 0) {

@@ -364,6 +364,7 @@ std::string report_json(const incident_summary& s, const std::string& source) {
                                : nlohmann::ordered_json(nullptr);
   j["lines"] = s.counts.lines;
   j["bad_lines"] = s.counts.bad_lines;
+  j["torn_last_line"] = s.counts.torn_tail;
   j["open"] = s.open_now();
   auto all = group_json(s.total);
   for (auto& [k, v] : all.items())
@@ -392,6 +393,18 @@ std::string report_json(const incident_summary& s, const std::string& source) {
                     {"count", counts[i]}});
   j["mttr_histogram"] = std::move(hist);
   return j.dump(2);
+}
+
+void warn_unreadable(std::ostream& err, const incident_summary& s,
+                     const std::string& source) {
+  if (s.counts.bad_lines == 0)
+    return;
+  err << "grace: warning: " << source << ": " << s.counts.bad_lines
+      << " unreadable line(s) skipped";
+  if (s.counts.torn_tail)
+    err << ", the last one torn (written without its end, as by a power "
+           "loss or a kill during the write)";
+  err << '\n';
 }
 
 } // namespace grace::runtime

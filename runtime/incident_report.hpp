@@ -109,4 +109,10 @@ void print_report(std::ostream& out, const incident_summary& s,
 /// Returns the same figures as JSON, for scripts.
 std::string report_json(const incident_summary& s, const std::string& source);
 
+/// Writes to `err` (stderr) a warning for lines of `source` that could not
+/// be read, the torn last line of a power loss among them (SPEC.md section
+/// 6: skipped with a warning, never fatal); nothing if all were read.
+void warn_unreadable(std::ostream& err, const incident_summary& s,
+                     const std::string& source);
+
 } // namespace grace::runtime

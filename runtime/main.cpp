@@ -124,6 +124,7 @@ int execute(const grace::runtime::incidents_command& cmd) {
           .count();
   try {
     auto summary = grace::runtime::summarize(cmd.log, since_us);
+    grace::runtime::warn_unreadable(std::cerr, summary, cmd.log);
     if (cmd.json)
       std::cout << grace::runtime::report_json(summary, cmd.log) << '\n';
     else

@@ -77,3 +77,39 @@ TEST(GraceCheck, UsageErrorExitsTwo) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(r.err.starts_with("grace: ")) << r.err;
 }
+
+TEST(GraceIncidents, ATornLastLineIsSkippedWithAWarning) {
+  grace::test::temp_dir dir;
+  auto log = dir.write(
+    "incidents.jsonl",
+    R"({"incident_id":"inc_1","component":"root/api","failure_mode":"crashed",)"
+    R"("severity":"high","status":"resolved",)"
+    R"("detected_at":"2026-11-27T16:43:28.024197Z",)"
+    R"("resolved_at":"2026-11-27T16:43:28.027982Z","mttr_seconds":0.003785})"
+    "\n"
+    R"({"incident_id":"inc_2","component":"root/api","fail)");
+  for (auto json : {false, true}) {
+    std::vector<std::string> argv{grace_bin, "incidents", "--log", log};
+    if (json)
+      argv.push_back("--json");
+    auto r = run_process(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("grace: warning: " + log
+                         + ": 1 unreadable line(s) skipped, the last one torn"),
+              std::string::npos)
+      << "json " << json << ": " << r.err;
+    EXPECT_NE(r.out.find(json ? "\"closed\": 1" : "1 closed, 0 open"),
+              std::string::npos)
+      << r.out;
+  }
+}
+
+TEST(GraceControl, NobodyAnsweringNamesWhereTheSocketComesFrom) {
+  grace::test::temp_dir dir;
+  auto socket = dir.file("grace.sock");
+  auto r = run_process({grace_bin, "status", "--control", socket});
+  EXPECT_EQ(r.exit_code, 1);
+  for (auto want : {"no grace answers at " + socket, std::string{"--control"},
+                    std::string{"GRACE_CONTROL"}})
+    EXPECT_NE(r.err.find(want), std::string::npos) << want << " in " << r.err;
+}

@@ -182,6 +182,7 @@ TEST_F(Report, PeopleAndScriptsGetTheSameFigures) {
   EXPECT_EQ(j["closed"], 6);
   EXPECT_EQ(j["open"], 1);
   EXPECT_EQ(j["bad_lines"], 2);
+  EXPECT_EQ(j["torn_last_line"], true);
   EXPECT_DOUBLE_EQ(j["success_rate"].get<double>(), 4.0 / 6.0);
   EXPECT_DOUBLE_EQ(
     j["by_failure_mode"]["crashed"]["mttr_seconds"]["p50"].get<double>(),
