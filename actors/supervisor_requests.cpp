@@ -461,13 +461,17 @@ void supervisor_actor::give_up(const std::string& why,
   auto hold = spec.on_exhausted == config::exhausted_action::hold;
   for (auto& c : state.children)
     c.failing = false;
+  auto exceeded = "restart intensity exceeded (more than "
+                  + std::to_string(spec.intensity) + " restarts in "
+                  + config::format_duration(spec.period) + ")";
+  // Escalated, the parent records this supervisor's failure; held, nobody
+  // above hears of it, so it is recorded here, closed held with the rest.
+  if (hold)
+    note(failed_note(
+      path(), mode_name(config::failure_mode::restart_intensity_exceeded),
+      exceeded + "; last failure: " + why));
   note(closed_note(path(), hold ? "held" : "escalated",
-                   !reason.empty()
-                     ? reason
-                     : "restart intensity exceeded (more than "
-                         + std::to_string(spec.intensity) + " restarts in "
-                         + config::format_duration(spec.period) + ")",
-                   true));
+                   !reason.empty() ? reason : exceeded, true));
   auto p = shutdown_plan(state.children.size(), purpose::give_up);
   p.reason = why;
   run(std::move(p));

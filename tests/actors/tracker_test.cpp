@@ -155,8 +155,10 @@ supervisor:
                 "ready: {tcp: 1, within: 100ms}")
             .substr(4));
   ASSERT_TRUE(wait_log("holding the subtree stopped"));
-  ASSERT_TRUE(wait_closed(1));
-  auto lines = incident_lines();
+  ASSERT_TRUE(wait_closed(2));
+  std::vector<incident> lines, held_supervisor;
+  for (auto& x : incident_lines())
+    (x.component == "root/stalls" ? held_supervisor : lines).push_back(x);
   ASSERT_EQ(lines.size(), 2u) << "one incident: opened once, closed once";
   auto& x = lines[1];
   EXPECT_EQ(x.status, incident_status::held);
@@ -176,6 +178,17 @@ supervisor:
   EXPECT_EQ(row.restarts, 2);
   EXPECT_TRUE(row.mttr_ms.empty());
   EXPECT_EQ(row.closed[incident_status::held], 1);
+  // The supervisor that gave up and holds is on record too, as escalation
+  // would record it at its parent.
+  ASSERT_EQ(held_supervisor.size(), 2u);
+  auto& sup = held_supervisor[1];
+  EXPECT_EQ(sup.status, incident_status::held);
+  EXPECT_EQ(sup.failure_mode, "restart_intensity_exceeded");
+  EXPECT_EQ(sup.severity, "critical");
+  EXPECT_NE(text_field(sup.detail, "reason")
+              .value_or("")
+              .find("restart intensity exceeded (more than 2 restarts in 30s)"),
+            std::string::npos);
 }
 
 TEST_F(Supervision, EscalationClosesTheChildAndHealsTheSupervisor) {
