@@ -21,6 +21,7 @@ bool process_actor::port_blocked() {
       = "port " + std::to_string(port) + " is held by " + describe(holder);
     add_holder(f.fields, port, holder);
     f.at_ns = steady_ns();
+    f.state = "blocked";
     f.child = caf::actor_cast<caf::actor>(this);
     f.supervisor = state.supervisor;
     spdlog::warn("{}: not started: {}", state.spec.path, f.detail);

@@ -165,6 +165,8 @@ private:
       // to snapshot it).
       auto snap = action_note(f.path, "snapshot", "before " + n.playbook);
       snap.kind = note_kind::snapshot;
+      snap.status = f.state;
+      snap.pid = f.pid;
       snap.status_text = f.status_text;
       note(std::move(snap));
     }
@@ -179,6 +181,8 @@ private:
     job.path = f.path;
     job.mode = f.mode;
     job.detail = f.detail;
+    job.pid = f.pid;
+    job.state = f.state;
     job.plan = std::move(*plan);
     job.child = f.child;
     job.supervisor = f.supervisor;

@@ -141,7 +141,8 @@ struct incident_note {
   std::string mode;     // failed: the failure mode
   std::string step;     // action: restart, start, stop, ...; recovered: the
                         // readiness rule that passed
-  std::string status;   // closed: failed, escalated, held, abandoned
+  std::string status;   // closed: failed, escalated, held, abandoned;
+                        // snapshot: the component's state (running, ...)
   std::string severity; // failed: as classified (else the mode's default)
   /// failed: opened by the coordinator, resolved only by its verification;
   /// recovered: that verification.
@@ -204,16 +205,20 @@ struct failure_report {
   caf::actor child;           // the component's process actor
   caf::actor supervisor;      // its supervisor
   std::int32_t pid = 0;       // the instance that failed, if known
-  std::int32_t code = 0;      // an exit's code
-  std::int32_t signal = 0;    // an exit's signal
-  note_fields fields;         // into the incident's `detail`
+  /// The component then: running (a probe failed), exited, or blocked (a
+  /// port held: not started).
+  std::string state;
+  std::int32_t code = 0;   // an exit's code
+  std::int32_t signal = 0; // an exit's signal
+  note_fields fields;      // into the incident's `detail`
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failure_report& x) {
   return f(caf::meta::type_name("grace.failure_report"), x.path, x.probe,
            x.mode, x.severity, x.detail, x.output, x.status_text, x.failed_ns,
-           x.at_ns, x.child, x.supervisor, x.pid, x.code, x.signal, x.fields);
+           x.at_ns, x.child, x.supervisor, x.pid, x.state, x.code, x.signal,
+           x.fields);
 }
 
 using runtime::component_status; // grace status: one component

@@ -403,6 +403,8 @@ private:
     f.at_ns = steady_ns();
     f.child = state.child;
     f.supervisor = state.supervisor;
+    f.pid = state.pid;
+    f.state = "running";
     spdlog::warn("{}: {}", state.path, f.detail);
     if (state.ctx->coordinator)
       send(state.ctx->coordinator, std::move(f));

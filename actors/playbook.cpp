@@ -118,8 +118,9 @@ private:
     auto on_error = [this, gen](caf::error& err) { step_error(gen, err); };
     switch (s.what) {
       case step_kind::snapshot: {
-        auto n = action_note(job.path, "snapshot", "before " + p.name);
+        auto n = action_note(job.path, "snapshot", "before " + p.name, job.pid);
         n.kind = note_kind::snapshot;
+        n.status = job.state;
         n.attempt = state.attempt;
         note(std::move(n));
         return next();

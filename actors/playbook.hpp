@@ -34,6 +34,8 @@ struct playbook_job {
   std::string path;     // the component
   std::string mode;     // its failure mode
   std::string detail;   // the failure, in words
+  std::int32_t pid = 0; // the instance that failed, if known
+  std::string state;    // the component then (failure_report::state)
   playbooks::plan plan;
   caf::actor child;      // its process actor
   caf::actor supervisor; // its supervisor

@@ -376,6 +376,7 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
     f.mode = r.mode;
     f.detail = r.detail;
     f.pid = r.pid;
+    f.state = "exited";
     f.code = r.code;
     f.signal = r.signal;
     f.at_ns = r.at_ns ? r.at_ns : steady_ns();

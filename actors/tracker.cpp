@@ -125,8 +125,9 @@ private:
       }
       case note_kind::snapshot:
         if (auto* o = state.book.find(n.path))
-          state.book.set_snapshot(n.path,
-                                  snapshot(*o, "restarting", n.status_text));
+          state.book.set_snapshot(
+            n.path, snapshot(*o, n.status.empty() ? "restarting" : n.status,
+                             n.status_text, n.pid));
         [[fallthrough]]; // and recorded as an action
       case note_kind::action: {
         runtime::incident_action a;
@@ -180,8 +181,11 @@ private:
 
   // Queues the component's snapshot before the line that references it;
   // returns its path relative to the log directory.
-  std::string snapshot(const open_incident& o, const char* what,
-                       const std::string& status_text = {}) {
+  // The component as `what` (its state) with `pid` (0: the one that
+  // failed last).
+  std::string snapshot(const open_incident& o, const std::string& what,
+                       const std::string& status_text = {},
+                       std::int32_t pid = 0) {
     if (!state.opts.log)
       return {};
     auto& inc = o.inc;
@@ -189,7 +193,7 @@ private:
     in.incident_id = inc.id;
     in.component = inc.component;
     in.state = what;
-    in.pid = o.pid;
+    in.pid = pid > 0 ? pid : o.pid;
     in.exit_code = o.code;
     in.exit_signal = o.signal;
     in.reason = o.reason;

@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/port_holder.hpp"
 #include "tests/actors/supervision_fixture.hpp"
 #include "tests/support/background.hpp"
@@ -101,6 +103,9 @@ std::string foreign_program(const std::string& dir) {
 // The tree's tests, with a way to make component `a` of sick_a() sick.
 class Playbooks : public Supervision {
 protected:
+  // The snapshot an incident refers to, parsed (null if it has none).
+  nlohmann::json snapshot_of(const incident& x);
+
   // Once the tree is ready, removes a's pid file: its probe fails until a
   // new instance writes it again.
   void make_sick() {
@@ -120,6 +125,13 @@ protected:
 
 } // namespace
 
+nlohmann::json Playbooks::snapshot_of(const incident& x) {
+  if (!x.snapshot)
+    return {};
+  return nlohmann::json::parse(test::slurp(dir_ + "/logs/" + *x.snapshot),
+                               nullptr, false);
+}
+
 TEST_F(Playbooks, AStaleInstanceHoldingThePortIsStoppedAndTheStartHealed) {
   // A copy of the component, left over from an earlier run, holds its port.
   auto port_number = test::free_port();
@@ -138,6 +150,10 @@ TEST_F(Playbooks, AStaleInstanceHoldingThePortIsStoppedAndTheStartHealed) {
   ASSERT_TRUE(x.mttr_seconds);
   EXPECT_GT(*x.mttr_seconds, 0.0);
   EXPECT_EQ(joined(steps_of(x)), "snapshot free_port start verify");
+  // Snapshotted as it was: blocked by the port, never started.
+  auto snap = snapshot_of(x);
+  EXPECT_EQ(snap["state"], "blocked");
+  EXPECT_TRUE(snap["pid"].is_null()) << snap.dump();
   auto* port = field<std::int64_t>(x.detail, "port");
   ASSERT_TRUE(port);
   EXPECT_EQ(*port, port_number);
@@ -281,6 +297,10 @@ TEST_F(Playbooks, AUserPlaybookRunsItsStepsInOrder) {
   EXPECT_EQ(joined(steps_of(x)), "snapshot signal wait exec restart verify");
   EXPECT_EQ(test::slurp(dir_ + "/exec.out"), x.id + " root/a check_failed\n");
   EXPECT_EQ(starts("a").size(), 2u);
+  // Its snapshot step saw the instance the probe found failing, running.
+  auto snap = snapshot_of(x);
+  EXPECT_EQ(snap["state"], "running");
+  EXPECT_EQ(snap["pid"], starts("a").front()) << snap.dump();
 }
 
 TEST_F(Playbooks, AnExecStepRunsAsItsComponentsUser) {
