@@ -89,8 +89,11 @@ public:
       [this](status_atom) -> caf::result<status_list> {
         auto rp = make_response_promise<status_list>();
         request(state.root, std::chrono::seconds{5}, status_atom::value)
-          .then([rp](status_list& l) mutable { rp.deliver(std::move(l)); },
-                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+          .then(
+            [this, rp](status_list& l) mutable {
+              with_last_failures(std::move(l), std::move(rp));
+            },
+            [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
       [this](op_atom, const std::string& verb,
@@ -127,6 +130,33 @@ public:
   }
 
 private:
+  // Answers the tree's status with each component's latest failure as the
+  // tracker, the one record of failures, has it (a probe's included).
+  void with_last_failures(status_list tree,
+                          caf::typed_response_promise<status_list> rp) {
+    if (!state.ctx->tracker) {
+      rp.deliver(std::move(tree));
+      return;
+    }
+    auto shared = std::make_shared<status_list>(std::move(tree));
+    request(state.ctx->tracker, std::chrono::seconds{5}, status_atom::value)
+      .then(
+        [shared, rp](status_list& failures) mutable {
+          std::unordered_map<std::string, const component_status*> by_path;
+          for (auto& f : failures)
+            by_path.emplace(f.path, &f);
+          for (auto& c : *shared)
+            if (auto it = by_path.find(c.path); it != by_path.end()) {
+              c.last_failure = it->second->last_failure;
+              c.failed_ns = it->second->failed_ns;
+            }
+          rp.deliver(std::move(*shared));
+        },
+        [shared, rp](caf::error&) mutable {
+          rp.deliver(std::move(*shared)); // without them, not without all
+        });
+  }
+
   // `grace reload`, SIGHUP: reads the config file again; if it is valid,
   // applies the difference (the supervisors keep what did not change) and
   // answers what changed, as JSON; if not, changes nothing and answers the

@@ -258,8 +258,6 @@ void supervisor_actor::on_report(const child_report& r) {
     case report_kind::spawn_failed:
       break;
   }
-  s.last_failure = r.detail;
-  s.failed_ns = r.at_ns ? r.at_ns : steady_ns();
   s.pid = r.restarted ? r.pid : 0;
   if (r.restarted) {
     restarted(i, r);

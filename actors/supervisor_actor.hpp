@@ -34,10 +34,8 @@ struct slot {
                              // it is ready again
   std::int64_t ready_ns = 0; // steady: when it was last ready
   // For `grace status`:
-  std::int32_t pid = 0;       // its process, while one runs
-  std::int32_t restarts = 0;  // since grace started
-  std::string last_failure;   // in words
-  std::int64_t failed_ns = 0; // steady
+  std::int32_t pid = 0;      // its process, while one runs
+  std::int32_t restarts = 0; // since grace started
 };
 
 /// Promises of answers about one child each.

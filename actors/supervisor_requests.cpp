@@ -332,8 +332,6 @@ caf::result<status_list> supervisor_actor::status() {
     e.pid = c.pid;
     e.ready_ns = cc.phase == slot_phase::running ? c.ready_ns : 0;
     e.restarts = c.restarts;
-    e.last_failure = c.last_failure;
-    e.failed_ns = c.failed_ns;
     auto k = g->parts.size();
     g->parts.push_back({e});
     if (!c.handle)
@@ -364,8 +362,6 @@ caf::result<status_list> supervisor_actor::status() {
             // Its own view of itself, with what this supervisor counted.
             sub.front().restarts = e.restarts;
             sub.front().ready_ns = e.ready_ns;
-            sub.front().last_failure = e.last_failure;
-            sub.front().failed_ns = e.failed_ns;
             if (e.state == "held" || e.state == "waiting")
               sub.front().state = e.state;
             g->parts[k] = std::move(sub);

@@ -28,6 +28,9 @@ struct tracker_state {
   incident_book book;
   std::unordered_map<std::string, const config::child_spec*> children;
   std::unordered_map<std::string, const config::supervisor_spec*> supervisors;
+  /// Each component's latest failure, whatever noticed it (an exit, a
+  /// probe, a held port): what `grace status` shows as LAST FAILURE.
+  std::unordered_map<std::string, component_status> last_failures;
 };
 
 // The note's named values as an incident's fields.
@@ -75,6 +78,13 @@ public:
           return caf::make_message(o->inc.id, runtime::to_json_line(o->inc));
         return caf::make_message(std::string{}, std::string{});
       },
+      [this](status_atom) {
+        status_list out;
+        out.reserve(state.last_failures.size());
+        for (auto& [path, s] : state.last_failures)
+          out.push_back(s);
+        return out;
+      },
       [this](stop_atom) {
         for (auto& o : state.book.close_all(incident_status::abandoned,
                                             "grace stopped before it recovered",
@@ -119,6 +129,10 @@ private:
         e.extra = to_detail(n.fields);
         if (!n.caused_by.empty())
           e.caused_by = state.book.incident_of(n.caused_by);
+        auto& last = state.last_failures[n.path];
+        last.path = n.path;
+        last.last_failure = n.mode + ": " + n.detail;
+        last.failed_ns = at;
         if (auto opened = state.book.failed(e))
           write(*opened);
         return;

@@ -44,7 +44,9 @@ struct tracker_options {
 };
 
 /// Spawns the tracker. A stop_atom request closes every incident still
-/// open as `abandoned` and answers once their lines are queued.
+/// open as `abandoned` and answers once their lines are queued. A
+/// status_atom request answers each component's latest failure (a
+/// status_list of path, last_failure and failed_ns), whatever noticed it.
 caf::actor spawn_tracker(caf::actor_system& sys, tracker_options opts);
 
 } // namespace grace::actors

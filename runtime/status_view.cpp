@@ -79,6 +79,7 @@ std::string render_event(const std::string& line) {
 }
 
 std::string render_status(const std::string& answer, bool colour) {
+  constexpr std::size_t max_failure_width = 60;
   json j = json::parse(answer, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("components")
       || !j["components"].is_array())
@@ -107,7 +108,14 @@ std::string render_status(const std::string& answer, bool colour) {
       r.probes = c["probes"].get<std::string>();
     probes_width = std::max(probes_width, r.probes.size() + 2);
     if (c.contains("last_failure") && c["last_failure"].is_string()) {
+      // The table keeps to a line; --json has all of it.
       r.failure = c["last_failure"].get<std::string>();
+      if (r.failure.size() > max_failure_width) {
+        auto cut = max_failure_width - 3;
+        while (cut > 0 && (r.failure[cut] & 0xC0) == 0x80)
+          --cut; // not inside a UTF-8 sequence
+        r.failure = r.failure.substr(0, cut) + "...";
+      }
       if (c.contains("last_failure_ago_seconds")
           && c["last_failure_ago_seconds"].is_number())
         r.failure += ", "

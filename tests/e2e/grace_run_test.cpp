@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "runtime/control_server.hpp"
 #include "runtime/port_holder.hpp"
@@ -618,6 +619,49 @@ TEST_F(GraceRun, AnInvalidConfigIsNotReloadedAndNothingChanges) {
     << moved.err;
   EXPECT_TRUE(alive(a));
   EXPECT_EQ(lines_of(dir_ + "/a.stamp").size(), 1u);
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+}
+
+TEST_F(GraceRun, StatusShowsTheLatestFailureWhateverNoticedIt) {
+  // A crash, then a failing probe: LAST FAILURE is the probe's.
+  auto pid_file = dir_ + "/a.pid";
+  auto g = run(write_config("    - name: a\n      command: [" + crashy
+                            + ", --stamp, " + dir_ + "/a.stamp, --pid-file, "
+                            + pid_file + "]\n      ready: {exec: [test, -s, "
+                            + pid_file
+                            + "], within: 60s}\n      probes:\n"
+                              "        - {kind: exec, command: [test, -s, "
+                            + pid_file + "], every: 20ms}\n"));
+  auto audit = dir_ + "/logs/incidents.jsonl";
+  auto resolved = [&](std::size_t n) {
+    return wait_until(
+      [&] { return count_of(lines_of(audit), "\"resolved\"") >= n; });
+  };
+  auto pid = pid_in(pid_file);
+  ASSERT_GT(pid, 1);
+  ::kill(pid, SIGKILL);
+  ASSERT_TRUE(resolved(1)) << err();
+  auto last_failure = [&] {
+    auto j = nlohmann::json::parse(ctl(dir_, {"status", "--json"}).out, nullptr,
+                                   false);
+    for (auto& c : j["components"])
+      if (c["path"] == "root/a")
+        return c["last_failure"].is_string()
+                 ? c["last_failure"].get<std::string>()
+                 : std::string{};
+    return std::string{};
+  };
+  EXPECT_EQ(last_failure(), "crashed: killed by SIGKILL");
+  // The new instance has written its pid: now its probe fails.
+  ASSERT_TRUE(wait_until([&] {
+    auto text = slurp(pid_file);
+    return !text.empty() && std::stoi(text) != pid;
+  }));
+  std::filesystem::remove(pid_file);
+  ASSERT_TRUE(resolved(2)) << err();
+  EXPECT_TRUE(last_failure().starts_with("check_failed: probe "))
+    << last_failure();
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/control_protocol.hpp"
+#include "runtime/status_view.hpp"
 
 using namespace grace::runtime;
 
@@ -102,4 +103,20 @@ TEST(ControlProtocol, AnswersAndEventsAreOneJsonLineEach) {
     R"({"at":"T","detail":"killed by SIGSEGV","event":"state","path":"root/api","pid":7,"state":"restarted"})");
   EXPECT_EQ(incident_event_line("T", R"({"id":"inc_1"})"),
             R"({"event":"incident","at":"T","incident":{"id":"inc_1"}})");
+}
+
+TEST(StatusView, ALongLastFailureIsCutToOneLineOfTheTable) {
+  component_status api;
+  api.path = "root/api";
+  api.state = "running";
+  api.last_failure = "port_in_use: port 8080 is held by pid 4242 ("
+                     + std::string(200, 'x') + ")";
+  api.failed_ns = 1'000'000'000;
+  auto table = render_status(status_line({api}, 3'000'000'000), false);
+  auto row = table.substr(table.find('\n') + 1);
+  EXPECT_NE(row.find("port_in_use: port 8080 is held by pid 4242 (xxx"),
+            std::string::npos)
+    << table;
+  EXPECT_NE(row.find("..., 2s ago"), std::string::npos) << table;
+  EXPECT_LT(row.size(), 160u) << table;
 }
