@@ -29,17 +29,6 @@ typename Inspector::result_type inspect(Inspector& f, control_request& x) {
   return f(caf::meta::type_name("grace.control_request"), x.line);
 }
 
-/// The message of an error made with make_error(code, text), else CAF's
-/// rendering.
-std::string error_text(const caf::error& err) {
-  if (err == caf::sec::request_timeout)
-    return "no answer in time";
-  auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return to_string(err);
-}
-
 struct control_state {
   static inline const char* name = "grace.control";
   caf::actor node;
@@ -75,6 +64,9 @@ public:
         }
       },
       [this](caf::actor node) { state.node = std::move(node); },
+      // Everything asked before this is handled (answered, or waits on an
+      // actor): the node drains its answers before the socket closes.
+      [](done_atom) { return true; },
       // What happened, for the `grace events` streams.
       [this](event_atom, const std::string& path, const std::string& what,
              std::int32_t pid, const std::string& detail) {

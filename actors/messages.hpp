@@ -264,6 +264,10 @@ void log_stray_messages(caf::scheduled_actor* self);
 /// Returns steady-clock nanoseconds now.
 std::int64_t steady_ns();
 
+/// The message of an error made with make_error(code, text), "no answer in
+/// time" for a request's timeout, else CAF's rendering.
+std::string error_text(const caf::error& err);
+
 // -- notes to the tracker, as the actors write them
 // -----------------------------
 

@@ -234,7 +234,7 @@ private:
             spec_update{root})
       .then([rp, text = dump(answer)](bool) mutable { rp.deliver(text); },
             [rp, dump](caf::error& err) mutable {
-              rp.deliver(dump(json{{"ok", false}, {"error", to_string(err)}}));
+              rp.deliver(dump(json{{"ok", false}, {"error", error_text(err)}}));
             });
     return rp;
   }
@@ -461,6 +461,13 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
         caf::anon_send(node, stop_atom::value);
       }};
     code = finished.get();
+    {
+      // An answer the node gave as it ended (a reload the root's giving
+      // up cut short) reaches the socket before it closes.
+      caf::scoped_actor self{sys};
+      self->request(control, std::chrono::seconds{2}, done_atom::value)
+        .receive([](bool) {}, [](caf::error&) {});
+    }
     server.reset(); // no more requests
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     for (auto& a : {ctx->tracker, ctx->coordinator, control})

@@ -191,7 +191,9 @@ private:
   // Every replaced child has stopped: start the new and changed ones.
   void start_reloaded();
 
-  void answer_reloads();
+  /// Answers every reload under way: done, or `failed` (this supervisor
+  /// gave up before the new spec was in place).
+  void answer_reloads(const caf::error& failed = {});
 
   // -- the operator (grace status, start, stop, restart) ----------------------
 

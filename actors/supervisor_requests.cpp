@@ -257,9 +257,9 @@ void supervisor_actor::start_reloaded() {
   run(std::move(p));
 }
 
-void supervisor_actor::answer_reloads() {
+void supervisor_actor::answer_reloads(const caf::error& failed) {
   for (auto& rp : state.reload_waiters)
-    rp.deliver(true);
+    failed ? rp.deliver(failed) : rp.deliver(true);
   state.reload_waiters.clear();
 }
 
@@ -445,21 +445,20 @@ void supervisor_actor::answer_restarts(std::optional<std::size_t> i,
 void supervisor_actor::give_up(const std::string& why,
                                const std::string& reason) {
   auto& spec = *state.spec;
-  spdlog::error("{}: restart intensity exceeded (more than {} restarts in "
-                "{}); last failure: {}; {}",
-                path(), spec.intensity, config::format_duration(spec.period),
-                why,
-                spec.on_exhausted == config::exhausted_action::hold
-                  ? "holding the subtree stopped"
-                  : "giving up");
-  state.core.now = supervisor_mode::giving_up;
-  answer_restarts(std::nullopt, "restart intensity exceeded");
   auto hold = spec.on_exhausted == config::exhausted_action::hold;
-  for (auto& c : state.children)
-    c.failing = false;
   auto exceeded = "restart intensity exceeded (more than "
                   + std::to_string(spec.intensity) + " restarts in "
                   + config::format_duration(spec.period) + ")";
+  spdlog::error("{}: {}; last failure: {}; {}", path(), exceeded, why,
+                hold ? "holding the subtree stopped" : "giving up");
+  state.core.now = supervisor_mode::giving_up;
+  answer_restarts(std::nullopt, "restart intensity exceeded");
+  answer_reloads(caf::make_error(
+    caf::sec::runtime_error,
+    path() + (hold ? " holds its subtree stopped: " : " gave up: ") + exceeded
+      + "; last failure: " + why));
+  for (auto& c : state.children)
+    c.failing = false;
   // Escalated, the parent records this supervisor's failure; held, nobody
   // above hears of it, so it is recorded here, closed held with the rest.
   if (hold)

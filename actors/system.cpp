@@ -86,6 +86,15 @@ void log_stray_messages(caf::scheduled_actor* self) {
   });
 }
 
+std::string error_text(const caf::error& err) {
+  if (err == caf::sec::request_timeout)
+    return "no answer in time";
+  auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return to_string(err);
+}
+
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
            std::chrono::steady_clock::now().time_since_epoch())

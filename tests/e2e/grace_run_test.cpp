@@ -623,6 +623,23 @@ TEST_F(GraceRun, AnInvalidConfigIsNotReloadedAndNothingChanges) {
   EXPECT_EQ(g->wait(10s), 0) << err();
 }
 
+TEST_F(GraceRun, AReloadThatMakesTheRootGiveUpAnswersWhatHappened) {
+  auto g = run(write_config(child("a"), "  intensity: 1\n"));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
+  // b exits at once, every time, before it counts as ready: the root's
+  // intensity runs out while the reload is under way.
+  write_config(child("a") + "    - {name: b, command: [" + crashy
+                 + ", --exit, \"1\"], ready: {delay: 1s}}\n",
+               "  intensity: 1\n");
+  auto r = ctl(dir_, {"reload"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("restart intensity exceeded"), std::string::npos)
+    << r.err;
+  EXPECT_NE(r.err.find("root"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("closed without an answer"), std::string::npos) << r.err;
+  EXPECT_EQ(g->wait(10s), 3) << err();
+}
+
 TEST_F(GraceRun, StatusShowsTheLatestFailureWhateverNoticedIt) {
   // A crash, then a failing probe: LAST FAILURE is the probe's.
   auto pid_file = dir_ + "/a.pid";
