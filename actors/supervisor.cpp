@@ -106,6 +106,11 @@ caf::behavior supervisor_actor::make_behavior() {
       if (state.index.count(who) && supervising(state.core.now))
         give_up(who + ": " + why, "escalated by a playbook (" + why + ")");
     },
+    [this](resume_atom, std::uint64_t i, std::uint64_t gen) {
+      // The backoff of child i's own restart is over.
+      if (i < state.children.size() && state.children[i].lane_gen == gen)
+        start_alone(i);
+    },
     [this](resume_atom, std::uint64_t gen) {
       if (state.core.current && gen == state.plan_gen) {
         state.core.current->delay_done = true;
@@ -411,15 +416,29 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
     give_up(s.path + " " + r.detail);
     return;
   }
-  auto& restart = std::get<decision::restart>(d);
   counted_restart(i);
-  restarting();
   auto detail = r.detail;
   auto failed_path = s.path;
-  auto delay = restart.delay;
-  note(
-    action_note(failed_path, "restart", restart_detail(restart.next, delay)));
-  run(std::move(restart.next));
+  duration delay{};
+  if (auto* alone = std::get_if<decision::restart_alone>(&d)) {
+    // Beside any plan under way: no sibling's readiness holds it back.
+    delay = alone->delay;
+    plan one;
+    one.starts = {i};
+    note(action_note(failed_path, "restart", restart_detail(one, delay)));
+    auto gen = s.lane_gen = ++state.lane_gen;
+    if (delay > duration::zero())
+      delayed_send(this, delay, resume_atom::value, std::uint64_t{i}, gen);
+    else
+      start_alone(i);
+  } else {
+    auto& restart = std::get<decision::restart>(d);
+    delay = restart.delay;
+    restarting();
+    note(
+      action_note(failed_path, "restart", restart_detail(restart.next, delay)));
+    run(std::move(restart.next));
+  }
   // Logged once the restart is under way, not before.
   spdlog::warn(
     "{}: restarting {} ({}){}", path(), failed_path, detail,
@@ -428,6 +447,11 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
           + config::format_duration(
             std::chrono::duration_cast<std::chrono::milliseconds>(delay))
       : std::string{});
+}
+
+void supervisor_actor::start_alone(std::size_t i) {
+  if (actors::start_alone(state.core, i))
+    send(state.children[i].handle, start_atom::value);
 }
 
 void supervisor_actor::counted_restart(std::size_t i) {

@@ -34,8 +34,9 @@ struct slot {
                              // it is ready again
   std::int64_t ready_ns = 0; // steady: when it was last ready
   // For `grace status`:
-  std::int32_t pid = 0;      // its process, while one runs
-  std::int32_t restarts = 0; // since grace started
+  std::int32_t pid = 0;       // its process, while one runs
+  std::int32_t restarts = 0;  // since grace started
+  std::uint64_t lane_gen = 0; // its own restart's timer (0: none yet)
 };
 
 /// Promises of answers about one child each.
@@ -63,7 +64,8 @@ struct supervisor_state {
   std::vector<slot> children; // core.children[i] is what decisions know
   std::unordered_map<std::string, std::size_t> index; // path -> slot
   std::uint64_t plan_gen = 0;
-  bool ready_owed = false; // the parent awaits our ready
+  std::uint64_t lane_gen = 0; // the last one given to a child's restart
+  bool ready_owed = false;    // the parent awaits our ready
   // Restarts and starts asked for, answered when the child is ready again.
   waiters restart_waiters;
   // Restarts found unneeded: a fresh instance is on its way up (answered
@@ -142,6 +144,10 @@ private:
   void restarted(std::size_t i, const child_report& r);
 
   void failure(std::size_t i, const child_report& r);
+
+  // Child i's own restart (one_for_one) is due now: started unless a stop,
+  // a hold or the supervisor's winding down came first.
+  void start_alone(std::size_t i);
 
   // A restart of child i was admitted: its count (status) and the metrics.
   void counted_restart(std::size_t i);

@@ -101,6 +101,7 @@ plan_step next_step(supervisor_core& core) {
       auto j = p.stops[p.next_stop];
       auto& c = core.children[j];
       if (c.phase == slot_phase::stopped) {
+        c.due = false; // a restart of its own is called off
         ++p.next_stop;
         continue;
       }
@@ -118,7 +119,7 @@ plan_step next_step(supervisor_core& core) {
       p.awaiting = j;
       if (p.delayed == j && !p.delay_done)
         return {plan_step::kind::delay, j};
-      if (c.phase != slot_phase::stopped)
+      if (c.phase != slot_phase::stopped || c.due)
         return {plan_step::kind::await, j}; // on its way up already
       c.phase = slot_phase::starting;
       return {plan_step::kind::start, j};
@@ -186,9 +187,12 @@ void apply_reload(supervisor_core& core, const reload_map& m,
       c.removed = was.removed;
       c.held = was.held;
       c.waiting = was.waiting;
+      c.due = was.due;
     }
-    if (!m.continues[k] || m.replaced[k])
+    if (!m.continues[k] || m.replaced[k]) {
       c.phase = slot_phase::stopped;
+      c.due = false; // the reload starts it
+    }
     next.push_back(std::move(c));
   }
   core.children = std::move(next);
@@ -221,7 +225,23 @@ failure_decision decide(supervisor_core& core, const child_failure& e,
   }
   auto streak = c.streak.failed(now, c.backoff.max);
   auto delay = backoff_delay(c.backoff, streak, random);
+  if (core.strategy == config::strategy::one_for_one) {
+    c.due = true;
+    return decision::restart_alone{e.child, delay};
+  }
   return decision::restart{restart_plan(core, e.child, false, delay), delay};
+}
+
+bool start_alone(supervisor_core& core, std::size_t i) {
+  auto& c = core.children[i];
+  if (!c.due)
+    return false;
+  c.due = false;
+  if (!supervising(core.now) || c.removed || c.held
+      || c.phase != slot_phase::stopped)
+    return false;
+  c.phase = slot_phase::starting;
+  return true;
 }
 
 std::optional<permit_terms> permit(const supervisor_core& core, std::size_t i,
@@ -230,7 +250,7 @@ std::optional<permit_terms> permit(const supervisor_core& core, std::size_t i,
     return std::nullopt;
   auto& c = core.children[i];
   if (c.permitted || c.phase != slot_phase::running || c.removed || c.held
-      || !c.fast_path_able)
+      || c.due || !c.fast_path_able)
     return std::nullopt;
   // Every exit the I/O thread would see must take the restart route.
   using fm = config::failure_mode;

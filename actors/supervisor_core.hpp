@@ -65,6 +65,9 @@ struct core_child {
   bool held = false;      // stopped and held until started again
   bool waiting = false;   // a dependency of it is down (restart_dependents)
   bool permitted = false; // holds a restart permit (the fast path)
+  /// A restart of its own is due (one_for_one): it starts once its backoff
+  /// is over, whatever plan is under way.
+  bool due = false;
 };
 
 /// Returns the decision-relevant part of a child's spec.
@@ -75,7 +78,8 @@ enum class purpose { start, restart, shutdown, give_up };
 
 /// One plan at a time: stop some children (one by one, in order, each
 /// stopped before the next), then start some (in order, each ready before
-/// the next).
+/// the next). Under one_for_one a child's own restart is no plan (see
+/// decision::restart_alone): it never waits for a sibling's readiness.
 struct plan {
   purpose why = purpose::start;
   std::vector<std::size_t> stops;  // in order
@@ -204,12 +208,19 @@ struct restart {
   plan next;
   duration delay{};
 };
+/// one_for_one: the child alone, after `delay`, beside whatever plan is
+/// under way (a plan that awaits its readiness keeps awaiting it). Its
+/// `due` is set; start_alone() starts it.
+struct restart_alone {
+  std::size_t child = 0;
+  duration delay{};
+};
 } // namespace decision
 
 using failure_decision
   = std::variant<decision::wait_for_dependency, decision::hand_to_playbook,
                  decision::not_restarted, decision::hold, decision::give_up,
-                 decision::restart>;
+                 decision::restart, decision::restart_alone>;
 
 /// What the supervisor does about `e` at `now`: the route, then the count,
 /// then the backoff (`random` in [-1, 1] scales its jitter) and the plan.
@@ -217,6 +228,11 @@ using failure_decision
 /// children the decision removes or holds.
 failure_decision decide(supervisor_core& core, const child_failure& e,
                         time_point now, double random, restart_budget* budget);
+
+/// The backoff of child `i`'s own restart is over: whether to start it now
+/// (marked starting). Not if a stop, a hold or the supervisor's winding
+/// down came first.
+bool start_alone(supervisor_core& core, std::size_t i);
 
 /// A restart the supervisor authorises in advance (the fast path).
 struct permit_terms {

@@ -148,7 +148,8 @@ void supervisor_actor::budget_hold(std::size_t i, const child_report& r) {
 }
 
 bool supervisor_actor::coming_up(std::size_t i) const {
-  if (state.core.children[i].phase == slot_phase::starting)
+  auto& c = state.core.children[i];
+  if (c.phase == slot_phase::starting || c.due)
     return true;
   if (!state.core.current || state.core.current->why == purpose::shutdown
       || state.core.current->why == purpose::give_up)
@@ -270,6 +271,8 @@ std::string supervisor_actor::slot_state(const core_child& s) {
     return "held";
   if (s.waiting)
     return "waiting";
+  if (s.due)
+    return "restarting"; // its backoff runs
   switch (s.phase) {
     case slot_phase::stopped:
       return "stopped";

@@ -49,6 +49,12 @@ child_failure crash(std::size_t i, exit_kind kind = exit_kind::abnormal,
   return e;
 }
 
+// Whether `d` restarts: by a plan, or the child alone (one_for_one).
+bool restarts(const failure_decision& d) {
+  return std::holds_alternative<decision::restart>(d)
+         || std::holds_alternative<decision::restart_alone>(d);
+}
+
 } // namespace
 
 // -- OTP's matrix ----------------------------------------------------------
@@ -83,16 +89,23 @@ TEST_P(CoreMatrix, RestartsExactlyWhatOtpWould) {
     EXPECT_EQ(core.intensity.restarts_in_window(at(1s)), 0u);
     return;
   }
+  EXPECT_EQ(core.intensity.restarts_in_window(at(1s)), 1u);
+  if (how == strategy::one_for_one) {
+    // b alone, beside any plan: no plan of its own.
+    auto* alone = std::get_if<decision::restart_alone>(&d);
+    ASSERT_TRUE(alone);
+    EXPECT_EQ(alone->child, 1u);
+    EXPECT_EQ(alone->delay, duration::zero());
+    EXPECT_TRUE(core.children[1].due);
+    return;
+  }
   auto* r = std::get_if<decision::restart>(&d);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->delay, duration::zero());
-  EXPECT_EQ(core.intensity.restarts_in_window(at(1s)), 1u);
   // The failed child is down already: only its siblings are stopped, in
   // reverse start order; all of the set start in order.
   switch (how) {
     case strategy::one_for_one:
-      EXPECT_EQ(r->next.stops, indices{});
-      EXPECT_EQ(r->next.starts, (indices{1}));
       break;
     case strategy::one_for_all:
       EXPECT_EQ(r->next.stops, (indices{2, 0}));
@@ -166,19 +179,16 @@ TEST(SupervisorCore, AFailureRoutesToItsDependencyThenItsPlaybook) {
   // without a coordinator, nor for another mode.
   auto noted = crash(0);
   noted.noted = true;
-  EXPECT_TRUE(std::holds_alternative<decision::restart>(
-    decide(core, noted, at(2s), 0, nullptr)));
+  EXPECT_TRUE(restarts(decide(core, noted, at(2s), 0, nullptr)));
   auto alone = crash(0);
   alone.playbooks = false;
-  EXPECT_TRUE(std::holds_alternative<decision::restart>(
-    decide(core, alone, at(3s), 0, nullptr)));
-  EXPECT_TRUE(std::holds_alternative<decision::restart>(
-    decide(core, crash(0, exit_kind::abnormal, failure_mode::exited), at(4s), 0,
-           nullptr)));
+  EXPECT_TRUE(restarts(decide(core, alone, at(3s), 0, nullptr)));
+  EXPECT_TRUE(
+    restarts(decide(core, crash(0, exit_kind::abnormal, failure_mode::exited),
+                    at(4s), 0, nullptr)));
   auto unknown = crash(0);
   unknown.mode.reset();
-  EXPECT_TRUE(std::holds_alternative<decision::restart>(
-    decide(core, unknown, at(5s), 0, nullptr)));
+  EXPECT_TRUE(restarts(decide(core, unknown, at(5s), 0, nullptr)));
   c.waiting = true;
   EXPECT_TRUE(std::holds_alternative<decision::wait_for_dependency>(
     decide(core, crash(0), at(6s), 0, nullptr)));
@@ -190,8 +200,7 @@ TEST(SupervisorCore, AFailureRoutesToItsDependencyThenItsPlaybook) {
 TEST(SupervisorCore, TheRestartAboveTheIntensityGivesUp) {
   auto core = running(strategy::one_for_one, 1, 3, 10s);
   for (int k = 0; k < 3; ++k)
-    EXPECT_TRUE(std::holds_alternative<decision::restart>(
-      decide(core, crash(0), at(1s + k * 1s), 0, nullptr)))
+    EXPECT_TRUE(restarts(decide(core, crash(0), at(1s + k * 1s), 0, nullptr)))
       << k;
   EXPECT_TRUE(std::holds_alternative<decision::give_up>(
     decide(core, crash(0), at(4s), 0, nullptr)));
@@ -199,15 +208,13 @@ TEST(SupervisorCore, TheRestartAboveTheIntensityGivesUp) {
   // are more than ten seconds old, one more fits.
   EXPECT_TRUE(std::holds_alternative<decision::give_up>(
     decide(core, crash(0), at(11s + 1ms), 0, nullptr)));
-  EXPECT_TRUE(std::holds_alternative<decision::restart>(
-    decide(core, crash(0), at(21s + 2ms), 0, nullptr)));
+  EXPECT_TRUE(restarts(decide(core, crash(0), at(21s + 2ms), 0, nullptr)));
 }
 
 TEST(SupervisorCore, ASpentBudgetHoldsTheChildAndCountsNothing) {
   auto core = running(strategy::one_for_one, 2, 10, 10s);
   restart_budget budget{1, 60s};
-  EXPECT_TRUE(std::holds_alternative<decision::restart>(
-    decide(core, crash(0), at(1s), 0, &budget)));
+  EXPECT_TRUE(restarts(decide(core, crash(0), at(1s), 0, &budget)));
   EXPECT_TRUE(std::holds_alternative<decision::hold>(
     decide(core, crash(1), at(2s), 0, &budget)));
   EXPECT_TRUE(core.children[1].held);
@@ -222,15 +229,21 @@ TEST(SupervisorCore, ASpentBudgetHoldsTheChildAndCountsNothing) {
 TEST(SupervisorCore, ACrashLoopIsRestartedAfterItsBackoff) {
   auto core = running(strategy::one_for_one, 1);
   core.children[0].backoff = {100ms, 1s, 2.0, 0.5};
-  auto first
-    = std::get<decision::restart>(decide(core, crash(0), at(1s), 1.0, nullptr));
+  auto first = std::get<decision::restart_alone>(
+    decide(core, crash(0), at(1s), 1.0, nullptr));
   EXPECT_EQ(first.delay, duration::zero());
-  EXPECT_FALSE(first.next.delayed);
-  auto second
-    = std::get<decision::restart>(decide(core, crash(0), at(2s), 1.0, nullptr));
+  auto second = std::get<decision::restart_alone>(
+    decide(core, crash(0), at(2s), 1.0, nullptr));
   EXPECT_EQ(second.delay, 150ms); // min, jitter +50 %
-  EXPECT_EQ(second.next.delayed, std::optional<std::size_t>{0});
-  EXPECT_EQ(second.next.delay, 150ms);
+  // Where the strategy restarts a set, the plan carries the delay.
+  auto set = running(strategy::rest_for_one, 1);
+  set.children[0].backoff = core.children[0].backoff;
+  decide(set, crash(0), at(1s), 1.0, nullptr);
+  auto planned
+    = std::get<decision::restart>(decide(set, crash(0), at(2s), 1.0, nullptr));
+  EXPECT_EQ(planned.delay, 150ms);
+  EXPECT_EQ(planned.next.delayed, std::optional<std::size_t>{0});
+  EXPECT_EQ(planned.next.delay, 150ms);
 }
 
 TEST(SupervisorCore, ARestartFoldsInWhatTheInterruptedPlanHadLeft) {
@@ -241,15 +254,15 @@ TEST(SupervisorCore, ARestartFoldsInWhatTheInterruptedPlanHadLeft) {
   old.next_stop = 1; // 3 stopped; 2 still to stop
   old.starts = {2, 3};
   core.current = old;
-  auto r
-    = std::get<decision::restart>(decide(core, crash(0), at(1s), 0, nullptr));
-  EXPECT_EQ(r.next.stops, (indices{2}));
-  EXPECT_EQ(r.next.starts, (indices{0, 2, 3}));
+  // (An operator's or a playbook's restart: one_for_one failures restart
+  // alone.)
+  auto r = restart_plan(core, 0, false, duration::zero());
+  EXPECT_EQ(r.stops, (indices{2}));
+  EXPECT_EQ(r.starts, (indices{0, 2, 3}));
   // What a shutdown had left is not folded in.
   core.current->why = purpose::shutdown;
-  auto s
-    = std::get<decision::restart>(decide(core, crash(1), at(2s), 0, nullptr));
-  EXPECT_EQ(s.next.starts, (indices{1}));
+  auto s = restart_plan(core, 1, false, duration::zero());
+  EXPECT_EQ(s.starts, (indices{1}));
   EXPECT_EQ(shutdown_plan(3, purpose::give_up).stops, (indices{2, 1, 0}));
 }
 
@@ -295,8 +308,12 @@ TEST(SupervisorCore, APermitOnlyWhereTheRestartIsCertain) {
 TEST(SupervisorCore, APermitAfterARestartWaitsForTheStablePeriod) {
   auto core = running(strategy::one_for_one, 1);
   core.children[0].backoff = {100ms, 1s, 2.0, 0};
+  core.children[0].phase = slot_phase::stopped;
   decide(core, crash(0), at(1s), 0, nullptr);
+  EXPECT_FALSE(permit(core, 0, at(1s))); // not started again yet
+  ASSERT_TRUE(start_alone(core, 0));
   EXPECT_FALSE(permit(core, 0, at(1s))); // not ready again yet
+  core.children[0].phase = slot_phase::running;
   core.children[0].streak.ready(at(2s));
   auto terms = permit(core, 0, at(2s));
   ASSERT_TRUE(terms);
@@ -344,6 +361,11 @@ TEST(SupervisorCore, APermitAlwaysAgreesWithDecide) {
     ++permits;
     auto t = std::max(at(3s), terms->not_before);
     auto d = decide(core, crash(i), t, 1.0, nullptr);
+    if (auto* alone = std::get_if<decision::restart_alone>(&d)) {
+      EXPECT_EQ(alone->child, i) << "round " << round;
+      EXPECT_EQ(alone->delay, duration::zero()) << "round " << round;
+      continue;
+    }
     auto* r = std::get_if<decision::restart>(&d);
     ASSERT_TRUE(r) << "round " << round << ": decided " << d.index();
     EXPECT_EQ(r->delay, duration::zero()) << "round " << round;
@@ -389,7 +411,7 @@ TEST(SupervisorCore, APlanStepsOverWhatNeedsNothing) {
 }
 
 TEST(SupervisorCore, ADelayedStartWaitsForItsBackoff) {
-  auto core = running(strategy::one_for_one, 1);
+  auto core = running(strategy::rest_for_one, 1);
   core.children[0].backoff = {100ms, 1s, 2.0, 0};
   decide(core, crash(0), at(1s), 0, nullptr);
   core.current
@@ -403,6 +425,74 @@ TEST(SupervisorCore, ADelayedStartWaitsForItsBackoff) {
   core.current->awaiting.reset();
   EXPECT_EQ(next_step(core).what, plan_step::kind::start);
   EXPECT_EQ(core.children[0].phase, slot_phase::starting);
+}
+
+TEST(SupervisorCore, UnderOneForOneNoChildWaitsForASiblingsReadiness) {
+  // The initial start of five children, each ready before the next
+  // starts; failures meanwhile restart the failed child alone.
+  supervisor_core core{strategy::one_for_one, 100, 10s};
+  core.children.resize(5);
+  core.now = supervisor_mode::starting;
+  plan start;
+  start.why = purpose::start;
+  start.starts = {0, 1, 2, 3, 4};
+  core.current = start;
+  auto ready = [&](std::size_t i) {
+    core.children[i].phase = slot_phase::running;
+    if (core.current && core.current->awaiting == i)
+      step_done(core);
+  };
+  auto fails = [&](std::size_t i, duration t) {
+    core.children[i].phase = slot_phase::stopped;
+    auto d = decide(core, crash(i), at(t), 0, nullptr);
+    ASSERT_TRUE(std::holds_alternative<decision::restart_alone>(d));
+  };
+  using k = plan_step::kind;
+  EXPECT_EQ(next_step(core).what, k::start); // 0
+  ready(0);
+  EXPECT_EQ(next_step(core).child, 1u);
+  // 0 fails while the plan awaits 1: 0 restarts at once, the plan goes on
+  // awaiting 1 (before, 0 went back into the plan and 1 waited for it).
+  fails(0, 1s);
+  EXPECT_TRUE(start_alone(core, 0));
+  EXPECT_EQ(core.children[0].phase, slot_phase::starting);
+  auto s = next_step(core);
+  EXPECT_EQ(s.what, k::await);
+  EXPECT_EQ(s.child, 1u);
+  // 1 fails before it was ready: the plan keeps awaiting its own restart.
+  fails(1, 2s);
+  s = next_step(core);
+  EXPECT_EQ(s.what, k::await);
+  EXPECT_EQ(s.child, 1u);
+  EXPECT_TRUE(start_alone(core, 1));
+  ready(1);
+  for (std::size_t i = 2; i < 5; ++i) {
+    EXPECT_EQ(next_step(core).child, i);
+    fails(0, 3s + i * 1s); // 0 crash-loops all along
+    EXPECT_TRUE(start_alone(core, 0));
+    ready(i);
+  }
+  // Each was ready once: the supervisor has started, 0 still on its way.
+  EXPECT_EQ(next_step(core).what, k::done);
+  EXPECT_EQ(core.children[0].phase, slot_phase::starting);
+}
+
+TEST(SupervisorCore, AStopCallsOffARestartThatWaitsForItsBackoff) {
+  auto core = running(strategy::one_for_one, 2);
+  core.children[0].backoff = {1s, 1s, 2.0, 0};
+  core.children[0].streak.failed(at(1s), 1s); // a second failure: backoff
+  core.children[0].phase = slot_phase::stopped;
+  auto d = decide(core, crash(0), at(2s), 0, nullptr);
+  ASSERT_EQ(std::get<decision::restart_alone>(d).delay, 1s);
+  EXPECT_FALSE(permit(core, 0, at(2s)));
+  core.now = supervisor_mode::stopping;
+  core.current = shutdown_plan(2, purpose::shutdown);
+  EXPECT_EQ(next_step(core).child, 1u); // 0 is down already
+  step_done(core);
+  core.children[1].phase = slot_phase::stopped;
+  EXPECT_EQ(next_step(core).what, plan_step::kind::done);
+  EXPECT_FALSE(core.children[0].due);
+  EXPECT_FALSE(start_alone(core, 0)) << "its timer fires after the stop";
 }
 
 namespace {
