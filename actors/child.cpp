@@ -177,10 +177,18 @@ caf::behavior process_actor::make_behavior() {
       if (gen == state.gen)
         respawned(code, signal, pid, seen_ns, spawned_ns);
     },
+    [this](notify_atom, const std::string& address) {
+      state.notify_address = address; // the I/O thread opened the socket
+    },
     [this](permit_atom, bool any_exit, std::int64_t not_before_ns) {
-      if (!state.fast || state.now != phase::running)
+      if (state.now != phase::running)
         return;
       auto opts = options(state.attempt + 1);
+      if (state.notify) {
+        if (state.notify_address.empty())
+          return; // never started with one: the slow path will do
+        opts.env.push_back("NOTIFY_SOCKET=" + state.notify_address);
+      }
       // Looked up now, not on the restart path (a bare name means a
       // search of PATH).
       opts.executable = runtime::find_executable(opts.argv.front(), opts.env);
@@ -343,13 +351,17 @@ void process_actor::start_on_io_thread(runtime::spawn_options opts) {
   auto gen = state.gen;
   auto ctx = state.ctx;
   ctx->io->post([self, gen, ctx, out_sink = state.out, err_sink = state.err,
-                 notify = state.notify, opts = std::move(opts)]() mutable {
-    if (!notify->socket)
+                 notify = state.notify, fast = state.fast,
+                 opts = std::move(opts)]() mutable {
+    if (!notify->socket) {
       notify->socket = runtime::notify_socket::open(
         *ctx->io, [self](int pid, int pgid, runtime::notify_message m) {
           caf::anon_send(self, notify_atom::value, pid, pgid, m.ready,
                          m.watchdog, m.status.value_or(std::string{}));
         });
+      if (notify->socket) // for the replacements a permit spawns
+        caf::anon_send(self, notify_atom::value, notify->socket->address());
+    }
     if (!notify->socket) {
       caf::anon_send(self, spawned_atom::value, gen, errno,
                      std::string{"cannot create NOTIFY_SOCKET: "}
@@ -370,8 +382,7 @@ void process_actor::start_on_io_thread(runtime::spawn_options opts) {
     }
     auto& child = std::get<runtime::child_process>(result);
     caf::anon_send(self, spawned_atom::value, gen, child.pid);
-    watch(ctx, self, gen, child.pid, std::move(child.pidfd), nullptr,
-          opts.cgroup);
+    watch(ctx, self, gen, child.pid, std::move(child.pidfd), fast, opts.cgroup);
   });
 }
 
@@ -428,8 +439,6 @@ void process_actor::watch(node_context_ptr ctx, caf::actor self,
 }
 
 void process_actor::revoke() {
-  if (!state.fast)
-    return;
   std::lock_guard<std::mutex> guard{state.fast->mutex};
   state.fast->permit.reset();
   state.fast->out_write.reset(); // its reader sees the end of the pipe

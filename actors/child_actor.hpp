@@ -138,7 +138,8 @@ struct child_state {
   std::shared_ptr<runtime::output_sink> out; // used on the I/O thread only
   std::shared_ptr<runtime::output_sink> err;
   std::shared_ptr<notify_holder> notify;
-  std::shared_ptr<fast_path> fast;  // none for children started by notify
+  std::string notify_address; // its $NOTIFY_SOCKET, once the socket is open
+  std::shared_ptr<fast_path> fast;
   std::vector<caf::actor> monitors; // one per probe, paused unless ready
   std::map<std::uint64_t, verification> verifications;
   std::uint64_t verification_ids = 0;
@@ -184,16 +185,15 @@ public:
     state.err = runtime::output_sink::make(*state.ctx->io, base + ".err",
                                            state.ctx->output_max_bytes,
                                            state.ctx->output_keep);
+    state.fast = std::make_shared<fast_path>();
+    state.fast->ports = state.spec.ports;
+    state.fast->budget = state.ctx->budget;
     // A notify socket for `ready: notify` and for heartbeats (WATCHDOG=1);
-    // such children start from the I/O thread, which owns the socket.
-    if (state.spec.ready.how != config::ready_spec::kind::notify
-        && !heartbeat(state.spec)) {
-      state.fast = std::make_shared<fast_path>();
-      state.fast->ports = state.spec.ports;
-      state.fast->budget = state.ctx->budget;
-    } else {
+    // such children start from the I/O thread, which owns the socket (a
+    // restart with a permit happens there too).
+    if (state.spec.ready.how == config::ready_spec::kind::notify
+        || heartbeat(state.spec))
       state.notify = std::make_shared<notify_holder>();
-    }
   }
 
   caf::behavior make_behavior() override;

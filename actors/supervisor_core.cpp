@@ -16,7 +16,7 @@ core_child make_core_child(const config::component_spec& spec,
     c.restart = child->restart;
     c.backoff = child->backoff;
     c.handed_over = playbooks::routed_to_playbooks(*child);
-    c.fast_path_able = child->ready.how != config::ready_spec::kind::notify;
+    c.fast_path_able = true; // a process; its I/O thread can respawn it
   } else {
     c.restart = std::get<config::supervisor_spec>(spec.node).restart;
     c.backoff = default_backoff;

@@ -57,8 +57,7 @@ struct core_child {
   backoff_streak streak;
   /// Failure modes its `on:` gives to a playbook other than `restart`.
   std::set<config::failure_mode> handed_over;
-  /// A process whose readiness is not `notify`: the I/O thread can restart
-  /// it (a nested supervisor or a notify child cannot).
+  /// A process: the I/O thread can restart it (a nested supervisor cannot).
   bool fast_path_able = false;
   slot_phase phase = slot_phase::stopped;
   bool removed = false;   // a temporary child that ended: never started again

@@ -571,6 +571,28 @@ TEST_F(Supervision, FastPathRestartsALoneChildAtOnce) {
   ASSERT_TRUE(wait_starts("a", 3));
 }
 
+TEST_F(Supervision, FastPathRestartsANotifyChildWhichIsReadyByItsNewSocket) {
+  // Ready by sd_notify, with a heartbeat: restarted at once too, and its
+  // replacement's READY=1 and heartbeats reach grace.
+  start(tree("one_for_one",
+             child("a",
+                   "--notify, READY=1, --beat, \"20\", DIR/a.once, "
+                   "\"600000\"",
+                   "ready: {notify: true, within: 30s}, probes: [{kind: "
+                   "heartbeat, within: 30s}]")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  ASSERT_TRUE(wait_log("root: root/a may restart at once"));
+  kill_child("a");
+  ASSERT_TRUE(wait_starts("a", 2));
+  ASSERT_TRUE(wait_log("root/a: killed by SIGKILL; restarted at once"));
+  ASSERT_TRUE(wait_log("root/a: ready", 2));
+  // Ready again, so permitted again: the next kill takes the fast path too.
+  ASSERT_TRUE(wait_log("root: root/a may restart at once", 2));
+  kill_child("a");
+  ASSERT_TRUE(wait_log("root/a: killed by SIGKILL; restarted at once", 2));
+  ASSERT_TRUE(wait_log("root/a: ready", 3));
+}
+
 TEST_F(Supervision, FastPathNeverExceedsTheIntensity) {
   start(tree("one_for_one", child("a"), "intensity: 2, period: 10s"));
   ASSERT_TRUE(wait_report(report_kind::ready));
