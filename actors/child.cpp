@@ -62,7 +62,7 @@ caf::behavior process_actor::make_behavior() {
       state.verifications[id].rp = rp;
       delayed_send(this, std::chrono::milliseconds{within_ms},
                    verify_timer::value, id);
-      if (state.now == phase::running)
+      if (state.fsm.now == child_phase::running)
         verify(id);
       else
         state.waiting_ready.push_back(id); // once it is ready
@@ -105,9 +105,9 @@ caf::behavior process_actor::make_behavior() {
     [this](blocked_atom, const std::string& why) {
       // The healing of a held port failed: this start is over; the
       // supervisor's rules (backoff, intensity) decide what follows.
-      if (state.now != phase::blocked)
+      if (step(state.fsm, child_event::heal_failed)
+          != child_effect::report_no_start)
         return;
-      state.now = phase::stopped;
       auto r = report(report_kind::spawn_failed);
       r.mode = mode_name(config::failure_mode::port_in_use);
       r.detail = why;
@@ -128,8 +128,9 @@ caf::behavior process_actor::make_behavior() {
       return out;
     },
     [this](signal_atom, int sig) -> caf::result<bool, std::string> {
+      auto now = state.fsm.now;
       if (state.pid <= 0
-          || (state.now != phase::starting && state.now != phase::running))
+          || (now != child_phase::starting && now != child_phase::running))
         return {false, std::string{"not running"}};
       if (!runtime::signal_group(state.pid, sig))
         return {false, std::string{"pid "} + std::to_string(state.pid) + ": "
@@ -138,7 +139,7 @@ caf::behavior process_actor::make_behavior() {
     },
     [this](unpause_atom) {
       // Re-armed after a healing failed: its monitors count afresh.
-      if (state.now != phase::running)
+      if (state.fsm.now != child_phase::running)
         return;
       for (auto& m : state.monitors) {
         send(m, pause_atom::value);
@@ -155,7 +156,8 @@ caf::behavior process_actor::make_behavior() {
       answer_verification(id, false, why);
     },
     [this](verify_retry, std::uint64_t id, std::size_t k) {
-      if (state.verifications.count(id) && state.now == phase::running)
+      if (state.verifications.count(id)
+          && state.fsm.now == child_phase::running)
         ask_probe(id, k);
     },
     [this](spawned_atom, std::uint64_t gen, int pid) {
@@ -181,7 +183,7 @@ caf::behavior process_actor::make_behavior() {
       state.notify_address = address; // the I/O thread opened the socket
     },
     [this](permit_atom, bool any_exit, std::int64_t not_before_ns) {
-      if (state.now != phase::running)
+      if (state.fsm.now != child_phase::running)
         return;
       auto opts = options(state.attempt + 1);
       if (state.notify) {
@@ -213,11 +215,11 @@ caf::behavior process_actor::make_behavior() {
     },
     [this](revoke_atom) { revoke(); },
     [this](ready_atom, std::uint64_t gen) {
-      if (gen == state.gen && state.now == phase::starting)
+      if (gen == state.gen)
         became_ready();
     },
     [this](ready_timer, std::uint64_t gen) {
-      if (gen == state.gen && state.now == phase::starting)
+      if (gen == state.gen)
         ready_timeout();
     },
     [this](notify_atom, int pid, int pgid, bool ready, bool watchdog,
@@ -225,7 +227,7 @@ caf::behavior process_actor::make_behavior() {
       // Only the current process (or one in its group) speaks for it.
       if (state.pid <= 0 || (pid != state.pid && pgid != state.pid))
         return;
-      if (ready && state.now == phase::starting)
+      if (ready)
         became_ready();
       if (!status.empty())
         for (auto& m : state.monitors)
@@ -236,7 +238,8 @@ caf::behavior process_actor::make_behavior() {
             send(state.monitors[k], watchdog_atom::value);
     },
     [this](kill_timer, std::uint64_t gen) {
-      if (gen == state.gen && state.now == phase::stopping) {
+      if (gen == state.gen
+          && step(state.fsm, child_event::kill_timeout) == child_effect::kill) {
         spdlog::warn("{}: did not stop within {}, sending SIGKILL",
                      state.spec.path,
                      config::format_duration(state.spec.shutdown.timeout));
@@ -272,10 +275,9 @@ runtime::spawn_options process_actor::options(int attempt) {
 }
 
 void process_actor::start() {
-  if (state.now == phase::blocked)
-    state.now = phase::stopped; // the port may be free now: look again
-  if (state.now != phase::stopped)
-    return; // already on its way up
+  // Stopped, or blocked by a port that may be free now; else on its way up.
+  if (step(state.fsm, child_event::start) != child_effect::spawn)
+    return;
   if (port_blocked())
     return;
   if (!enter_cgroup())
@@ -283,10 +285,7 @@ void process_actor::start() {
   pause_monitors();
   ++state.gen;
   ++state.attempt;
-  state.now = phase::spawning;
   state.pid = -1;
-  state.stop_pending = false;
-  state.ready_timed_out = false;
   auto opts = options();
   if (state.notify)
     start_on_io_thread(std::move(opts));
@@ -448,7 +447,6 @@ void process_actor::revoke() {
 void process_actor::respawned(int code, int signal, int pid,
                               std::int64_t seen_ns, std::int64_t spawned_ns) {
   cancel_readiness();
-  auto was = state.now;
   auto old_pid = state.pid;
   std::string mode; // of the old instance
   auto detail = exit_detail(code, signal, &mode);
@@ -457,15 +455,12 @@ void process_actor::respawned(int code, int signal, int pid,
   ++state.attempt;
   state.pid = pid;
   state.started_ns = spawned_ns;
-  state.ready_timed_out = false;
-  if (was == phase::stopping) {
+  if (step(state.fsm, child_event::respawned) == child_effect::begin_stop) {
     // Asked to stop the old one: the replacement goes too, and only its
     // stop is reported.
-    state.now = phase::running;
-    stop();
+    begin_stop();
     return;
   }
-  state.now = phase::starting;
   auto r = report(report_kind::exited);
   r.at_ns = seen_ns;
   r.code = code;
@@ -483,12 +478,10 @@ void process_actor::respawned(int code, int signal, int pid,
 void process_actor::spawned(int pid) {
   state.pid = pid;
   state.started_ns = steady_ns();
-  if (state.stop_pending) {
-    state.now = phase::starting;
-    stop();
+  if (step(state.fsm, child_event::spawned) == child_effect::begin_stop) {
+    begin_stop(); // a stop came while it was being spawned
     return;
   }
-  state.now = phase::starting;
   spdlog::info("{}: started (pid {})", state.spec.path, pid);
   send_report(report(report_kind::started));
   arm_readiness();
@@ -527,10 +520,10 @@ bool process_actor::addr_in_use() const {
 
 void process_actor::spawn_failed(int error, const std::string& why,
                                  bool sandbox) {
-  state.now = phase::stopped;
+  auto stopped = step(state.fsm, child_event::spawn_failed)
+                 == child_effect::report_stopped;
   spdlog::error("{}: {}", state.spec.path, why);
-  auto r = report(state.stop_pending ? report_kind::stopped
-                                     : report_kind::spawn_failed);
+  auto r = report(stopped ? report_kind::stopped : report_kind::spawn_failed);
   r.code = error;
   r.detail = why;
   r.mode = mode_name(sandbox ? config::failure_mode::sandbox_failed
@@ -541,15 +534,14 @@ void process_actor::spawn_failed(int error, const std::string& why,
 void process_actor::exited(int code, int signal, std::int64_t seen_ns) {
   cancel_readiness();
   pause_monitors();
-  auto was = state.now;
-  state.now = phase::stopped;
-  auto r = report(was == phase::stopping ? report_kind::stopped
-                                         : report_kind::exited);
+  auto stopped
+    = step(state.fsm, child_event::exited) == child_effect::report_stopped;
+  auto r = report(stopped ? report_kind::stopped : report_kind::exited);
   r.at_ns = seen_ns;
   r.code = code;
   r.signal = signal;
   r.detail = exit_detail(code, signal, &r.mode);
-  if (state.ready_timed_out) {
+  if (state.fsm.ready_timed_out) {
     r.mode = mode_name(config::failure_mode::ready_timeout);
     r.detail
       = "not ready within " + config::format_duration(state.spec.ready.within);
@@ -557,9 +549,9 @@ void process_actor::exited(int code, int signal, std::int64_t seen_ns) {
   // Report first: the restart must not wait for the log line.
   auto path = state.spec.path;
   auto detail = r.detail;
-  auto failed = signal || code != 0 || state.ready_timed_out;
+  auto failed = signal || code != 0 || state.fsm.ready_timed_out;
   send_report(std::move(r));
-  if (was == phase::stopping)
+  if (stopped)
     spdlog::info("{}: stopped ({})", path, detail);
   else if (failed)
     spdlog::warn("{}: {}", path, detail);
@@ -570,25 +562,20 @@ void process_actor::exited(int code, int signal, std::int64_t seen_ns) {
 void process_actor::stop() {
   revoke();
   pause_monitors();
-  switch (state.now) {
-    case phase::stopped:
+  switch (step(state.fsm, child_event::stop)) {
+    case child_effect::report_stopped: // stopped, or blocked by a port
       send_report(report(report_kind::stopped));
       return;
-    case phase::blocked:
-      state.now = phase::stopped;
-      send_report(report(report_kind::stopped));
+    case child_effect::begin_stop:
+      begin_stop();
       return;
-    case phase::spawning:
-      state.stop_pending = true;
+    default: // spawning (the stop follows the spawn), or stopping already
       return;
-    case phase::stopping:
-      return;
-    case phase::starting:
-    case phase::running:
-      break;
   }
+}
+
+void process_actor::begin_stop() {
   cancel_readiness();
-  state.now = phase::stopping;
   auto& shutdown = state.spec.shutdown;
   using k = config::shutdown_spec::kind;
   if (shutdown.how == k::brutal_kill) {

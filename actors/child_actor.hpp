@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include "actors/child_fsm.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "runtime/io_loop.hpp"
@@ -23,15 +24,6 @@
 #include "runtime/sd_notify.hpp"
 
 namespace grace::actors::detail {
-
-//   stopped --start--> spawning --spawned--> starting --ready--> running
-//      ^                  |                     |                   |
-//      |            spawn failed          exited / ready timeout   exited
-//      +------------------+---------------------+-------------------+
-//   starting|running --stop--> stopping --exited--> stopped
-//   stopped --start, a port held--> blocked --start, ports free--> spawning
-//                                      +--gave up (blocked_atom)--> stopped
-enum class phase { stopped, blocked, spawning, starting, running, stopping };
 
 using kill_timer = caf::atom_constant<caf::atom("kill")>;
 using ready_timer = caf::atom_constant<caf::atom("readyto")>;
@@ -121,7 +113,7 @@ struct child_state {
   config::child_spec spec;
   node_context_ptr ctx;
   caf::actor supervisor;
-  phase now = phase::stopped;
+  child_fsm fsm;         // its phase (child_fsm.hpp: the table)
   std::uint64_t gen = 0; // incarnation; timers and I/O of older ones are stale
   int pid = -1;
   /// Its cgroup (a directory descriptor the node's containment owns), made
@@ -132,8 +124,6 @@ struct child_state {
   std::int64_t oom_kills = -1;
   std::int64_t started_ns = 0; // steady clock: when `pid` was spawned
   int attempt = 0;
-  bool stop_pending = false; // stop arrived while spawning
-  bool ready_timed_out = false;
   runtime::cancel_flag cancel_ready;
   std::shared_ptr<runtime::output_sink> out; // used on the I/O thread only
   std::shared_ptr<runtime::output_sink> err;
@@ -307,8 +297,11 @@ private:
 
   void answer_verification(std::uint64_t id, bool ok, const std::string& why);
 
+  // Its readiness rule passed (child_event::ready).
   void became_ready();
 
+  // Its readiness rule did not pass in time: killed (child_event::
+  // ready_timeout); its exit is reported as ready_timeout.
   void ready_timeout();
 
   // -- failures and stops --------------------------------------------------
@@ -317,7 +310,12 @@ private:
 
   void exited(int code, int signal, std::int64_t seen_ns);
 
+  // The supervisor stops it (child_event::stop).
   void stop();
+
+  // Sends the stop signal (or SIGKILL, brutal_kill) and arms the kill
+  // timer: the table's begin_stop.
+  void begin_stop();
 };
 
 } // namespace grace::actors::detail

@@ -33,7 +33,7 @@ bool process_actor::port_blocked() {
       send_report(std::move(r));
       return true;
     }
-    state.now = phase::blocked;
+    step(state.fsm, child_event::port_held);
     send(state.ctx->coordinator, std::move(f));
     return true;
   }

@@ -113,8 +113,9 @@ void process_actor::answer_verification(std::uint64_t id, bool ok,
 }
 
 void process_actor::became_ready() {
+  if (step(state.fsm, child_event::ready) != child_effect::announce_ready)
+    return; // not starting (stopping, say): too late
   cancel_readiness();
-  state.now = phase::running;
   for (auto& m : state.monitors)
     send(m, unpause_atom::value, state.pid, state.cgroup);
   auto waiting = std::move(state.waiting_ready);
@@ -131,10 +132,11 @@ void process_actor::became_ready() {
 }
 
 void process_actor::ready_timeout() {
+  if (step(state.fsm, child_event::ready_timeout) != child_effect::kill)
+    return;
   cancel_readiness();
   spdlog::warn("{}: not ready within {}, killing it", state.spec.path,
                config::format_duration(state.spec.ready.within));
-  state.ready_timed_out = true;
   runtime::signal_group(state.pid, SIGKILL);
 }
 
