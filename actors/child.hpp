@@ -1,8 +1,11 @@
 // The process actor: one per child process in the tree. It starts the
 // process when its supervisor says so, decides when it is ready, stops it
-// (SIGTERM to its group, SIGKILL after the shutdown timeout) and reports
-// every change to its supervisor. It never restarts anything: restart
-// decisions belong to the supervisor (OTP semantics live there only).
+// (its stop signal to its group, SIGKILL after the shutdown timeout) and
+// reports every change to its supervisor; its phases follow child_fsm.hpp.
+// It decides no restart: the supervisor does (OTP semantics live there
+// only). With the supervisor's permit for the next exit (the fast path,
+// messages.hpp) its exit watcher spawns the replacement at once, as the
+// supervisor decided in advance, and it reports both.
 #pragma once
 
 #include <caf/fwd.hpp>
