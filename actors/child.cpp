@@ -109,7 +109,7 @@ caf::behavior process_actor::make_behavior() {
           != child_effect::report_no_start)
         return;
       auto r = report(report_kind::spawn_failed);
-      r.mode = mode_name(config::failure_mode::port_in_use);
+      r.mode = config::failure_mode::port_in_use;
       r.detail = why;
       r.noted = true;
       send_report(std::move(r));
@@ -448,7 +448,7 @@ void process_actor::respawned(int code, int signal, int pid,
                               std::int64_t seen_ns, std::int64_t spawned_ns) {
   cancel_readiness();
   auto old_pid = state.pid;
-  std::string mode; // of the old instance
+  auto mode = config::failure_mode::exited; // of the old instance
   auto detail = exit_detail(code, signal, &mode);
   pause_monitors();
   ++state.gen;
@@ -504,7 +504,7 @@ bool process_actor::oom_killed() {
 }
 
 std::string process_actor::exit_detail(int code, int signal,
-                                       std::string* mode) {
+                                       config::failure_mode* mode) {
   auto oom = oom_killed();
   *mode = exit_mode(signal, code, addr_in_use(), oom);
   auto detail = describe_exit(code, signal);
@@ -526,8 +526,8 @@ void process_actor::spawn_failed(int error, const std::string& why,
   auto r = report(stopped ? report_kind::stopped : report_kind::spawn_failed);
   r.code = error;
   r.detail = why;
-  r.mode = mode_name(sandbox ? config::failure_mode::sandbox_failed
-                             : config::failure_mode::spawn_failed);
+  r.mode = sandbox ? config::failure_mode::sandbox_failed
+                   : config::failure_mode::spawn_failed;
   send_report(std::move(r));
 }
 
@@ -542,7 +542,7 @@ void process_actor::exited(int code, int signal, std::int64_t seen_ns) {
   r.signal = signal;
   r.detail = exit_detail(code, signal, &r.mode);
   if (state.fsm.ready_timed_out) {
-    r.mode = mode_name(config::failure_mode::ready_timeout);
+    r.mode = config::failure_mode::ready_timeout;
     r.detail
       = "not ready within " + config::format_duration(state.spec.ready.within);
   }

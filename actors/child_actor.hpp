@@ -55,13 +55,14 @@ inline std::string describe_exit(int code, int signal) {
 /// Returns the failure mode of an exit: oom_killed (SIGKILL after its
 /// cgroup's OOM killer acted), port_in_use (a failure after "Address already
 /// in use" on stderr), crashed (a signal) or exited.
-inline std::string exit_mode(int signal, int code, bool addr_in_use, bool oom) {
+inline config::failure_mode exit_mode(int signal, int code, bool addr_in_use,
+                                      bool oom) {
+  using fm = config::failure_mode;
   if (oom && signal == SIGKILL)
-    return mode_name(config::failure_mode::oom_killed);
+    return fm::oom_killed;
   if (addr_in_use && (signal || code != 0))
-    return mode_name(config::failure_mode::port_in_use);
-  return mode_name(signal ? config::failure_mode::crashed
-                          : config::failure_mode::exited);
+    return fm::port_in_use;
+  return signal ? fm::crashed : fm::exited;
 }
 
 /// A restart the supervisor authorised in advance (messages.hpp: the fast
@@ -257,7 +258,7 @@ private:
   bool oom_killed();
 
   // The failure mode and the detail of the current instance's exit.
-  std::string exit_detail(int code, int signal, std::string* mode);
+  std::string exit_detail(int code, int signal, config::failure_mode* mode);
 
   // Whether the current instance said on stderr that its address is in use.
   bool addr_in_use() const;

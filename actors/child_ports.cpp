@@ -16,12 +16,12 @@ bool process_actor::port_blocked() {
     failure_report f;
     f.path = state.spec.path;
     f.probe = "ports";
-    f.mode = mode_name(config::failure_mode::port_in_use);
+    f.mode = config::failure_mode::port_in_use;
     f.detail
       = "port " + std::to_string(port) + " is held by " + describe(holder);
     add_holder(f.fields, port, holder);
     f.at_ns = steady_ns();
-    f.state = "blocked";
+    f.state = instance_state::blocked;
     f.child = caf::actor_cast<caf::actor>(this);
     f.supervisor = state.supervisor;
     spdlog::warn("{}: not started: {}", state.spec.path, f.detail);

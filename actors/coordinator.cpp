@@ -61,7 +61,7 @@ public:
         if (h.playbook && h.playbook.address() == dm.source) {
           if (dm.reason) {
             auto p = path; // ended() erases it
-            note(closed_note(p, "failed",
+            note(closed_note(p, runtime::incident_status::failed,
                              "its playbook ended: " + to_string(dm.reason)));
             ended(p, h.id, "failed", "its playbook ended");
           }
@@ -77,7 +77,7 @@ public:
              caf::actor supervisor) {
         state.members[path] = member{std::move(handle), std::move(supervisor)};
       },
-      [this](dep_down_atom, const std::string& path, const std::string& mode,
+      [this](dep_down_atom, const std::string& path, config::failure_mode mode,
              const std::string& detail, std::int64_t at_ns) {
         dependency_down(path, mode, detail, at_ns);
       },
@@ -107,12 +107,10 @@ private:
   // The playbook that heals `mode` for `path`: its `on:` entry, else the
   // mode's default; built-ins get this node's verification deadline.
   std::optional<playbooks::plan> plan_for(const std::string& path,
-                                          const std::string& mode) {
-    auto fm = config::from_string<config::failure_mode>(mode);
-    std::string name = fm ? std::string{playbooks::default_playbook(*fm)}
-                          : std::string{"restart"};
-    if (auto it = state.children.find(path); fm && it != state.children.end())
-      name = playbooks::playbook_for(*it->second, *fm);
+                                          config::failure_mode mode) {
+    std::string name{playbooks::default_playbook(mode)};
+    if (auto it = state.children.find(path); it != state.children.end())
+      name = playbooks::playbook_for(*it->second, mode);
     static const config::grace_config none;
     auto plan
       = playbooks::plan_of(state.opts.config ? *state.opts.config : none, name);
@@ -165,14 +163,15 @@ private:
       // to snapshot it).
       auto snap = action_note(f.path, "snapshot", "before " + n.playbook);
       snap.kind = note_kind::snapshot;
-      snap.status = f.state;
+      snap.state = f.state;
       snap.pid = f.pid;
       snap.status_text = f.status_text;
       note(std::move(snap));
     }
     if (!plan) {
       // Can't happen: the loader checks every `on:` entry.
-      note(closed_note(f.path, "failed", "no playbook " + n.playbook));
+      note(closed_note(f.path, runtime::incident_status::failed,
+                       "no playbook " + n.playbook));
       return;
     }
     spdlog::warn("{}: {}; healing it with {}", f.path, f.detail, plan->name);
@@ -230,7 +229,7 @@ private:
 
   // `path` failed: what depends on it waits for it, each with an incident
   // caused by its one.
-  void dependency_down(const std::string& path, const std::string& mode,
+  void dependency_down(const std::string& path, config::failure_mode mode,
                        const std::string& detail, std::int64_t at_ns) {
     auto& topo = state.opts.topology;
     if (!topo || !state.down.emplace(path, at_ns).second)
@@ -241,8 +240,9 @@ private:
         continue;
       state.waiting[x] = path;
       state.down_since[x] = state.down[path];
-      auto n = failed_note(x, "dependency_failed",
-                           path + " is down (" + mode + ": " + detail + ")");
+      auto n = failed_note(x, config::failure_mode::dependency_failed,
+                           path + " is down (" + std::string{to_string(mode)}
+                             + ": " + detail + ")");
       n.caused_by = path;
       n.playbook = "restart_dependents";
       n.verified = true;
@@ -294,7 +294,7 @@ private:
           note(std::move(n));
           spdlog::info("{}: restarted after its dependency, verified", x);
         } else {
-          note(closed_note(x, "failed", why));
+          note(closed_note(x, runtime::incident_status::failed, why));
           spdlog::error("{}: {}", x, why);
           if (auto mm = state.members.find(x); mm != state.members.end())
             send(mm->second.supervisor, await_dep_atom::value, x, false);

@@ -37,7 +37,7 @@ std::optional<incident> incident_book::failed(const failure_event& e) {
     a.at_us = e.wall_us;
     if (e.pid > 0)
       a.fields.emplace_back("pid", std::int64_t{e.pid});
-    a.fields.emplace_back("mode", e.mode);
+    a.fields.emplace_back("mode", std::string{to_string(e.mode)});
     a.fields.emplace_back("detail", e.detail);
     add_action(o.inc, std::move(a));
     return std::nullopt;
@@ -53,8 +53,8 @@ std::optional<incident> incident_book::failed(const failure_event& e) {
   inc.detected_us = e.wall_us;
   inc.id = ids_.next(e.wall_us);
   inc.component = e.path;
-  inc.failure_mode = e.mode;
-  inc.severity = e.severity;
+  inc.failure_mode = to_string(e.mode);
+  inc.severity = to_string(e.severity);
   inc.playbook = e.playbook.empty() ? "restart" : e.playbook;
   if (!e.caused_by.empty())
     inc.caused_by = e.caused_by;
@@ -64,7 +64,7 @@ std::optional<incident> incident_book::failed(const failure_event& e) {
     inc.detail.emplace_back("pid", std::int64_t{e.pid});
   if (e.signal > 0)
     inc.detail.emplace_back("signal", std::int64_t{e.signal});
-  else if (e.mode == "exited")
+  else if (e.mode == config::failure_mode::exited)
     inc.detail.emplace_back("code", std::int64_t{e.code});
   inc.detail.emplace_back("reason", e.detail);
   inc.detail.insert(inc.detail.end(), e.extra.begin(), e.extra.end());
@@ -130,7 +130,8 @@ incident_book::recovered(const std::string& path, const std::string& rule,
 std::vector<open_incident>
 incident_book::close(const std::string& path, bool subtree,
                      incident_status status, const std::string& why,
-                     std::int64_t wall_us, const std::string& severity) {
+                     std::int64_t wall_us,
+                     std::optional<config::severity> severity) {
   return close_if(
     [&](const std::string& p) {
       return p == path || (subtree && under(p, path));
@@ -169,7 +170,8 @@ const open_incident* incident_book::find(const std::string& path) const {
 std::vector<open_incident>
 incident_book::close_if(const std::function<bool(const std::string&)>& which,
                         incident_status status, const std::string& why,
-                        std::int64_t wall_us, const std::string& severity) {
+                        std::int64_t wall_us,
+                        std::optional<config::severity> severity) {
   std::vector<std::string> paths;
   for (auto& [p, o] : open_)
     if (which(p))
@@ -182,8 +184,8 @@ incident_book::close_if(const std::function<bool(const std::string&)>& which,
     open_.erase(it);
     o.inc.status = status;
     o.inc.closed_us = wall_us;
-    if (!severity.empty())
-      o.inc.severity = severity;
+    if (severity)
+      o.inc.severity = to_string(*severity);
     if (!why.empty())
       o.inc.detail.emplace_back("outcome", why);
     out.push_back(std::move(o));

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/schema.hpp"
 #include "runtime/incident.hpp"
 
 namespace grace::actors {
@@ -25,8 +26,8 @@ namespace grace::actors {
 /// A failure as the tracker hears of it.
 struct failure_event {
   std::string path;
-  std::string mode;
-  std::string severity;
+  config::failure_mode mode = config::failure_mode::crashed;
+  config::severity severity = config::severity::high;
   std::int32_t pid = 0;
   std::int32_t code = 0;
   std::int32_t signal = 0;
@@ -89,12 +90,12 @@ public:
 
   /// Closes the open incident of `path` (and, with `subtree`, every one
   /// under it) with `status`, and returns them complete.
-  /// A non-empty `severity` replaces theirs (a hold by the restart budget
-  /// is critical).
-  std::vector<open_incident> close(const std::string& path, bool subtree,
-                                   runtime::incident_status status,
-                                   const std::string& why, std::int64_t wall_us,
-                                   const std::string& severity = {});
+  /// A `severity` replaces theirs (a hold by the restart budget is
+  /// critical).
+  std::vector<open_incident>
+  close(const std::string& path, bool subtree, runtime::incident_status status,
+        const std::string& why, std::int64_t wall_us,
+        std::optional<config::severity> severity = std::nullopt);
 
   /// Closes every open incident with `status`.
   std::vector<open_incident> close_all(runtime::incident_status status,
@@ -115,7 +116,8 @@ private:
   std::vector<open_incident>
   close_if(const std::function<bool(const std::string&)>& which,
            runtime::incident_status status, const std::string& why,
-           std::int64_t wall_us, const std::string& severity = {});
+           std::int64_t wall_us,
+           std::optional<config::severity> severity = std::nullopt);
 
   std::unordered_map<std::string, open_incident> open_;
   std::unordered_map<std::string, std::string> last_; // path -> last id

@@ -28,8 +28,10 @@
 
 #include <caf/all.hpp>
 
+#include "actors/failure.hpp"
 #include "config/schema.hpp"
 #include "runtime/control_protocol.hpp"
+#include "runtime/incident.hpp"
 
 namespace grace::actors {
 
@@ -89,8 +91,9 @@ struct child_report {
   /// Why, in words: "killed by SIGSEGV", "ready_timeout", "cannot execute".
   std::string detail;
   /// The failure mode, for exits and spawn failures: crashed, exited,
-  /// spawn_failed, ready_timeout, restart_intensity_exceeded.
-  std::string mode;
+  /// spawn_failed, sandbox_failed, oom_killed, port_in_use, ready_timeout,
+  /// restart_intensity_exceeded.
+  config::failure_mode mode = config::failure_mode::exited;
   /// Steady-clock nanoseconds when grace observed it.
   std::int64_t at_ns = 0;
   /// An exit the child already recovered from with its restart permit: the
@@ -124,6 +127,10 @@ typename Inspector::result_type inspect(Inspector& f, note_fields& x) {
   return f(caf::meta::type_name("grace.note_fields"), x.numbers, x.texts);
 }
 
+/// A severity the reporter chose; none: the component's override for the
+/// mode, else the mode's default.
+using severity_choice = caf::optional<config::severity>;
+
 /// What a supervisor (or the node) tells the tracker about an incident.
 /// The tracker keys incidents by component: one open per component.
 enum class note_kind : std::uint8_t {
@@ -138,12 +145,13 @@ enum class note_kind : std::uint8_t {
 struct incident_note {
   note_kind kind = note_kind::failed;
   std::string path;
-  std::string mode;     // failed: the failure mode
-  std::string step;     // action: restart, start, stop, ...; recovered: the
-                        // readiness rule that passed
-  std::string status;   // closed: failed, escalated, held, abandoned;
-                        // snapshot: the component's state (running, ...)
-  std::string severity; // failed: as classified (else the mode's default)
+  config::failure_mode mode = config::failure_mode::exited; // failed
+  std::string step; // action: restart, start, stop, ...; recovered: the
+                    // readiness rule that passed
+  /// closed: failed, escalated, held or abandoned.
+  runtime::incident_status status = runtime::incident_status::failed;
+  instance_state state = instance_state::exited; // snapshot: as it was
+  severity_choice severity; // failed, closed: as classified
   /// failed: opened by the coordinator, resolved only by its verification;
   /// recovered: that verification.
   bool verified = false;
@@ -168,8 +176,8 @@ struct incident_note {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incident_note& x) {
   return f(caf::meta::type_name("grace.incident_note"), x.kind, x.path, x.mode,
-           x.step, x.status, x.severity, x.verified, x.ok, x.subtree, x.pid,
-           x.code, x.signal, x.detail, x.output, x.status_text, x.at_ns,
+           x.step, x.status, x.state, x.severity, x.verified, x.ok, x.subtree,
+           x.pid, x.code, x.signal, x.detail, x.output, x.status_text, x.at_ns,
            x.failed_ns, x.playbook, x.attempt, x.fields, x.caused_by);
 }
 
@@ -177,7 +185,7 @@ typename Inspector::result_type inspect(Inspector& f, incident_note& x) {
 struct probe_outcome {
   std::uint64_t run = 0; // which check
   bool ok = false;
-  std::string mode;
+  config::failure_mode mode = config::failure_mode::check_failed;
   std::string detail;
   std::string output;
   bool has_value = false;
@@ -195,8 +203,8 @@ typename Inspector::result_type inspect(Inspector& f, probe_outcome& x) {
 struct failure_report {
   std::string path;  // the component
   std::string probe; // the probe's name
-  std::string mode;
-  std::string severity; // empty: the mode's default (or the component's)
+  config::failure_mode mode = config::failure_mode::check_failed;
+  severity_choice severity;
   std::string detail;
   std::string output;
   std::string status_text;    // the component's last sd_notify STATUS=
@@ -205,12 +213,10 @@ struct failure_report {
   caf::actor child;           // the component's process actor
   caf::actor supervisor;      // its supervisor
   std::int32_t pid = 0;       // the instance that failed, if known
-  /// The component then: running (a probe failed), exited, or blocked (a
-  /// port held: not started).
-  std::string state;
-  std::int32_t code = 0;   // an exit's code
-  std::int32_t signal = 0; // an exit's signal
-  note_fields fields;      // into the incident's `detail`
+  instance_state state = instance_state::running; // the component then
+  std::int32_t code = 0;                          // an exit's code
+  std::int32_t signal = 0;                        // an exit's signal
+  note_fields fields; // into the incident's `detail`
 };
 
 template <class Inspector>
@@ -246,11 +252,6 @@ typename Inspector::result_type inspect(Inspector& f, config_update&) {
   return f(caf::meta::type_name("grace.config_update"));
 }
 
-/// Returns the name a child_report carries for `mode` (its config name).
-inline std::string mode_name(config::failure_mode mode) {
-  return std::string{config::to_string(mode)};
-}
-
 /// Registers the message types above with a CAF config.
 void register_messages(caf::actor_system_config& cfg);
 
@@ -272,12 +273,12 @@ std::string error_text(const caf::error& err);
 // -----------------------------
 
 /// Returns a `failed` note (observed at steady `at_ns`; 0 = now).
-inline incident_note failed_note(std::string path, std::string mode,
+inline incident_note failed_note(std::string path, config::failure_mode mode,
                                  std::string detail, std::int64_t at_ns = 0) {
   incident_note n;
   n.kind = note_kind::failed;
   n.path = std::move(path);
-  n.mode = std::move(mode);
+  n.mode = mode;
   n.detail = std::move(detail);
   n.at_ns = at_ns ? at_ns : steady_ns();
   return n;
@@ -311,12 +312,13 @@ inline incident_note recovered_note(std::string path, std::string rule,
 }
 
 /// Returns a `closed` note, now.
-inline incident_note closed_note(std::string path, std::string status,
+inline incident_note closed_note(std::string path,
+                                 runtime::incident_status status,
                                  std::string detail, bool subtree = false) {
   incident_note n;
   n.kind = note_kind::closed;
   n.path = std::move(path);
-  n.status = std::move(status);
+  n.status = status;
   n.detail = std::move(detail);
   n.subtree = subtree;
   n.at_ns = steady_ns();

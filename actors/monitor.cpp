@@ -139,7 +139,7 @@ public:
           return;
         probe_outcome o;
         o.run = ++state.run;
-        o.mode = "heartbeat_missed";
+        o.mode = config::failure_mode::heartbeat_missed;
         o.detail = "no WATCHDOG=1 within "
                    + config::format_duration(heartbeat()->within);
         o.started_ns = steady_ns();
@@ -183,7 +183,7 @@ public:
             x, *z, state.detector.mean(), a.z,
             static_cast<unsigned long long>(state.detector.samples() - 1));
           o.ok = false;
-          o.mode = "event_anomaly";
+          o.mode = config::failure_mode::event_anomaly;
           o.detail = "probe " + a.of.name + ": " + buf;
         }
         checked(o);
@@ -395,7 +395,7 @@ private:
     f.probe = state.probe.name;
     f.mode = r.mode;
     if (state.probe.severity)
-      f.severity = std::string{to_string(*state.probe.severity)};
+      f.severity = *state.probe.severity;
     f.detail = "probe " + state.probe.name + ": " + r.detail;
     f.output = r.output;
     f.status_text = state.status_text;
@@ -404,7 +404,7 @@ private:
     f.child = state.child;
     f.supervisor = state.supervisor;
     f.pid = state.pid;
-    f.state = "running";
+    f.state = instance_state::running;
     spdlog::warn("{}: {}", state.path, f.detail);
     if (state.ctx->coordinator)
       send(state.ctx->coordinator, std::move(f));
@@ -424,7 +424,7 @@ void watch_log(caf::actor monitor, const config::log_probe& probe,
       auto now = runtime::log_watch::clock_type::now();
       if (auto hit = watch->feed(line, now)) {
         probe_outcome o;
-        o.mode = "log_pattern";
+        o.mode = config::failure_mode::log_pattern;
         o.detail = std::move(*hit);
         o.output = std::string{line.substr(0, 4096)};
         o.started_ns = steady_ns();

@@ -267,7 +267,7 @@ private:
       return;
     send(tracker, failed_note(r.path, r.mode, r.detail, r.at_ns));
     send(tracker,
-         closed_note(r.path, "failed",
+         closed_note(r.path, runtime::incident_status::failed,
                      "the root supervisor gave up: grace stops (exit 3)"));
   }
 

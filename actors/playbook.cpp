@@ -100,7 +100,9 @@ private:
     spdlog::info("{}: playbook {} ({} steps, attempt {} of {})", state.job.path,
                  p.name, p.steps.size(), state.attempt, p.max_attempts);
     if (p.name == "escalate" && p.steps.empty())
-      return escalate("the playbook for " + state.job.mode + " is escalate");
+      return escalate("the playbook for "
+                      + std::string{to_string(state.job.mode)}
+                      + " is escalate");
     state.step = 0;
     run_step();
   }
@@ -120,7 +122,7 @@ private:
       case step_kind::snapshot: {
         auto n = action_note(job.path, "snapshot", "before " + p.name, job.pid);
         n.kind = note_kind::snapshot;
-        n.status = job.state;
+        n.state = job.state;
         n.attempt = state.attempt;
         note(std::move(n));
         return next();
@@ -243,7 +245,8 @@ private:
       o.env.emplace_back(*e);
     o.env.push_back("GRACE_INCIDENT_ID=" + state.incident_id);
     o.env.push_back("GRACE_COMPONENT=" + state.job.path);
-    o.env.push_back("GRACE_FAILURE_MODE=" + state.job.mode);
+    o.env.push_back("GRACE_FAILURE_MODE="
+                    + std::string{to_string(state.job.mode)});
     return o;
   }
 
@@ -264,7 +267,8 @@ private:
     o.executable.clear();
     o.limits.clear(); // the component's, not its remedy's
     o.env.push_back("GRACE_INCIDENT_ID=" + state.incident_id);
-    o.env.push_back("GRACE_FAILURE_MODE=" + state.job.mode);
+    o.env.push_back("GRACE_FAILURE_MODE="
+                    + std::string{to_string(state.job.mode)});
     return o;
   }
 
@@ -377,7 +381,7 @@ private:
   }
 
   void hold(const std::string& why) {
-    note(closed_note(state.job.path, "held", why));
+    note(closed_note(state.job.path, runtime::incident_status::held, why));
     spdlog::warn("{}: {}", state.job.path, why);
     done("held", why);
   }
@@ -390,7 +394,7 @@ private:
 
   void finish_failed(const std::string& why) {
     spdlog::error("{}: {}", state.job.path, why);
-    note(closed_note(state.job.path, "failed", why));
+    note(closed_note(state.job.path, runtime::incident_status::failed, why));
     done("failed", why);
   }
 

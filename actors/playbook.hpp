@@ -23,6 +23,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/failure.hpp"
 #include "actors/node_context.hpp"
 #include "playbooks/plan.hpp"
 
@@ -32,10 +33,10 @@ namespace grace::actors {
 struct playbook_job {
   std::uint64_t id = 0; // the coordinator's run id
   std::string path;     // the component
-  std::string mode;     // its failure mode
+  config::failure_mode mode = config::failure_mode::exited;
   std::string detail;   // the failure, in words
   std::int32_t pid = 0; // the instance that failed, if known
-  std::string state;    // the component then (failure_report::state)
+  instance_state state = instance_state::exited; // the component then
   playbooks::plan plan;
   caf::actor child;      // its process actor
   caf::actor supervisor; // its supervisor

@@ -168,7 +168,7 @@ void supervisor_actor::child_actor_down(const caf::down_msg& dm) {
       r.kind = report_kind::exited;
       r.signal = 9;
       r.detail = "its actor died";
-      r.mode = mode_name(config::failure_mode::crashed);
+      r.mode = config::failure_mode::crashed;
       on_report(r);
       return;
     }
@@ -348,9 +348,9 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
   auto& s = state.children[i];
   child_failure e;
   e.child = i;
-  e.mode = config::from_string<config::failure_mode>(r.mode);
+  e.mode = r.mode;
   e.kind = r.kind == report_kind::exited && r.signal == 0 && r.code == 0
-               && r.mode != mode_name(config::failure_mode::ready_timeout)
+               && r.mode != config::failure_mode::ready_timeout
              ? exit_kind::normal
              : exit_kind::abnormal;
   e.noted = r.noted;
@@ -379,7 +379,7 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
     f.mode = r.mode;
     f.detail = r.detail;
     f.pid = r.pid;
-    f.state = "exited";
+    f.state = instance_state::exited;
     f.code = r.code;
     f.signal = r.signal;
     f.at_ns = r.at_ns ? r.at_ns : steady_ns();
@@ -399,7 +399,8 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
       // A failure nobody heals: on record, and closed as such.
       note_failed(s, r);
       s.failing = false;
-      note(closed_note(s.path, "failed", type + ": not restarted"));
+      note(closed_note(s.path, runtime::incident_status::failed,
+                       type + ": not restarted"));
     }
     if (awaited())
       step_done(); // we were waiting for it: move on without it
@@ -532,7 +533,7 @@ void supervisor_actor::finish() {
       r.kind = report_kind::exited;
       r.code = 1;
       r.detail = "restart intensity exceeded (" + p.reason + ")";
-      r.mode = mode_name(config::failure_mode::restart_intensity_exceeded);
+      r.mode = config::failure_mode::restart_intensity_exceeded;
       r.at_ns = steady_ns();
       send(state.parent, std::move(r));
       return;
@@ -554,9 +555,7 @@ void supervisor_actor::note(incident_note n) {
 
 void supervisor_actor::note_failed(slot& s, const child_report& r) {
   s.failing = true;
-  auto n = failed_note(
-    s.path, r.mode.empty() ? mode_name(config::failure_mode::exited) : r.mode,
-    r.detail, r.at_ns);
+  auto n = failed_note(s.path, r.mode, r.detail, r.at_ns);
   n.pid = r.restarted ? r.old_pid : r.pid;
   n.code = r.code;
   n.signal = r.signal;

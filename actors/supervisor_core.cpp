@@ -24,11 +24,11 @@ core_child make_core_child(const config::component_spec& spec,
   return c;
 }
 
-route route_of(const core_child& c, std::optional<config::failure_mode> mode,
-               exit_kind kind, bool noted, bool playbooks) {
+route route_of(const core_child& c, config::failure_mode mode, exit_kind kind,
+               bool noted, bool playbooks) {
   if (c.waiting)
     return route::wait_for_dependency;
-  if (!noted && playbooks && mode && c.handed_over.count(*mode))
+  if (!noted && playbooks && c.handed_over.count(mode))
     return route::playbook;
   if (!should_restart(c.restart, kind))
     return route::not_restarted;

@@ -117,8 +117,8 @@ enum class route {
 /// The route of a failure `mode` ending as `kind` of child `c`. `noted`: on
 /// record already (a playbook's verification failed: not handed back to
 /// it); `playbooks`: a coordinator runs playbooks.
-route route_of(const core_child& c, std::optional<config::failure_mode> mode,
-               exit_kind kind, bool noted, bool playbooks);
+route route_of(const core_child& c, config::failure_mode mode, exit_kind kind,
+               bool noted, bool playbooks);
 
 /// Whether a restart may be counted: the node's budget first, then the
 /// supervisor's intensity window.
@@ -189,7 +189,7 @@ void apply_reload(supervisor_core& core, const reload_map& m,
 /// A child went down on its own.
 struct child_failure {
   std::size_t child = 0;
-  std::optional<config::failure_mode> mode; // none: not one a config names
+  config::failure_mode mode = config::failure_mode::crashed;
   exit_kind kind = exit_kind::abnormal;
   bool noted = false;
   bool playbooks = false;

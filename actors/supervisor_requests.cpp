@@ -140,8 +140,8 @@ void supervisor_actor::budget_hold(std::size_t i, const child_report& r) {
   auto why = "the node's restart budget is spent (" + budget_text()
              + "): held instead of restarted";
   spdlog::error("{}: {} {}; {}", path(), s.path, r.detail, why);
-  auto n = closed_note(s.path, "held", why);
-  n.severity = std::string{to_string(config::severity::critical)};
+  auto n = closed_note(s.path, runtime::incident_status::held, why);
+  n.severity = config::severity::critical;
   note(std::move(n));
   if (state.core.current && state.core.current->awaiting == i)
     step_done();
@@ -465,10 +465,11 @@ void supervisor_actor::give_up(const std::string& why,
   // Escalated, the parent records this supervisor's failure; held, nobody
   // above hears of it, so it is recorded here, closed held with the rest.
   if (hold)
-    note(failed_note(
-      path(), mode_name(config::failure_mode::restart_intensity_exceeded),
-      exceeded + "; last failure: " + why));
-  note(closed_note(path(), hold ? "held" : "escalated",
+    note(failed_note(path(), config::failure_mode::restart_intensity_exceeded,
+                     exceeded + "; last failure: " + why));
+  note(closed_note(path(),
+                   hold ? runtime::incident_status::held
+                        : runtime::incident_status::escalated,
                    !reason.empty() ? reason : exceeded, true));
   auto p = shutdown_plan(state.children.size(), purpose::give_up);
   p.reason = why;

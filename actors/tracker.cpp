@@ -114,8 +114,7 @@ private:
         failure_event e;
         e.path = n.path;
         e.mode = n.mode;
-        e.severity
-          = n.severity.empty() ? severity_of(n.path, n.mode) : n.severity;
+        e.severity = n.severity ? *n.severity : severity_of(n.path, n.mode);
         e.needs_verification = n.verified;
         e.pid = n.pid;
         e.code = n.code;
@@ -131,7 +130,7 @@ private:
           e.caused_by = state.book.incident_of(n.caused_by);
         auto& last = state.last_failures[n.path];
         last.path = n.path;
-        last.last_failure = n.mode + ": " + n.detail;
+        last.last_failure = std::string{to_string(n.mode)} + ": " + n.detail;
         last.failed_ns = at;
         if (auto opened = state.book.failed(e))
           write(*opened);
@@ -139,9 +138,9 @@ private:
       }
       case note_kind::snapshot:
         if (auto* o = state.book.find(n.path))
-          state.book.set_snapshot(
-            n.path, snapshot(*o, n.status.empty() ? "restarting" : n.status,
-                             n.status_text, n.pid));
+          state.book.set_snapshot(n.path,
+                                  snapshot(*o, std::string{to_string(n.state)},
+                                           n.status_text, n.pid));
         [[fallthrough]]; // and recorded as an action
       case note_kind::action: {
         runtime::incident_action a;
@@ -168,10 +167,12 @@ private:
         }
         return;
       case note_kind::closed: {
-        auto status = runtime::incident_status_from(n.status).value_or(
-          incident_status::failed);
+        auto status = n.status;
+        std::optional<config::severity> severity;
+        if (n.severity)
+          severity = *n.severity;
         for (auto& o : state.book.close(n.path, n.subtree, status, n.detail,
-                                        wall, n.severity)) {
+                                        wall, severity)) {
           if (status == incident_status::held)
             o.inc.snapshot = snapshot(o, "held");
           write(o.inc);
@@ -181,16 +182,14 @@ private:
     }
   }
 
-  std::string severity_of(const std::string& path, const std::string& mode) {
-    auto fm = config::from_string<config::failure_mode>(mode);
-    if (!fm)
-      return std::string{to_string(config::severity::high)};
+  config::severity severity_of(const std::string& path,
+                               config::failure_mode mode) {
     if (auto it = state.children.find(path); it != state.children.end()) {
       auto& overrides = it->second->severity;
-      if (auto o = overrides.find(*fm); o != overrides.end())
-        return std::string{to_string(o->second)};
+      if (auto o = overrides.find(mode); o != overrides.end())
+        return o->second;
     }
-    return std::string{to_string(config::defaults::severity_of(*fm))};
+    return config::defaults::severity_of(mode);
   }
 
   // Queues the component's snapshot before the line that references it;

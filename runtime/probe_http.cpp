@@ -33,10 +33,10 @@ struct http_check : std::enable_shared_from_this<http_check> {
     probe_result r;
     r.value = elapsed();
     if (ec == beast::error::timeout) {
-      r.mode = "api_timeout";
+      r.mode = config::failure_mode::api_timeout;
       r.detail = "no answer within " + config::format_duration(timeout);
     } else {
-      r.mode = "api_error";
+      r.mode = config::failure_mode::api_error;
       r.detail = std::string{what} + ": " + ec.message();
     }
     finish(std::move(r));
@@ -98,10 +98,10 @@ void exchange(io_loop& loop, const std::shared_ptr<http_check>& c,
               // Enough for a KPI's JSON document.
               r.output = res.body().substr(0, 64 * 1024);
               if (status == 429) {
-                r.mode = "rate_limited";
+                r.mode = config::failure_mode::rate_limited;
                 r.detail = c->where + ": status 429";
               } else if (status < c->expect_min || status > c->expect_max) {
-                r.mode = "api_error";
+                r.mode = config::failure_mode::api_error;
                 r.detail = c->where + ": status " + std::to_string(status);
               } else {
                 r.ok = true;

@@ -97,13 +97,13 @@ struct exec_check : std::enable_shared_from_this<exec_check> {
     r.value = seconds_since(started);
     r.output = std::move(output);
     if (killed) {
-      r.mode = "check_failed";
+      r.mode = config::failure_mode::check_failed;
       r.detail = timed_out(timeout);
     } else if (s.how == exit_status::kind::signaled) {
-      r.mode = "check_failed";
+      r.mode = config::failure_mode::check_failed;
       r.detail = "killed by signal " + std::to_string(s.signal);
     } else if (s.code != 0) {
-      r.mode = "check_failed";
+      r.mode = config::failure_mode::check_failed;
       r.detail = "exit code " + std::to_string(s.code);
     } else {
       r.ok = true;
@@ -130,7 +130,7 @@ void probe_tcp(io_loop& loop, const std::string& host, std::uint16_t port,
   auto address = resolve_host(loop, host, port);
   if (!address) {
     probe_result r;
-    r.mode = "connectivity_lost";
+    r.mode = config::failure_mode::connectivity_lost;
     r.detail = "cannot resolve " + host;
     return c->finish(std::move(r));
   }
@@ -139,7 +139,7 @@ void probe_tcp(io_loop& loop, const std::string& host, std::uint16_t port,
     if (err)
       return; // cancelled: the connect finished first
     probe_result r;
-    r.mode = "connectivity_lost";
+    r.mode = config::failure_mode::connectivity_lost;
     r.detail = timed_out(timeout);
     c->finish(std::move(r));
   });
@@ -149,7 +149,7 @@ void probe_tcp(io_loop& loop, const std::string& host, std::uint16_t port,
       probe_result r;
       r.value = seconds_since(c->started);
       if (err) {
-        r.mode = "connectivity_lost";
+        r.mode = config::failure_mode::connectivity_lost;
         r.detail = host + ":" + std::to_string(port) + ": " + err.message();
       } else {
         r.ok = true;
@@ -164,7 +164,7 @@ void probe_file(const std::string& path,
   probe_result r;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    r.mode = "file_stale";
+    r.mode = config::failure_mode::file_stale;
     r.detail = path + ": " + std::strerror(errno);
     return done(std::move(r));
   }
@@ -175,7 +175,7 @@ void probe_file(const std::string& path,
     auto age = std::chrono::system_clock::now() - mtime;
     r.value = std::chrono::duration<double>(age).count();
     if (age > *max_age) {
-      r.mode = "file_stale";
+      r.mode = config::failure_mode::file_stale;
       r.detail
         = path + ": not modified for "
           + config::format_duration(
@@ -196,7 +196,7 @@ void probe_file(const std::string& path,
     if (now && memory.last_text) {
       auto before = parse_version(*memory.last_text);
       if (before && older(*now, *before)) {
-        r.mode = "version_rollback";
+        r.mode = config::failure_mode::version_rollback;
         r.detail = path + ": went from " + before->text + " to " + now->text;
         memory.last_text = now->text;
         return done(std::move(r));
@@ -253,7 +253,7 @@ void probe_resource(int pid, int cgroup, const resource_limits& limits,
     r.ok = true; // over, but not for long enough yet
     return done(std::move(r));
   }
-  r.mode = "resource_spike";
+  r.mode = config::failure_mode::resource_spike;
   r.detail = over + " (" + std::to_string(u->processes) + " process"
              + (u->processes == 1 ? "" : "es") + ", for "
              + config::format_duration(
@@ -267,7 +267,7 @@ probe_result judge_kpi(probe_result raw, const kpi_rule& rule,
                        kpi_memory& memory) {
   probe_result r;
   r.output = std::move(raw.output);
-  r.mode = "kpi_threshold";
+  r.mode = config::failure_mode::kpi_threshold;
   if (!raw.ok) {
     memory.out_since.reset();
     r.detail = "cannot read the KPI: " + raw.detail;
@@ -325,14 +325,12 @@ probe_result judge_kpi(probe_result raw, const kpi_rule& rule,
   if (out.empty()) {
     memory.out_since.reset();
     r.ok = true;
-    r.mode.clear();
     return r;
   }
   if (!memory.out_since)
     memory.out_since = now;
   if (now - *memory.out_since < rule.sustained) {
     r.ok = true; // out of bounds, not for long enough yet
-    r.mode.clear();
     return r;
   }
   r.detail = "KPI " + out + " for "
@@ -349,7 +347,7 @@ void probe_exec(io_loop& loop, spawn_options check,
   auto ends = output_sink::make_pipe();
   if (!ends.read) {
     probe_result r;
-    r.mode = "check_failed";
+    r.mode = config::failure_mode::check_failed;
     r.detail = std::string{"cannot create a pipe: "} + std::strerror(errno);
     return c->done(std::move(r));
   }
@@ -359,7 +357,7 @@ void probe_exec(io_loop& loop, spawn_options check,
   ends.write.reset();
   if (auto* f = std::get_if<spawn_failure>(&result)) {
     probe_result r;
-    r.mode = "check_failed";
+    r.mode = config::failure_mode::check_failed;
     r.detail = f->message;
     return c->done(std::move(r));
   }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "config/schema.hpp"
 #include "runtime/process.hpp"
 
 namespace grace::runtime {
@@ -22,7 +23,7 @@ class io_loop;
 struct probe_result {
   bool ok = false;
   /// The failure mode when not ok: connectivity_lost, check_failed, ...
-  std::string mode;
+  config::failure_mode mode = config::failure_mode::check_failed;
   /// Why, in words: "connection refused", "exit code 3", "timed out after
   /// 1s".
   std::string detail;

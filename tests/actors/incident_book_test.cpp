@@ -15,8 +15,8 @@ failure_event crash(const std::string& path, std::int64_t at_ns,
                     std::int32_t pid = 100) {
   failure_event e;
   e.path = path;
-  e.mode = "crashed";
-  e.severity = "high";
+  e.mode = grace::config::failure_mode::crashed;
+  e.severity = grace::config::severity::high;
   e.pid = pid;
   e.signal = 9;
   e.detail = "killed by SIGKILL";

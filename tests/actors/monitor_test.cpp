@@ -218,7 +218,8 @@ TEST_F(Supervision, ProbeRestartsCountTowardTheRestartIntensity) {
   // Restarted once (verification fails), raised again, and the second
   // restart exceeds the intensity: the root gives up.
   ASSERT_TRUE(wait_report(actors::report_kind::exited));
-  EXPECT_EQ(reports_.all().back().mode, "restart_intensity_exceeded");
+  EXPECT_EQ(reports_.all().back().mode,
+            grace::config::failure_mode::restart_intensity_exceeded);
   // Two spawns, by grace's log: the replacement may be stopped (the root
   // gave up) before it has run a line of its own.
   EXPECT_EQ(logs_->count("root/a: started (pid"), 2u) << logs_->tail();

@@ -143,7 +143,7 @@ TEST(Messages, ChildReportSurvivesTheWire) {
   r.code = 3;
   r.signal = 0;
   r.detail = "exited with code 3";
-  r.mode = "exited";
+  r.mode = grace::config::failure_mode::port_in_use; // not the default
   r.at_ns = 123456789;
   r.restarted = true;
   std::vector<char> buf;

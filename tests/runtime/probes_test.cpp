@@ -27,7 +27,7 @@ TEST(Kpi, TheFirstNumberOfTheOutputIsJudged) {
   EXPECT_EQ(ok.value, 42);
   auto bad = judge_kpi(output("depth 420 items"), rule, memory);
   EXPECT_FALSE(bad.ok);
-  EXPECT_EQ(bad.mode, "kpi_threshold");
+  EXPECT_EQ(bad.mode, grace::config::failure_mode::kpi_threshold);
   EXPECT_NE(bad.detail.find("420 above 100"), std::string::npos) << bad.detail;
 }
 
