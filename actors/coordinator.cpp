@@ -63,7 +63,8 @@ public:
             auto p = path; // ended() erases it
             note(closed_note(p, runtime::incident_status::failed,
                              "its playbook ended: " + to_string(dm.reason)));
-            ended(p, h.id, "failed", "its playbook ended");
+            ended(p, h.id, runtime::incident_status::failed,
+                  "its playbook ended");
           }
           return;
         }
@@ -83,7 +84,7 @@ public:
       },
       [this](dep_up_atom, const std::string& path) { dependency_up(path); },
       [this](done_atom, const std::string& path, std::uint64_t id,
-             const std::string& outcome,
+             runtime::incident_status outcome,
              const std::string& why) { ended(path, id, outcome, why); },
     };
   }
@@ -196,16 +197,16 @@ private:
   }
 
   void ended(const std::string& path, std::uint64_t id,
-             const std::string& outcome, const std::string& why) {
+             runtime::incident_status outcome, const std::string& why) {
     auto it = state.active.find(path);
     if (it == state.active.end() || it->second.id != id)
       return;
     auto h = std::move(it->second);
     state.active.erase(it);
-    auto resolved = outcome == "resolved";
+    auto resolved = outcome == runtime::incident_status::resolved;
     if (resolved && state.down.count(path))
       dependency_up(path);
-    if (outcome == "failed" && h.exit && h.supervisor) {
+    if (outcome == runtime::incident_status::failed && h.exit && h.supervisor) {
       // An exit its playbook could not heal: back to the supervisor's
       // rules, a restart that counts toward its intensity.
       request(h.supervisor, state.opts.restart_within, restart_atom::value,

@@ -377,30 +377,30 @@ private:
     note(std::move(n));
     spdlog::info("{}: healed by {} and verified", state.job.path,
                  state.job.plan.name);
-    done("resolved", {});
+    done(runtime::incident_status::resolved, {});
   }
 
   void hold(const std::string& why) {
     note(closed_note(state.job.path, runtime::incident_status::held, why));
     spdlog::warn("{}: {}", state.job.path, why);
-    done("held", why);
+    done(runtime::incident_status::held, why);
   }
 
   void escalate(const std::string& why) {
     record("escalate", true, why);
     send(state.job.supervisor, escalate_atom::value, state.job.path, why);
-    done("escalated", why);
+    done(runtime::incident_status::escalated, why);
   }
 
   void finish_failed(const std::string& why) {
     spdlog::error("{}: {}", state.job.path, why);
     note(closed_note(state.job.path, runtime::incident_status::failed, why));
-    done("failed", why);
+    done(runtime::incident_status::failed, why);
   }
 
   // Tells the coordinator how it ended: resolved, failed, held or
   // escalated (and why not resolved).
-  void done(const std::string& outcome, const std::string& why) {
+  void done(runtime::incident_status outcome, const std::string& why) {
     if (state.finished)
       return;
     state.finished = true;

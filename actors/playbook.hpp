@@ -14,7 +14,8 @@
 //      +--> failed
 //
 // When it is done it tells the coordinator (done_atom, path, run id,
-// outcome: resolved, failed, held or escalated; why not resolved) and quits.
+// outcome: an incident_status, resolved, failed, held or escalated; why
+// not resolved) and quits.
 #pragma once
 
 #include <cstdint>
