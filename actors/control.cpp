@@ -103,8 +103,10 @@ private:
     auto& req = std::get<runtime::control_request_line>(parsed);
     if (!state.node)
       return answer(failure_line("grace is starting; ask again"));
-    auto failed
-      = [answer](caf::error& err) { answer(failure_line(error_text(err))); };
+    auto failed = [answer](caf::error& err) {
+      auto code = grace_code(err);
+      answer(failure_line(error_text(err), code ? code_name(*code) : ""));
+    };
     switch (req.cmd) {
       case control_command::status:
         request(state.node, std::chrono::seconds{10}, status_atom::value)

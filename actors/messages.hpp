@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/all.hpp>
@@ -31,6 +32,7 @@
 #include "actors/failure.hpp"
 #include "config/schema.hpp"
 #include "runtime/control_protocol.hpp"
+#include "runtime/errors.hpp"
 #include "runtime/incident.hpp"
 
 namespace grace::actors {
@@ -265,9 +267,16 @@ void log_stray_messages(caf::scheduled_actor* self);
 /// Returns steady-clock nanoseconds now.
 std::int64_t steady_ns();
 
-/// The message of an error made with make_error(code, text), "no answer in
-/// time" for a request's timeout, else CAF's rendering.
+/// The message of an error made with grace_error() or make_error(code,
+/// text), "no answer in time" for a request's timeout, else CAF's rendering.
 std::string error_text(const caf::error& err);
+
+/// An error of grace's own category (grace_errc, runtime/errors.hpp), with
+/// the message people read.
+caf::error grace_error(grace_errc code, std::string message);
+
+/// The grace code of `err`, if it is one of grace's.
+std::optional<grace_errc> grace_code(const caf::error& err);
 
 // -- notes to the tracker, as the actors write them
 // -----------------------------

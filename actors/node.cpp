@@ -234,7 +234,10 @@ private:
             spec_update{root})
       .then([rp, text = dump(answer)](bool) mutable { rp.deliver(text); },
             [rp, dump](caf::error& err) mutable {
-              rp.deliver(dump(json{{"ok", false}, {"error", error_text(err)}}));
+              json refused{{"ok", false}, {"error", error_text(err)}};
+              if (auto code = grace_code(err))
+                refused["code"] = code_name(*code);
+              rp.deliver(dump(refused));
             });
     return rp;
   }

@@ -194,7 +194,7 @@ void supervisor_actor::start() {
 void supervisor_actor::stop() {
   state.ready_owed = false;
   state.core.now = supervisor_mode::stopping;
-  answer_restarts(std::nullopt, "stopped");
+  refuse_restarts(grace_error(grace_errc::stopped, "stopped"));
   run(shutdown_plan(state.children.size(), purpose::shutdown));
 }
 
@@ -237,7 +237,7 @@ void supervisor_actor::on_report(const child_report& r) {
       }
       if (s.failing)
         note_recovered(s, r);
-      answer_restarts(i, "");
+      answer_restarts(i);
       settle(state.fresh_waiters, i, false);
       if (awaited)
         step_done();

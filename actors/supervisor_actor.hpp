@@ -215,8 +215,11 @@ private:
   // supervisor, or something under one of its nested supervisors.
   caf::result<bool> operate(const std::string& verb, const std::string& who);
 
-  // Answers the restart requests for child i (ok), or all of them (not ok).
-  void answer_restarts(std::optional<std::size_t> i, const std::string& why);
+  // Answers the restart and start requests for child i: it is ready.
+  void answer_restarts(std::size_t i);
+
+  // Refuses every restart and start request under way with `why`.
+  void refuse_restarts(const caf::error& why);
 
   void give_up(const std::string& why, const std::string& reason = {});
 

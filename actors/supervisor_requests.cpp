@@ -12,23 +12,25 @@ namespace grace::actors::detail {
 
 void supervisor_actor::restart_requested(const std::string& who,
                                          caf::response_promise rp) {
-  auto refuse = [&](const std::string& why) {
-    rp.deliver(caf::make_error(caf::sec::runtime_error, who + ": " + why));
+  auto refuse = [&](grace_errc code, const std::string& why) {
+    rp.deliver(grace_error(code, who + ": " + why));
   };
   auto it = state.index.find(who);
   if (it == state.index.end())
-    return refuse("no such child of " + path());
+    return refuse(grace_errc::no_such_component, "no such child of " + path());
   auto i = it->second;
   auto& s = state.children[i];
   auto& c = state.core.children[i];
   if (!supervising(state.core.now))
-    return refuse("its supervisor is stopping or gave up");
+    return refuse(grace_errc::not_supervising,
+                  "its supervisor is stopping or gave up");
   if (c.removed || c.held)
-    return refuse("it is not running");
+    return refuse(grace_errc::not_running, "it is not running");
   c.waiting = false;
   auto admitted = admit(state.core, state.ctx->budget.get(), now());
   if (admitted == admission::budget_spent)
-    return refuse("the node's restart budget is spent (" + budget_text() + ")");
+    return refuse(grace_errc::budget_spent,
+                  "the node's restart budget is spent (" + budget_text() + ")");
   state.restart_waiters.emplace_back(i, std::move(rp));
   if (admitted == admission::intensity_exceeded) {
     give_up(s.path + " restarted by the coordinator");
@@ -45,13 +47,14 @@ void supervisor_actor::restart_requested(const std::string& who,
 void supervisor_actor::start_requested(const std::string& who,
                                        caf::response_promise rp) {
   auto it = state.index.find(who);
-  if (it == state.index.end() || !supervising(state.core.now)) {
-    rp.deliver(caf::make_error(caf::sec::runtime_error,
-                               who + ": "
-                                 + (it == state.index.end()
-                                      ? "no such child of " + path()
-                                      : std::string{"its supervisor is not "
-                                                    "running"})));
+  if (it == state.index.end()) {
+    rp.deliver(grace_error(grace_errc::no_such_component,
+                           who + ": no such child of " + path()));
+    return;
+  }
+  if (!supervising(state.core.now)) {
+    rp.deliver(grace_error(grace_errc::not_supervising,
+                           who + ": its supervisor is not running"));
     return;
   }
   auto i = it->second;
@@ -72,13 +75,13 @@ void supervisor_actor::start_requested(const std::string& who,
   }
   switch (admit(state.core, state.ctx->budget.get(), now())) {
     case admission::budget_spent:
-      rp.deliver(caf::make_error(caf::sec::runtime_error,
-                                 who + ": the node's restart budget is spent ("
-                                   + budget_text() + ")"));
+      rp.deliver(grace_error(grace_errc::budget_spent,
+                             who + ": the node's restart budget is spent ("
+                               + budget_text() + ")"));
       return;
     case admission::intensity_exceeded:
-      rp.deliver(caf::make_error(caf::sec::runtime_error,
-                                 who + ": restart intensity exceeded"));
+      rp.deliver(grace_error(grace_errc::intensity_exceeded,
+                             who + ": restart intensity exceeded"));
       give_up(s.path + " started again by a playbook");
       return;
     case admission::admitted:
@@ -97,8 +100,8 @@ void supervisor_actor::stop_requested(const std::string& who,
                                       caf::response_promise rp) {
   auto it = state.index.find(who);
   if (it == state.index.end()) {
-    rp.deliver(caf::make_error(caf::sec::runtime_error,
-                               who + ": no such child of " + path()));
+    rp.deliver(grace_error(grace_errc::no_such_component,
+                           who + ": no such child of " + path()));
     return;
   }
   auto i = it->second;
@@ -108,7 +111,7 @@ void supervisor_actor::stop_requested(const std::string& who,
   revoke(i);
   // Its restart or start asked for will not happen.
   settle(state.restart_waiters, i,
-         caf::make_error(caf::sec::runtime_error, who + ": stopped"));
+         grace_error(grace_errc::stopped, who + ": stopped"));
   if (c.phase == slot_phase::stopped) {
     rp.deliver(true);
     return;
@@ -395,7 +398,8 @@ caf::result<bool> supervisor_actor::operate(const std::string& verb,
                 [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;
       }
-    rp.deliver(caf::make_error(caf::sec::runtime_error, "no component " + who));
+    rp.deliver(
+      grace_error(grace_errc::no_such_component, "no component " + who));
     return rp;
   }
   auto i = it->second;
@@ -406,13 +410,13 @@ caf::result<bool> supervisor_actor::operate(const std::string& verb,
   }
   if (verb != "start" && verb != "restart") {
     rp.deliver(
-      caf::make_error(caf::sec::runtime_error, "unknown operation " + verb));
+      grace_error(grace_errc::unknown_operation, "unknown operation " + verb));
     return rp;
   }
   if (!supervising(state.core.now)) {
-    rp.deliver(caf::make_error(caf::sec::runtime_error,
-                               who + ": its supervisor " + path() + " is "
-                                 + mode_text()));
+    rp.deliver(
+      grace_error(grace_errc::not_supervising,
+                  who + ": its supervisor " + path() + " is " + mode_text()));
     return rp;
   }
   // The operator's start and restart release a hold and do not count
@@ -434,15 +438,13 @@ caf::result<bool> supervisor_actor::operate(const std::string& verb,
   return rp;
 }
 
-void supervisor_actor::answer_restarts(std::optional<std::size_t> i,
-                                       const std::string& why) {
-  if (i) {
-    settle(state.restart_waiters, i, true);
-    return;
-  }
-  auto err = caf::make_error(caf::sec::runtime_error, why);
-  settle(state.fresh_waiters, std::nullopt, err);
-  settle(state.restart_waiters, std::nullopt, err);
+void supervisor_actor::answer_restarts(std::size_t i) {
+  settle(state.restart_waiters, i, true);
+}
+
+void supervisor_actor::refuse_restarts(const caf::error& why) {
+  settle(state.fresh_waiters, std::nullopt, why);
+  settle(state.restart_waiters, std::nullopt, why);
 }
 
 void supervisor_actor::give_up(const std::string& why,
@@ -455,11 +457,12 @@ void supervisor_actor::give_up(const std::string& why,
   spdlog::error("{}: {}; last failure: {}; {}", path(), exceeded, why,
                 hold ? "holding the subtree stopped" : "giving up");
   state.core.now = supervisor_mode::giving_up;
-  answer_restarts(std::nullopt, "restart intensity exceeded");
-  answer_reloads(caf::make_error(
-    caf::sec::runtime_error,
-    path() + (hold ? " holds its subtree stopped: " : " gave up: ") + exceeded
-      + "; last failure: " + why));
+  refuse_restarts(
+    grace_error(grace_errc::intensity_exceeded, "restart intensity exceeded"));
+  answer_reloads(
+    grace_error(grace_errc::gave_up,
+                path() + (hold ? " holds its subtree stopped: " : " gave up: ")
+                  + exceeded + "; last failure: " + why));
   for (auto& c : state.children)
     c.failing = false;
   // Escalated, the parent records this supervisor's failure; held, nobody

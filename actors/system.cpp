@@ -69,6 +69,24 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<failure_report>("grace.failure_report");
   cfg.add_message_type<component_status>("grace.component_status");
   cfg.add_message_type<status_list>("grace.status_list");
+  cfg.add_error_category(
+    caf::atom("grace"),
+    [](std::uint8_t code, caf::atom_value, const caf::message& context) {
+      if (context.size() == 1 && context.match_element<std::string>(0))
+        return context.get_as<std::string>(0);
+      return grace_category().message(code);
+    });
+}
+
+caf::error grace_error(grace_errc code, std::string message) {
+  return caf::error{static_cast<std::uint8_t>(code), caf::atom("grace"),
+                    caf::make_message(std::move(message))};
+}
+
+std::optional<grace_errc> grace_code(const caf::error& err) {
+  if (!err || err.category() != caf::atom("grace"))
+    return std::nullopt;
+  return static_cast<grace_errc>(err.code());
 }
 
 void log_stray_messages(caf::scheduled_actor* self) {

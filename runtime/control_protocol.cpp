@@ -75,8 +75,11 @@ std::string ok_line() {
   return line_of(json{{"ok", true}});
 }
 
-std::string failure_line(const std::string& why) {
-  return line_of(json{{"ok", false}, {"error", why}});
+std::string failure_line(const std::string& why, std::string_view code) {
+  auto j = json{{"ok", false}, {"error", why}};
+  if (!code.empty())
+    j["code"] = code;
+  return line_of(j);
 }
 
 std::string status_line(const std::vector<component_status>& all,

@@ -53,8 +53,9 @@ parse_control_request(std::string_view line, const std::string& root);
 /// {"ok":true}
 std::string ok_line();
 
-/// {"ok":false,"error":why}
-std::string failure_line(const std::string& why);
+/// {"ok":false,"error":why}, with "code" (a grace_errc's name, for
+/// scripts) unless `code` is empty.
+std::string failure_line(const std::string& why, std::string_view code = {});
 
 /// The answer to `status`: every component, uptimes and ages at steady
 /// `now_ns`.

@@ -105,6 +105,9 @@ public:
       },
       [this](actors::stop_atom) { send(root_, actors::stop_atom::value); },
       [this](actors::start_atom) { send(root_, actors::start_atom::value); },
+      // The operator's start, stop and restart, as the node passes them on.
+      [this](actors::op_atom op, const std::string& verb,
+             const std::string& who) { return delegate(root_, op, verb, who); },
     };
   }
 
@@ -232,6 +235,18 @@ protected:
       if (auto up = wait_starts(n, 1); !up)
         return up;
     return ::testing::AssertionSuccess();
+  }
+
+  /// Asks the tree for `verb` (start, stop, restart) on `who` as the
+  /// operator would; returns the error, if any.
+  caf::error operate(const std::string& verb, const std::string& who) {
+    caf::error out;
+    caf::scoped_actor self{sys_}; // gone before the system shuts down
+    self
+      ->request(tree_, std::chrono::seconds{30}, actors::op_atom::value, verb,
+                who)
+      .receive([](bool) {}, [&](caf::error& err) { out = std::move(err); });
+    return out;
   }
 
   /// Returns the current pid of `name` (its last start).

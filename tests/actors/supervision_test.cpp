@@ -555,6 +555,18 @@ supervisor:
   EXPECT_EQ(logs_->count("root: restarting"), 0u);
 }
 
+TEST_F(Supervision, WhatTheOperatorAsksInVainIsRefusedWithACode) {
+  start(tree("one_for_one", child("a")));
+  ASSERT_TRUE(wait_report(report_kind::ready));
+  auto nope = operate("stop", "root/nope");
+  EXPECT_EQ(actors::grace_code(nope), grace::grace_errc::no_such_component);
+  EXPECT_EQ(actors::error_text(nope), "no component root/nope");
+  auto fly = operate("fly", "root/a");
+  EXPECT_EQ(actors::grace_code(fly), grace::grace_errc::unknown_operation);
+  EXPECT_FALSE(operate("stop", "root/a")); // done: no error
+  EXPECT_FALSE(operate("start", "root/a"));
+}
+
 // -- the fast path: restarts authorised in advance ---------------------------
 
 TEST_F(Supervision, FastPathRestartsALoneChildAtOnce) {

@@ -75,6 +75,10 @@ TEST(ControlProtocol, InvalidUtf8IsReplacedNotThrownAbout) {
 }
 
 TEST(ControlProtocol, AnswersAndEventsAreOneJsonLineEach) {
+  EXPECT_EQ(
+    failure_line("no component root/x", "no_such_component"),
+    R"({"code":"no_such_component","error":"no component root/x","ok":false})");
+
   EXPECT_EQ(ok_line(), R"({"ok":true})");
   EXPECT_EQ(events_stream_line(), R"({"ok":true,"stream":"events"})");
   component_status sup;
