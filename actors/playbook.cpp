@@ -9,6 +9,7 @@
 #include "actors/launch.hpp"
 #include "actors/messages.hpp"
 #include "config/units.hpp"
+#include "playbooks/run.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/probes.hpp"
 
@@ -34,10 +35,9 @@ std::string signal_name(int sig) {
 
 struct playbook_state {
   static inline const char* name = "grace.playbook";
-  playbook_job job;
+  playbook_job job;   // its plan is run.current's first
+  playbooks::run run; // the plan under way, its step and attempt
   caf::actor coordinator;
-  std::size_t step = 0; // the step under way
-  int attempt = 1;
   std::uint64_t gen = 0; // of the step under way: stale answers are ignored
   std::string incident_id;
   std::string incident_json;
@@ -50,6 +50,7 @@ public:
                  caf::actor coordinator)
       : caf::stateful_actor<playbook_state>(cfg) {
     state.job = std::move(job);
+    state.run.current = std::move(state.job.plan);
     state.coordinator = std::move(coordinator);
   }
 
@@ -76,7 +77,7 @@ public:
 
 private:
   const config::step_spec& current() const {
-    return state.job.plan.steps[state.step];
+    return state.run.current.steps[state.run.step];
   }
 
   void note(incident_note n) {
@@ -86,30 +87,31 @@ private:
 
   // Records step `step` as an action of the incident.
   void record(const std::string& step, bool ok, const std::string& detail,
-              note_fields fields = {}, const std::string& playbook = {}) {
+              note_fields fields = {}, const std::string& playbook = {},
+              int attempt = 0) {
     auto n = action_note(state.job.path, step, detail);
     n.ok = ok;
-    n.attempt = state.attempt;
+    n.attempt = attempt > 0 ? attempt : state.run.attempt;
     n.fields = std::move(fields);
     n.playbook = playbook;
     note(std::move(n));
   }
 
   void begin() {
-    auto& p = state.job.plan;
+    auto& p = state.run.current;
     spdlog::info("{}: playbook {} ({} steps, attempt {} of {})", state.job.path,
-                 p.name, p.steps.size(), state.attempt, p.max_attempts);
+                 p.name, p.steps.size(), state.run.attempt, p.max_attempts);
     if (p.name == "escalate" && p.steps.empty())
       return escalate("the playbook for "
                       + std::string{to_string(state.job.mode)}
                       + " is escalate");
-    state.step = 0;
+    state.run.step = 0;
     run_step();
   }
 
   void run_step() {
-    auto& p = state.job.plan;
-    if (state.step >= p.steps.size()) {
+    auto& p = state.run.current;
+    if (state.run.step >= p.steps.size()) {
       // A plan without a verification (safe_hold) ends held.
       return hold("safe_hold: stopped and held until started again");
     }
@@ -123,7 +125,7 @@ private:
         auto n = action_note(job.path, "snapshot", "before " + p.name, job.pid);
         n.kind = note_kind::snapshot;
         n.state = job.state;
-        n.attempt = state.attempt;
+        n.attempt = state.run.attempt;
         note(std::move(n));
         return next();
       }
@@ -292,7 +294,7 @@ private:
   void run_notify(const config::step_spec& s) {
     auto tracker = state.job.tracker;
     auto path = state.job.path;
-    auto attempt = state.attempt;
+    auto attempt = state.run.attempt;
     auto where = s.url.empty() ? std::string{"hook"} : s.url;
     auto done = [tracker, path, attempt, where](runtime::probe_result r) {
       if (!r.ok)
@@ -322,7 +324,10 @@ private:
   }
 
   void next() {
-    ++state.step;
+    if (std::holds_alternative<playbooks::after::held>(
+          playbooks::step_ok(state.run)))
+      // A plan without a verification (safe_hold) ends held.
+      return hold("safe_hold: stopped and held until started again");
     run_step();
   }
 
@@ -342,32 +347,25 @@ private:
     if (!output.empty())
       fields.texts.emplace_back("output", output.substr(0, 4096));
     record(std::string{to_string(s.what)}, false, why, std::move(fields));
-    auto& p = state.job.plan;
+    auto failed_plan = state.run.current.name;
+    auto failed_attempt = state.run.attempt;
     spdlog::warn("{}: playbook {} step {} failed (attempt {} of {}): {}",
-                 state.job.path, p.name, to_string(s.what), state.attempt,
-                 p.max_attempts, why);
-    if (state.attempt < p.max_attempts) {
-      ++state.attempt;
-      state.step = 0;
-      return run_step();
-    }
-    if (!p.on_failure)
-      return finish_failed(p.name + ": " + why);
-    auto fallback = *p.on_failure;
-    if (fallback == "escalate")
-      return escalate(p.name + " failed: " + why);
-    std::optional<playbooks::plan> next_plan;
-    if (state.job.config)
-      next_plan = playbooks::plan_of(*state.job.config, fallback);
-    else
-      next_plan = playbooks::plan_of(config::grace_config{}, fallback);
-    if (!next_plan)
-      return finish_failed(p.name + ": " + why + "; no playbook " + fallback);
-    spdlog::warn("{}: {} failed; on_failure: {}", state.job.path, p.name,
+                 state.job.path, failed_plan, to_string(s.what), failed_attempt,
+                 state.run.current.max_attempts, why);
+    static const config::grace_config none;
+    std::string fallback;
+    auto after = playbooks::step_failed(
+      state.run, why, state.job.config ? *state.job.config : none, &fallback);
+    if (auto* up = std::get_if<playbooks::after::escalate>(&after))
+      return escalate(up->why);
+    if (auto* no = std::get_if<playbooks::after::failed>(&after))
+      return finish_failed(no->why);
+    if (fallback.empty())
+      return run_step(); // the plan again: its next attempt
+    spdlog::warn("{}: {} failed; on_failure: {}", state.job.path, failed_plan,
                  fallback);
-    record("on_failure", true, p.name + " failed: " + why, {}, fallback);
-    state.job.plan = std::move(*next_plan);
-    state.attempt = 1;
+    record("on_failure", true, failed_plan + " failed: " + why, {}, fallback,
+           failed_attempt);
     begin();
   }
 
@@ -376,7 +374,7 @@ private:
     n.verified = true;
     note(std::move(n));
     spdlog::info("{}: healed by {} and verified", state.job.path,
-                 state.job.plan.name);
+                 state.run.current.name);
     done(runtime::incident_status::resolved, {});
   }
 
