@@ -109,21 +109,12 @@ private:
   // mode's default; built-ins get this node's verification deadline.
   std::optional<playbooks::plan> plan_for(const std::string& path,
                                           config::failure_mode mode) {
-    std::string name{playbooks::default_playbook(mode)};
-    if (auto it = state.children.find(path); it != state.children.end())
-      name = playbooks::playbook_for(*it->second, mode);
     static const config::grace_config none;
-    auto plan
-      = playbooks::plan_of(state.opts.config ? *state.opts.config : none, name);
-    if (plan && plan->builtin)
-      for (auto& s : plan->steps) {
-        if (s.what == config::step_spec::kind::verify)
-          s.within = s.timeout = state.opts.verify_within;
-        if (s.what == config::step_spec::kind::restart
-            || s.what == config::step_spec::kind::start)
-          s.timeout = state.opts.restart_within;
-      }
-    return plan;
+    auto it = state.children.find(path);
+    return playbooks::plan_for(
+      state.opts.config ? *state.opts.config : none,
+      it == state.children.end() ? nullptr : it->second, mode,
+      {state.opts.verify_within, state.opts.restart_within});
   }
 
   void on_failure(const failure_report& f) {

@@ -85,4 +85,22 @@ std::optional<plan> plan_of(const config::grace_config& cfg,
   return p;
 }
 
+std::optional<plan> plan_for(const config::grace_config& cfg,
+                             const config::child_spec* child,
+                             config::failure_mode mode,
+                             const builtin_deadlines& deadlines) {
+  auto name
+    = child ? playbook_for(*child, mode) : std::string{default_playbook(mode)};
+  auto p = plan_of(cfg, name);
+  if (p && p->builtin)
+    for (auto& s : p->steps) {
+      if (s.what == config::step_spec::kind::verify)
+        s.within = s.timeout = deadlines.verify_within;
+      if (s.what == config::step_spec::kind::restart
+          || s.what == config::step_spec::kind::start)
+        s.timeout = deadlines.restart_within;
+    }
+  return p;
+}
+
 } // namespace grace::playbooks

@@ -47,6 +47,21 @@ routed_to_playbooks(const config::child_spec& child);
 std::optional<plan> plan_of(const config::grace_config& cfg,
                             std::string_view name);
 
+/// The deadlines a node gives the built-in playbooks' steps (a user's
+/// playbook states its own).
+struct builtin_deadlines {
+  config::duration verify_within{std::chrono::seconds{10}};
+  config::duration restart_within{std::chrono::seconds{120}};
+};
+
+/// The plan that heals failure `mode` of `child` (null: a component the
+/// config no longer has: the mode's default playbook), from `cfg`, with
+/// `deadlines` on a built-in one's verify, restart and start steps.
+std::optional<plan> plan_for(const config::grace_config& cfg,
+                             const config::child_spec* child,
+                             config::failure_mode mode,
+                             const builtin_deadlines& deadlines);
+
 /// Returns `steps` with a verification appended unless the last step already
 /// is one: every playbook ends with a verification (SPEC.md section 5).
 std::vector<config::step_spec>

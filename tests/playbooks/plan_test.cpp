@@ -120,3 +120,22 @@ supervisor:
   EXPECT_TRUE(playbooks::routed_to_playbooks(db).empty())
     << "defaults are the supervisor's (a restart) unless on: says otherwise";
 }
+
+TEST(PlanFor, BuiltInsTakeTheNodesDeadlinesAUsersPlaybookKeepsItsOwn) {
+  auto cfg = config_of(yaml);
+  auto& api = first_child(cfg);
+  playbooks::builtin_deadlines d{std::chrono::seconds{4},
+                                 std::chrono::seconds{7}};
+  auto restart = playbooks::plan_for(cfg, &api, failure_mode::crashed, d);
+  ASSERT_TRUE(restart);
+  EXPECT_EQ(restart->steps.front().timeout, std::chrono::seconds{7});
+  EXPECT_EQ(restart->steps.back().within, std::chrono::seconds{4});
+  auto leaky = playbooks::plan_for(cfg, &api, failure_mode::resource_spike, d);
+  ASSERT_TRUE(leaky);
+  EXPECT_EQ(leaky->name, "leaky");
+  EXPECT_EQ(leaky->steps.back().within, std::chrono::seconds{10});
+  // A component the config no longer has: the mode's default.
+  auto gone = playbooks::plan_for(cfg, nullptr, failure_mode::port_in_use, d);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->name, "free_port");
+}
