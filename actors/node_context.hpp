@@ -8,6 +8,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/clock.hpp"
 #include "actors/restart_policy.hpp"
 #include "config/schema.hpp"
 #include "config/topology.hpp"
@@ -45,7 +46,8 @@ struct node_context {
   /// The cgroups of this instance (runtime/cgroup.hpp); none: process
   /// groups only.
   std::shared_ptr<runtime::containment> containment;
-  /// What happened, for the report at the end of a run.
+  /// Its time: the machine's, or a test's (actors/clock.hpp).
+  std::shared_ptr<const clock> time = machine_clock();
 };
 
 using node_context_ptr = std::shared_ptr<const node_context>;

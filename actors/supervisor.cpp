@@ -229,7 +229,7 @@ void supervisor_actor::on_report(const child_report& r) {
       c.phase = slot_phase::running;
       if (r.pid > 0)
         s.pid = r.pid;
-      s.ready_ns = r.at_ns ? r.at_ns : steady_ns();
+      s.ready_ns = r.at_ns ? r.at_ns : state.ctx->time->steady_ns();
       c.streak.ready(now());
       if (s.told_down) {
         s.told_down = false;
@@ -382,7 +382,7 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
     f.state = instance_state::exited;
     f.code = r.code;
     f.signal = r.signal;
-    f.at_ns = r.at_ns ? r.at_ns : steady_ns();
+    f.at_ns = r.at_ns ? r.at_ns : state.ctx->time->steady_ns();
     f.child = s.handle;
     f.supervisor = caf::actor_cast<caf::actor>(this);
     send(state.ctx->coordinator, std::move(f));
@@ -534,7 +534,7 @@ void supervisor_actor::finish() {
       r.code = 1;
       r.detail = "restart intensity exceeded (" + p.reason + ")";
       r.mode = config::failure_mode::restart_intensity_exceeded;
-      r.at_ns = steady_ns();
+      r.at_ns = state.ctx->time->steady_ns();
       send(state.parent, std::move(r));
       return;
   }
@@ -544,7 +544,7 @@ void supervisor_actor::report(report_kind kind) {
   child_report r;
   r.path = path();
   r.kind = kind;
-  r.at_ns = steady_ns();
+  r.at_ns = state.ctx->time->steady_ns();
   send(state.parent, std::move(r));
 }
 
@@ -568,7 +568,7 @@ void supervisor_actor::tell_down(slot& s, const child_report& r) {
     return;
   s.told_down = true;
   send(state.ctx->coordinator, dep_down_atom::value, s.path, r.mode, r.detail,
-       r.at_ns ? r.at_ns : steady_ns());
+       r.at_ns ? r.at_ns : state.ctx->time->steady_ns());
 }
 
 void supervisor_actor::note_recovered(slot& s, const child_report& r) {

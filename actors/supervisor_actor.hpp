@@ -233,7 +233,10 @@ private:
 
   void report(report_kind kind);
 
-  static time_point now() { return std::chrono::steady_clock::now(); }
+  // The node's steady time (node_context::time).
+  time_point now() const {
+    return time_point{std::chrono::nanoseconds{state.ctx->time->steady_ns()}};
+  }
 
   // -- incidents (tracker.hpp) ------------------------------------------------
 

@@ -43,14 +43,6 @@ runtime::detail_fields to_detail(const note_fields& f) {
   return out;
 }
 
-// Wall-clock microseconds at steady-clock nanoseconds `at_ns`.
-std::int64_t wall_us_at(std::int64_t at_ns) {
-  auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
-  return wall - (steady_ns() - at_ns) / 1000;
-}
-
 class tracker_actor : public caf::stateful_actor<tracker_state> {
 public:
   tracker_actor(caf::actor_config& cfg, tracker_options opts)
@@ -88,7 +80,7 @@ public:
       [this](stop_atom) {
         for (auto& o : state.book.close_all(incident_status::abandoned,
                                             "grace stopped before it recovered",
-                                            wall_us_at(steady_ns())))
+                                            now_wall_us()))
           write(o.inc);
         return true;
       },
@@ -96,6 +88,8 @@ public:
   }
 
 private:
+  std::int64_t now_wall_us() const { return state.opts.time->wall_us(); }
+
   void index(const config::supervisor_spec& s) {
     state.supervisors[s.path] = &s;
     for (auto& c : s.children) {
@@ -107,8 +101,8 @@ private:
   }
 
   void on_note(const incident_note& n) {
-    auto at = n.at_ns ? n.at_ns : steady_ns();
-    auto wall = wall_us_at(at);
+    auto at = n.at_ns ? n.at_ns : state.opts.time->steady_ns();
+    auto wall = state.opts.time->wall_us_at(at);
     switch (n.kind) {
       case note_kind::failed: {
         failure_event e;
@@ -211,7 +205,7 @@ private:
     in.exit_signal = o.signal;
     in.reason = o.reason;
     in.status_text = status_text;
-    in.at_us = wall_us_at(steady_ns());
+    in.at_us = now_wall_us();
     if (auto it = state.children.find(inc.component);
         it != state.children.end()) {
       in.child = it->second;

@@ -18,6 +18,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/clock.hpp"
 #include "config/schema.hpp"
 
 namespace grace::runtime {
@@ -41,6 +42,8 @@ struct tracker_options {
   std::shared_ptr<runtime::metrics> metrics;
   /// The end-of-run table: every closed incident; may be null.
   std::shared_ptr<run_report> report;
+  /// Its time: the machine's, or a test's.
+  std::shared_ptr<const clock> time = machine_clock();
 };
 
 /// Spawns the tracker. A stop_atom request closes every incident still

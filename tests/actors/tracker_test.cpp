@@ -5,6 +5,11 @@
 #include <map>
 #include <set>
 
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include "actors/run_report.hpp"
+#include "actors/system.hpp"
+#include "actors/tracker.hpp"
 #include "runtime/incident_reader.hpp"
 #include "tests/actors/supervision_fixture.hpp"
 
@@ -255,4 +260,61 @@ TEST_F(Supervision, ACrashStormOfAHundredChildrenIsAHundredIncidents) {
   EXPECT_EQ(resolved, opened);
   EXPECT_EQ(components.size(), 100u) << "one incident per child";
   EXPECT_TRUE(runtime::find_open(audit_path()).open.empty());
+}
+
+// -- on CAF's deterministic scheduler, with the node's clock set by the test
+
+TEST(TrackerOnTheTestScheduler, AnIncidentsTimesAreTheNodesClock) {
+  auto cfg = actors::make_config({true, 0});
+  caf::actor_system sys{*cfg};
+  auto& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  auto time = std::make_shared<actors::manual_clock>(
+    5'000'000'000, 1'765'000'000'000'000); // 2025-12-06
+  auto report = std::make_shared<actors::run_report>();
+  // The lines the tracker writes, as `grace events` hears of them.
+  std::vector<std::string> lines;
+  auto events = sys.spawn([&lines](caf::event_based_actor*) -> caf::behavior {
+    return {[&lines](actors::event_atom, const std::string& line) {
+      lines.push_back(line);
+    }};
+  });
+  actors::tracker_options opts;
+  opts.report = report;
+  opts.events = events;
+  opts.time = time;
+  auto tracker = actors::spawn_tracker(sys, opts);
+  sched.run();
+  // A crash seen now, ready 2.5 ms later; a second one 1 s after, never
+  // recovered before the tracker stops.
+  caf::anon_send(tracker,
+                 actors::failed_note("root/a", config::failure_mode::crashed,
+                                     "killed by SIGKILL", time->steady_ns()));
+  time->advance(2'500'000);
+  caf::anon_send(tracker, actors::recovered_note("root/a", "running", 42,
+                                                 time->steady_ns()));
+  sched.run();
+  time->advance(1'000'000'000);
+  caf::anon_send(tracker,
+                 actors::failed_note("root/b", config::failure_mode::exited,
+                                     "exited with code 1", time->steady_ns()));
+  sched.run();
+  auto rows = report->entries();
+  ASSERT_EQ(rows["root/a"].mttr_ms, (std::vector<double>{2.5}));
+  EXPECT_EQ(rows["root/a"].closed[incident_status::resolved], 1);
+  EXPECT_EQ(rows.count("root/b"), 0u) << "still open";
+  // Its record's times are the node's clock: detected at the wall time the
+  // clock started at, resolved 2.5 ms later, b detected 1 s after that.
+  ASSERT_EQ(lines.size(), 3u); // a opened, a resolved, b opened
+  auto a = runtime::incident_from_json(lines[1]);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->detected_us, 1'765'000'000'000'000);
+
+  auto b = runtime::incident_from_json(lines[2]);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->detected_us, 1'765'000'001'002'500);
+  caf::anon_send_exit(events, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(tracker, caf::exit_reason::user_shutdown);
+  sched.run();
+  sys.await_actors_before_shutdown(false);
 }
