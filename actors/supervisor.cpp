@@ -106,10 +106,12 @@ caf::behavior supervisor_actor::make_behavior() {
       if (state.index.count(who) && supervising(state.core.now))
         give_up(who + ": " + why, "escalated by a playbook (" + why + ")");
     },
-    [this](resume_atom, std::uint64_t i, std::uint64_t gen) {
-      // The backoff of child i's own restart is over.
-      if (i < state.children.size() && state.children[i].lane_gen == gen)
-        start_alone(i);
+    [this](resume_atom, const std::string& who, std::uint64_t gen) {
+      // The backoff of child `who`'s own restart is over (by path: a
+      // reload meanwhile may have moved it).
+      if (auto it = state.index.find(who);
+          it != state.index.end() && state.children[it->second].lane_gen == gen)
+        start_alone(it->second);
     },
     [this](resume_atom, std::uint64_t gen) {
       if (state.core.current && gen == state.plan_gen) {
@@ -429,7 +431,7 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
     note(action_note(failed_path, "restart", restart_detail(one, delay)));
     auto gen = s.lane_gen = ++state.lane_gen;
     if (delay > duration::zero())
-      delayed_send(this, delay, resume_atom::value, std::uint64_t{i}, gen);
+      delayed_send(this, delay, resume_atom::value, s.path, gen);
     else
       start_alone(i);
   } else {

@@ -595,6 +595,29 @@ TEST_F(GraceRun, ReloadAppliesTheDifferenceAndKeepsTheRestRunning) {
   EXPECT_EQ(g->wait(10s), 0) << err();
 }
 
+TEST_F(GraceRun, ARestartWaitingOutItsBackoffSurvivesAReloadThatMovesIt) {
+  // a exits at once, every time: its second restart waits 2 s. A reload
+  // then puts z before it; a's restart still comes.
+  auto backoff = std::string{"    - {name: a, command: ["} + crashy
+                 + ", --stamp, " + dir_ + "/a.stamp, --exit, \"1\"], "
+                 + "backoff: {min: 2s, max: 2s}}\n";
+  auto g = run(write_config(backoff));
+  ASSERT_TRUE(wait_until([&] {
+    return err().find("root/a (exited with code 1) in ") != std::string::npos;
+  }))
+    << err();
+  write_config(child("z") + backoff);
+  auto r = ctl(dir_, {"reload"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "reloaded: added root/z; removed -; changed -; retuned -\n");
+  auto before = lines_of(dir_ + "/a.stamp").size();
+  EXPECT_TRUE(
+    wait_until([&] { return lines_of(dir_ + "/a.stamp").size() > before; }))
+    << "a's restart was lost in the reload; " << err();
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(10s), 0) << err();
+}
+
 TEST_F(GraceRun, AnInvalidConfigIsNotReloadedAndNothingChanges) {
   auto g = run(write_config(child("a")));
   ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
