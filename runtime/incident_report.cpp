@@ -105,11 +105,14 @@ void stats_table(std::ostream& out, const char* title,
                  const std::string& bold, const std::string& plain) {
   if ((s.total.*which).count() == 0)
     return;
+  // As wide as the labels of the rows shown (groups with figures).
   std::size_t width = 12;
   for (auto& [name, g] : s.by_component)
-    width = std::max(width, name.size() + 2);
+    if ((g.*which).count() > 0)
+      width = std::max(width, name.size() + 2);
   for (auto& [name, g] : s.by_mode)
-    width = std::max(width, name.size() + 2);
+    if ((g.*which).count() > 0)
+      width = std::max(width, name.size() + 2);
   char head[256];
   std::snprintf(head, sizeof head, "  %-*s %7s %9s %9s %9s %9s %9s\n",
                 static_cast<int>(width), "", "count", "min", "p50", "p90",

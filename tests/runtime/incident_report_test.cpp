@@ -178,6 +178,10 @@ TEST_F(Report, PeopleAndScriptsGetTheSameFigures) {
                     "2 unreadable line(s) skipped", "MTTR histogram", "inc_2"})
     EXPECT_NE(t.find(want), std::string::npos) << want << "\n" << t;
   EXPECT_EQ(t.find("\033["), std::string::npos) << "no colour when asked";
+  // The MTTR table is as wide as the rows it shows: `ready_timeout` (held,
+  // no MTTR) does not widen it.
+  EXPECT_NE(t.find("\n" + std::string(17, ' ') + "count"), std::string::npos)
+    << t;
   auto j = nlohmann::json::parse(report_json(s, "incidents.jsonl"));
   EXPECT_EQ(j["closed"], 6);
   EXPECT_EQ(j["open"], 1);
