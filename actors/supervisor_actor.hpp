@@ -158,6 +158,10 @@ private:
   // restart counts toward the intensity. Answers once it is ready again.
   void restart_requested(const std::string& who, caf::response_promise rp);
 
+  // The index of child `who`, or none: `rp` is refused (no_such_component).
+  std::optional<std::size_t> child_asked_for(const std::string& who,
+                                             caf::response_promise& rp);
+
   // Starts child `who` (a playbook's `start`, later the operator's): a held
   // or stopped child is released and started; one on its way up is urged
   // on (a start blocked by a held port looks again). Counts toward the

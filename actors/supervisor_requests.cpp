@@ -10,15 +10,25 @@
 
 namespace grace::actors::detail {
 
+std::optional<std::size_t>
+supervisor_actor::child_asked_for(const std::string& who,
+                                  caf::response_promise& rp) {
+  if (auto it = state.index.find(who); it != state.index.end())
+    return it->second;
+  rp.deliver(grace_error(grace_errc::no_such_component,
+                         who + ": no such child of " + path()));
+  return std::nullopt;
+}
+
 void supervisor_actor::restart_requested(const std::string& who,
                                          caf::response_promise rp) {
   auto refuse = [&](grace_errc code, const std::string& why) {
     rp.deliver(grace_error(code, who + ": " + why));
   };
-  auto it = state.index.find(who);
-  if (it == state.index.end())
-    return refuse(grace_errc::no_such_component, "no such child of " + path());
-  auto i = it->second;
+  auto found = child_asked_for(who, rp);
+  if (!found)
+    return;
+  auto i = *found;
   auto& s = state.children[i];
   auto& c = state.core.children[i];
   if (!supervising(state.core.now))
@@ -46,18 +56,15 @@ void supervisor_actor::restart_requested(const std::string& who,
 
 void supervisor_actor::start_requested(const std::string& who,
                                        caf::response_promise rp) {
-  auto it = state.index.find(who);
-  if (it == state.index.end()) {
-    rp.deliver(grace_error(grace_errc::no_such_component,
-                           who + ": no such child of " + path()));
+  auto found = child_asked_for(who, rp);
+  if (!found)
     return;
-  }
   if (!supervising(state.core.now)) {
     rp.deliver(grace_error(grace_errc::not_supervising,
                            who + ": its supervisor is not running"));
     return;
   }
-  auto i = it->second;
+  auto i = *found;
   auto& s = state.children[i];
   auto& c = state.core.children[i];
   c.waiting = false;
@@ -98,13 +105,10 @@ void supervisor_actor::start_requested(const std::string& who,
 
 void supervisor_actor::stop_requested(const std::string& who,
                                       caf::response_promise rp) {
-  auto it = state.index.find(who);
-  if (it == state.index.end()) {
-    rp.deliver(grace_error(grace_errc::no_such_component,
-                           who + ": no such child of " + path()));
+  auto found = child_asked_for(who, rp);
+  if (!found)
     return;
-  }
-  auto i = it->second;
+  auto i = *found;
   auto& s = state.children[i];
   auto& c = state.core.children[i];
   c.held = true;
