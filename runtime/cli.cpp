@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/units.hpp"
+#include "runtime/control_server.hpp"
 
 #ifndef GRACE_VERSION
 #  define GRACE_VERSION "0.0.0"
@@ -57,8 +58,9 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
   control_command control;
   auto control_option = [&](CLI::App* cmd) {
     cmd->add_option("--control", control.socket,
-                    "The control socket (default $GRACE_CONTROL, else "
-                    "./logs/grace.sock)");
+                    std::string{"The control socket (default $GRACE_CONTROL, "
+                                "else ./"}
+                      + default_control_socket + ")");
   };
   auto* status_cmd = app.add_subcommand(
     "status", "The tree of a running grace: state, pid, uptime, restarts, "

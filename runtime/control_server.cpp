@@ -384,7 +384,8 @@ outcome exchange(const std::string& path, const std::string& request,
   if (!fd) {
     say("no grace answers at " + path + ": " + std::strerror(errno)
         + " (a grace's socket is named by --control PATH or $GRACE_CONTROL; "
-          "the default is logs/grace.sock)");
+          "the default is "
+        + default_control_socket + ")");
     return outcome::failed;
   }
   if (timeout.count() == 0) {

@@ -69,6 +69,10 @@ private:
   std::shared_ptr<impl> impl_;
 };
 
+/// Where the commands look for a grace without --control or $GRACE_CONTROL
+/// (`grace run`'s socket for the default log_dir).
+inline constexpr const char* default_control_socket = "logs/grace.sock";
+
 /// Sends `request` (one JSON line) to the daemon at `path` and returns its
 /// one-line answer; an empty string and `error` set when nobody answers
 /// within `timeout`. For the command line.

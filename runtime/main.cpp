@@ -144,7 +144,7 @@ int execute(const grace::runtime::control_command& cmd) {
   auto socket = cmd.socket;
   if (socket.empty()) {
     auto* env = std::getenv("GRACE_CONTROL");
-    socket = env && *env ? env : "logs/grace.sock";
+    socket = env && *env ? env : grace::runtime::default_control_socket;
   }
   nlohmann::json req{{"cmd", cmd.verb}};
   if (!cmd.path.empty())
