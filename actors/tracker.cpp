@@ -132,9 +132,8 @@ private:
       }
       case note_kind::snapshot:
         if (auto* o = state.book.find(n.path))
-          state.book.set_snapshot(n.path,
-                                  snapshot(*o, std::string{to_string(n.state)},
-                                           n.status_text, n.pid));
+          state.book.set_snapshot(
+            n.path, snapshot(*o, to_string(n.state), n.status_text, n.pid));
         [[fallthrough]]; // and recorded as an action
       case note_kind::action: {
         runtime::incident_action a;
@@ -161,13 +160,12 @@ private:
         }
         return;
       case note_kind::closed: {
-        auto status = n.status;
         std::optional<config::severity> severity;
         if (n.severity)
           severity = *n.severity;
-        for (auto& o : state.book.close(n.path, n.subtree, status, n.detail,
+        for (auto& o : state.book.close(n.path, n.subtree, n.status, n.detail,
                                         wall, severity)) {
-          if (status == incident_status::held)
+          if (n.status == incident_status::held)
             o.inc.snapshot = snapshot(o, "held");
           write(o.inc);
         }
@@ -190,7 +188,7 @@ private:
   // returns its path relative to the log directory.
   // The component as `what` (its state) with `pid` (0: the one that
   // failed last).
-  std::string snapshot(const open_incident& o, const std::string& what,
+  std::string snapshot(const open_incident& o, std::string_view what,
                        const std::string& status_text = {},
                        std::int32_t pid = 0) {
     if (!state.opts.log)
@@ -199,7 +197,7 @@ private:
     runtime::snapshot_input in;
     in.incident_id = inc.id;
     in.component = inc.component;
-    in.state = what;
+    in.state = std::string{what};
     in.pid = pid > 0 ? pid : o.pid;
     in.exit_code = o.code;
     in.exit_signal = o.signal;
