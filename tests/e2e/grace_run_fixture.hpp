@@ -86,6 +86,19 @@ protected:
            + "]}\n";
   }
 
+  // Child `a` that writes DIR/a.pid at its start, is ready once the file is
+  // there and is probed on it (exec, every 20 ms): removing the file makes
+  // it sick until a restart writes it again.
+  std::string child_probed_by_pid_file() const {
+    auto pid_file = dir_ + "/a.pid";
+    return "    - name: a\n      command: [" + crashy + ", --stamp, " + dir_
+           + "/a.stamp, --pid-file, " + pid_file
+           + "]\n      ready: {exec: [test, -s, " + pid_file
+           + "], within: 60s}\n      probes:\n"
+             "        - {kind: exec, command: [test, -s, "
+           + pid_file + "], every: 20ms}\n";
+  }
+
   std::vector<int> pids() const {
     std::vector<int> result;
     for (auto& e : std::filesystem::directory_iterator{dir_}) {

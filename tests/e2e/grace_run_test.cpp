@@ -223,14 +223,9 @@ TEST_F(GraceRun, IncidentsWithoutALogSaysSo) {
 TEST_F(GraceRun, AProbeFailureIsHealedAndRecorded) {
   // The exec probe checks the pid file the child writes at start; removing
   // it makes the component sick until a restart writes it again.
-  auto config = tmp_.write(
-    "grace.yaml", "grace: 1\nlog_dir: logs\nsupervisor:\n  children:\n"
-                  "    - name: a\n      command: ["
-                    + crashy + ", --stamp, " + dir_ + "/a.stamp, --pid-file, "
-                    + dir_ + "/a.pid]\n      ready: {exec: [test, -s, " + dir_
-                    + "/a.pid], within: 60s}\n      probes:\n"
-                      "        - {kind: exec, command: [test, -s, "
-                    + dir_ + "/a.pid], every: 20ms}\n");
+  auto config = tmp_.write("grace.yaml",
+                           "grace: 1\nlog_dir: logs\nsupervisor:\n  children:\n"
+                             + child_probed_by_pid_file());
   auto audit = dir_ + "/logs/incidents.jsonl";
   auto g = run(config);
   // Ready (and so probed) once its pid file is there.
@@ -666,13 +661,7 @@ TEST_F(GraceRun, AReloadThatMakesTheRootGiveUpAnswersWhatHappened) {
 TEST_F(GraceRun, StatusShowsTheLatestFailureWhateverNoticedIt) {
   // A crash, then a failing probe: LAST FAILURE is the probe's.
   auto pid_file = dir_ + "/a.pid";
-  auto g = run(write_config("    - name: a\n      command: [" + crashy
-                            + ", --stamp, " + dir_ + "/a.stamp, --pid-file, "
-                            + pid_file + "]\n      ready: {exec: [test, -s, "
-                            + pid_file
-                            + "], within: 60s}\n      probes:\n"
-                              "        - {kind: exec, command: [test, -s, "
-                            + pid_file + "], every: 20ms}\n"));
+  auto g = run(write_config(child_probed_by_pid_file()));
   auto audit = dir_ + "/logs/incidents.jsonl";
   auto resolved = [&](std::size_t n) {
     return wait_until(
