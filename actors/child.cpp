@@ -108,9 +108,10 @@ caf::behavior process_actor::make_behavior() {
       if (step(state.fsm, child_event::heal_failed)
           != child_effect::report_no_start)
         return;
-      auto r = report(report_kind::spawn_failed);
-      r.mode = config::failure_mode::port_in_use;
-      r.detail = why;
+      component_failure what;
+      what.mode = config::failure_mode::port_in_use;
+      what.detail = why;
+      auto r = report(report_kind::spawn_failed, std::move(what));
       r.noted = true;
       send_report(std::move(r));
     },
@@ -255,6 +256,13 @@ child_report process_actor::report(report_kind kind) const {
   r.kind = kind;
   r.pid = state.pid;
   r.at_ns = steady_ns();
+  return r;
+}
+
+child_report process_actor::report(report_kind kind,
+                                   component_failure what) const {
+  auto r = report(kind);
+  r.what = std::move(what);
   return r;
 }
 
@@ -447,9 +455,7 @@ void process_actor::revoke() {
 void process_actor::respawned(int code, int signal, int pid,
                               std::int64_t seen_ns, std::int64_t spawned_ns) {
   cancel_readiness();
-  auto old_pid = state.pid;
-  auto mode = config::failure_mode::exited; // of the old instance
-  auto detail = exit_detail(code, signal, &mode);
+  auto what = exit_failure(code, signal); // of the old instance
   pause_monitors();
   ++state.gen;
   ++state.attempt;
@@ -461,14 +467,10 @@ void process_actor::respawned(int code, int signal, int pid,
     begin_stop();
     return;
   }
-  auto r = report(report_kind::exited);
+  auto detail = what.detail;
+  auto r = report(report_kind::exited, std::move(what));
   r.at_ns = seen_ns;
-  r.code = code;
-  r.signal = signal;
-  r.detail = detail;
-  r.mode = mode;
   r.restarted = true;
-  r.old_pid = old_pid;
   send_report(std::move(r));
   spdlog::warn("{}: {}; restarted at once (pid {})", state.spec.path, detail,
                pid);
@@ -503,15 +505,18 @@ bool process_actor::oom_killed() {
   return fresh;
 }
 
-std::string process_actor::exit_detail(int code, int signal,
-                                       config::failure_mode* mode) {
+component_failure process_actor::exit_failure(int code, int signal) {
+  component_failure f;
+  f.pid = state.pid;
+  f.code = code;
+  f.signal = signal;
   auto oom = oom_killed();
-  *mode = exit_mode(signal, code, addr_in_use(), oom);
-  auto detail = describe_exit(code, signal);
+  f.mode = exit_mode(signal, code, addr_in_use(), oom);
+  f.detail = describe_exit(code, signal);
   if (oom && signal == SIGKILL)
-    detail += " (out of memory: limits.memory "
-              + config::format_size(memory_limit()->value) + ")";
-  return detail;
+    f.detail += " (out of memory: limits.memory "
+                + config::format_size(memory_limit()->value) + ")";
+  return f;
 }
 
 bool process_actor::addr_in_use() const {
@@ -523,12 +528,13 @@ void process_actor::spawn_failed(int error, const std::string& why,
   auto stopped = step(state.fsm, child_event::spawn_failed)
                  == child_effect::report_stopped;
   spdlog::error("{}: {}", state.spec.path, why);
-  auto r = report(stopped ? report_kind::stopped : report_kind::spawn_failed);
-  r.code = error;
-  r.detail = why;
-  r.mode = sandbox ? config::failure_mode::sandbox_failed
-                   : config::failure_mode::spawn_failed;
-  send_report(std::move(r));
+  component_failure what;
+  what.code = error;
+  what.detail = why;
+  what.mode = sandbox ? config::failure_mode::sandbox_failed
+                      : config::failure_mode::spawn_failed;
+  send_report(report(stopped ? report_kind::stopped : report_kind::spawn_failed,
+                     std::move(what)));
 }
 
 void process_actor::exited(int code, int signal, std::int64_t seen_ns) {
@@ -536,19 +542,18 @@ void process_actor::exited(int code, int signal, std::int64_t seen_ns) {
   pause_monitors();
   auto stopped
     = step(state.fsm, child_event::exited) == child_effect::report_stopped;
-  auto r = report(stopped ? report_kind::stopped : report_kind::exited);
-  r.at_ns = seen_ns;
-  r.code = code;
-  r.signal = signal;
-  r.detail = exit_detail(code, signal, &r.mode);
+  auto what = exit_failure(code, signal);
   if (state.fsm.ready_timed_out) {
-    r.mode = config::failure_mode::ready_timeout;
-    r.detail
+    what.mode = config::failure_mode::ready_timeout;
+    what.detail
       = "not ready within " + config::format_duration(state.spec.ready.within);
   }
   // Report first: the restart must not wait for the log line.
   auto path = state.spec.path;
-  auto detail = r.detail;
+  auto detail = what.detail;
+  auto r = report(stopped ? report_kind::stopped : report_kind::exited,
+                  std::move(what));
+  r.at_ns = seen_ns;
   auto failed = signal || code != 0 || state.fsm.ready_timed_out;
   send_report(std::move(r));
   if (stopped)

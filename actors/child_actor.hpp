@@ -192,6 +192,9 @@ public:
 private:
   child_report report(report_kind kind) const;
 
+  // A report of `kind` (exited, spawn_failed) that carries `what`.
+  child_report report(report_kind kind, component_failure what) const;
+
   void send_report(child_report r) { send(state.supervisor, std::move(r)); }
 
   runtime::spawn_options options() { return options(state.attempt); }
@@ -257,8 +260,8 @@ private:
   // memory.events, for children with `limits.memory` only).
   bool oom_killed();
 
-  // The failure mode and the detail of the current instance's exit.
-  std::string exit_detail(int code, int signal, config::failure_mode* mode);
+  // The current instance's exit as a failure: its mode and the words.
+  component_failure exit_failure(int code, int signal);
 
   // Whether the current instance said on stderr that its address is in use.
   bool addr_in_use() const;

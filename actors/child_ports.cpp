@@ -16,21 +16,18 @@ bool process_actor::port_blocked() {
     failure_report f;
     f.path = state.spec.path;
     f.probe = "ports";
-    f.mode = config::failure_mode::port_in_use;
-    f.detail
+    f.what.mode = config::failure_mode::port_in_use;
+    f.what.detail
       = "port " + std::to_string(port) + " is held by " + describe(holder);
-    add_holder(f.fields, port, holder);
+    add_holder(f.what.fields, port, holder);
     f.at_ns = steady_ns();
     f.state = instance_state::blocked;
     f.child = caf::actor_cast<caf::actor>(this);
     f.supervisor = state.supervisor;
-    spdlog::warn("{}: not started: {}", state.spec.path, f.detail);
+    spdlog::warn("{}: not started: {}", state.spec.path, f.what.detail);
     if (!state.ctx->coordinator) {
       // Nobody to heal it: a failed start, the supervisor's rules apply.
-      auto r = report(report_kind::spawn_failed);
-      r.mode = f.mode;
-      r.detail = f.detail;
-      send_report(std::move(r));
+      send_report(report(report_kind::spawn_failed, std::move(f.what)));
       return true;
     }
     step(state.fsm, child_event::port_held);

@@ -100,7 +100,8 @@ private:
         [this](const config::child_spec& c) { state.children[c.path] = &c; });
   }
 
-  void note(incident_note n) {
+  template <class Note>
+  void note(Note n) {
     if (state.opts.tracker)
       send(state.opts.tracker, std::move(n));
   }
@@ -121,10 +122,8 @@ private:
     if (auto w = state.waiting.find(f.path); w != state.waiting.end()) {
       // Its dependency is down: counted on its incident (caused by the
       // dependency's), healed when the dependency is back.
-      auto n = failed_note(f.path, f.mode, f.detail, f.at_ns);
+      auto n = failed_note(f.path, f.what, f.at_ns);
       n.caused_by = w->second;
-      n.output = f.output;
-      n.pid = f.pid;
       n.verified = true;
       note(std::move(n));
       if (f.child)
@@ -132,17 +131,11 @@ private:
              std::string{"its dependency " + w->second + " is down"});
       return;
     }
-    auto plan = plan_for(f.path, f.mode);
+    auto plan = plan_for(f.path, f.what.mode);
     // Classify: the reporter's mode, its severity (else the tracker applies
     // the component's overrides or the mode's default).
-    auto n = failed_note(f.path, f.mode, f.detail, f.at_ns);
+    auto n = failed_note(f.path, f.what, f.at_ns);
     n.severity = f.severity;
-    n.output = f.output;
-    n.failed_ns = f.failed_ns;
-    n.pid = f.pid;
-    n.code = f.code;
-    n.signal = f.signal;
-    n.fields = f.fields;
     n.playbook = plan ? plan->name : "restart";
     n.verified = true;
     note(n); // opens it, or counts on the one open
@@ -156,7 +149,7 @@ private:
       auto snap = action_note(f.path, "snapshot", "before " + n.playbook);
       snap.kind = note_kind::snapshot;
       snap.state = f.state;
-      snap.pid = f.pid;
+      snap.pid = f.what.pid;
       snap.status_text = f.status_text;
       note(std::move(snap));
     }
@@ -166,13 +159,12 @@ private:
                        "no playbook " + n.playbook));
       return;
     }
-    spdlog::warn("{}: {}; healing it with {}", f.path, f.detail, plan->name);
+    spdlog::warn("{}: {}; healing it with {}", f.path, f.what.detail,
+                 plan->name);
     playbook_job job;
     job.id = id;
     job.path = f.path;
-    job.mode = f.mode;
-    job.detail = f.detail;
-    job.pid = f.pid;
+    job.what = f.what;
     job.state = f.state;
     job.plan = std::move(*plan);
     job.child = f.child;
@@ -184,7 +176,7 @@ private:
     state.active[f.path]
       = healing{id, f.child, actor, f.supervisor, f.probe.empty()};
     if (state.opts.topology && state.opts.topology->has_dependents(f.path))
-      dependency_down(f.path, f.mode, f.detail, f.at_ns);
+      dependency_down(f.path, f.what.mode, f.what.detail, f.at_ns);
   }
 
   void ended(const std::string& path, std::uint64_t id,

@@ -22,54 +22,59 @@ bool under(const std::string& path, const std::string& root) {
 
 } // namespace
 
+runtime::detail_fields to_detail(const note_fields& f) {
+  runtime::detail_fields out;
+  for (auto& [k, v] : f.numbers)
+    out.emplace_back(k, v);
+  for (auto& [k, v] : f.texts)
+    out.emplace_back(k, v);
+  return out;
+}
+
 std::optional<incident> incident_book::failed(const failure_event& e) {
   if (auto it = open_.find(e.path); it != open_.end()) {
     // Counted on the open incident, not opened again.
     auto& o = it->second;
     ++o.inc.failures;
-    o.pid = e.pid;
-    o.code = e.code;
-    o.signal = e.signal;
-    o.reason = e.detail;
+    o.last = e.what;
     incident_action a;
     a.step = "failure";
     a.ok = false;
     a.at_us = e.wall_us;
-    if (e.pid > 0)
-      a.fields.emplace_back("pid", std::int64_t{e.pid});
-    a.fields.emplace_back("mode", std::string{to_string(e.mode)});
-    a.fields.emplace_back("detail", e.detail);
+    if (e.what.pid > 0)
+      a.fields.emplace_back("pid", std::int64_t{e.what.pid});
+    a.fields.emplace_back("mode", std::string{to_string(e.what.mode)});
+    a.fields.emplace_back("detail", e.what.detail);
     add_action(o.inc, std::move(a));
     return std::nullopt;
   }
   open_incident o;
   o.detected_ns = e.at_ns;
   o.needs_verification = e.needs_verification;
-  o.pid = e.pid;
-  o.code = e.code;
-  o.signal = e.signal;
-  o.reason = e.detail;
+  o.last = e.what;
+  auto& what = e.what;
   auto& inc = o.inc;
   inc.detected_us = e.wall_us;
   inc.id = ids_.next(e.wall_us);
   inc.component = e.path;
-  inc.failure_mode = to_string(e.mode);
+  inc.failure_mode = to_string(what.mode);
   inc.severity = to_string(e.severity);
   inc.playbook = e.playbook.empty() ? "restart" : e.playbook;
   if (!e.caused_by.empty())
     inc.caused_by = e.caused_by;
-  if (e.failed_ns > 0 && e.failed_ns <= e.at_ns)
-    inc.ttd_seconds = static_cast<double>(e.at_ns - e.failed_ns) / 1e9;
-  if (e.pid > 0)
-    inc.detail.emplace_back("pid", std::int64_t{e.pid});
-  if (e.signal > 0)
-    inc.detail.emplace_back("signal", std::int64_t{e.signal});
-  else if (e.mode == config::failure_mode::exited)
-    inc.detail.emplace_back("code", std::int64_t{e.code});
-  inc.detail.emplace_back("reason", e.detail);
-  inc.detail.insert(inc.detail.end(), e.extra.begin(), e.extra.end());
-  if (!e.output.empty())
-    inc.detail.emplace_back("output", e.output);
+  if (what.failed_ns > 0 && what.failed_ns <= e.at_ns)
+    inc.ttd_seconds = static_cast<double>(e.at_ns - what.failed_ns) / 1e9;
+  if (what.pid > 0)
+    inc.detail.emplace_back("pid", std::int64_t{what.pid});
+  if (what.signal > 0)
+    inc.detail.emplace_back("signal", std::int64_t{what.signal});
+  else if (what.mode == config::failure_mode::exited)
+    inc.detail.emplace_back("code", std::int64_t{what.code});
+  inc.detail.emplace_back("reason", what.detail);
+  auto extra = to_detail(what.fields);
+  inc.detail.insert(inc.detail.end(), extra.begin(), extra.end());
+  if (!what.output.empty())
+    inc.detail.emplace_back("output", what.output);
   auto copy = inc;
   last_[e.path] = inc.id;
   open_.emplace(e.path, std::move(o));

@@ -18,31 +18,24 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/failure.hpp"
 #include "config/schema.hpp"
 #include "runtime/incident.hpp"
 
 namespace grace::actors {
 
-/// A failure as the tracker hears of it.
+/// A failure as the tracker hears of it: the failure note, classified.
 struct failure_event {
   std::string path;
-  config::failure_mode mode = config::failure_mode::crashed;
+  component_failure what;
   config::severity severity = config::severity::high;
-  std::int32_t pid = 0;
-  std::int32_t code = 0;
-  std::int32_t signal = 0;
-  std::string detail;
-  std::string output;         // what a failing check printed
-  std::int64_t at_ns = 0;     // steady: detected
-  std::int64_t wall_us = 0;   // wall clock at at_ns
-  std::int64_t failed_ns = 0; // steady: the failure itself, if known
+  std::int64_t at_ns = 0;   // steady: detected
+  std::int64_t wall_us = 0; // wall clock at at_ns
   /// Resolved only by a verification (the coordinator's path), not by the
   /// component merely being ready again.
   bool needs_verification = false;
   /// The playbook that heals it; empty: `restart`.
   std::string playbook;
-  /// Further named values for its `detail` (port, holder_pid, ...).
-  runtime::detail_fields extra;
   /// The incident that caused it (a dependency's), if any.
   std::string caused_by;
 };
@@ -51,12 +44,12 @@ struct failure_event {
 struct open_incident {
   runtime::incident inc;
   std::int64_t detected_ns = 0;
-  std::int32_t pid = 0; // of the instance that failed last
-  std::int32_t code = 0;
-  std::int32_t signal = 0;
-  std::string reason;
+  component_failure last; // the latest failure counted on it
   bool needs_verification = false;
 };
+
+/// Named values as an incident's fields, in their order.
+runtime::detail_fields to_detail(const note_fields& f);
 
 /// The open incidents of one node.
 class incident_book {

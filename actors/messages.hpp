@@ -87,41 +87,21 @@ std::string to_string(report_kind x);
 struct child_report {
   std::string path;
   report_kind kind = report_kind::started;
+  /// The instance running now: started, ready, and the replacement of an
+  /// exit it `restarted` from.
   std::int32_t pid = 0;
-  std::int32_t code = 0;   // exit code, if it exited
-  std::int32_t signal = 0; // the signal that killed it, or 0
-  /// Why, in words: "killed by SIGSEGV", "ready_timeout", "cannot execute".
-  std::string detail;
-  /// The failure mode, for exits and spawn failures: crashed, exited,
-  /// spawn_failed, sandbox_failed, oom_killed, port_in_use, ready_timeout,
-  /// restart_intensity_exceeded.
-  config::failure_mode mode = config::failure_mode::exited;
   /// Steady-clock nanoseconds when grace observed it.
   std::int64_t at_ns = 0;
+  /// exited, spawn_failed: the failure (`what.pid` the instance that ended).
+  /// Its mode is one of crashed, exited, spawn_failed, sandbox_failed,
+  /// oom_killed, port_in_use, ready_timeout, restart_intensity_exceeded.
+  component_failure what;
   /// An exit the child already recovered from with its restart permit: the
   /// replacement runs (pid), the supervisor only records the restart.
   bool restarted = false;
-  /// With `restarted`: the pid that exited (`pid` is the replacement's).
-  std::int32_t old_pid = 0;
   /// Its incident is on record already (the coordinator opened and closed
   /// it): the supervisor applies its rules without noting it again.
   bool noted = false;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, child_report& x) {
-  return f(caf::meta::type_name("grace.child_report"), x.path, x.kind, x.pid,
-           x.code, x.signal, x.detail, x.mode, x.at_ns, x.restarted, x.old_pid,
-           x.noted);
-}
-
-/// Named values for an incident's `detail` or an action's fields, in order:
-/// numbers first, then texts (`port`, `holder_pid`, `holder_cmd`, ...).
-struct note_fields {
-  std::vector<std::pair<std::string, std::int64_t>> numbers;
-  std::vector<std::pair<std::string, std::string>> texts;
-
-  bool empty() const noexcept { return numbers.empty() && texts.empty(); }
 };
 
 template <class Inspector>
@@ -129,14 +109,44 @@ typename Inspector::result_type inspect(Inspector& f, note_fields& x) {
   return f(caf::meta::type_name("grace.note_fields"), x.numbers, x.texts);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, component_failure& x) {
+  return f(caf::meta::type_name("grace.component_failure"), x.mode, x.pid,
+           x.code, x.signal, x.detail, x.output, x.failed_ns, x.fields);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, child_report& x) {
+  return f(caf::meta::type_name("grace.child_report"), x.path, x.kind, x.pid,
+           x.at_ns, x.what, x.restarted, x.noted);
+}
+
 /// A severity the reporter chose; none: the component's override for the
 /// mode, else the mode's default.
 using severity_choice = caf::optional<config::severity>;
 
-/// What a supervisor (or the node) tells the tracker about an incident.
-/// The tracker keys incidents by component: one open per component.
+/// A failure, told to the tracker (which keys incidents by component: one
+/// open per component): it opens an incident, or counts on the open one.
+struct failure_note {
+  std::string path;
+  component_failure what;
+  severity_choice severity; // as classified
+  /// Opened by the coordinator, resolved only by its verification.
+  bool verified = false;
+  std::string playbook;   // the playbook that heals it (else restart)
+  std::string caused_by;  // the component whose incident caused it
+  std::int64_t at_ns = 0; // steady clock: when grace observed it
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, failure_note& x) {
+  return f(caf::meta::type_name("grace.failure_note"), x.path, x.what,
+           x.severity, x.verified, x.playbook, x.caused_by, x.at_ns);
+}
+
+/// What else a supervisor (or the coordinator, a playbook, the node) tells
+/// the tracker about the incident open for a component.
 enum class note_kind : std::uint8_t {
-  failed,    // the component failed (opens an incident, or counts on it)
   action,    // something was done about it (restart, start, ...)
   snapshot,  // the component is about to be acted on: snapshot it
   recovered, // it is ready again: resolved
@@ -145,42 +155,31 @@ enum class note_kind : std::uint8_t {
 
 /// A note to the tracker.
 struct incident_note {
-  note_kind kind = note_kind::failed;
+  note_kind kind = note_kind::action;
   std::string path;
-  config::failure_mode mode = config::failure_mode::exited; // failed
   std::string step; // action: restart, start, stop, ...; recovered: the
                     // readiness rule that passed
   /// closed: failed, escalated, held or abandoned.
   runtime::incident_status status = runtime::incident_status::failed;
   instance_state state = instance_state::exited; // snapshot: as it was
-  severity_choice severity; // failed, closed: as classified
-  /// failed: opened by the coordinator, resolved only by its verification;
-  /// recovered: that verification.
-  bool verified = false;
-  bool ok = true;       // action: it worked
-  bool subtree = false; // closed: every open incident under `path` too
+  severity_choice severity; // closed: replaces the incidents' severity
+  bool verified = false;    // recovered: by the coordinator's verification
+  bool ok = true;           // action: it worked
+  bool subtree = false;     // closed: every open incident under `path` too
   std::int32_t pid = 0;
-  std::int32_t code = 0;
-  std::int32_t signal = 0;
-  std::string detail;         // why, in words
-  std::string output;         // failed: what a failing check printed
-  std::string status_text;    // action snapshot: its last sd_notify STATUS=
-  std::int64_t at_ns = 0;     // steady clock: when it happened
-  std::int64_t failed_ns = 0; // failed: when the failure itself happened,
-                              // if known (else 0)
-  std::string playbook;  // failed: the playbook that heals it (else restart);
-                         // action: the playbook now running (on_failure)
-  int attempt = 0;       // action: the playbook's attempt (1, 2, ...)
-  note_fields fields;    // failed: into `detail`; action: its fields
-  std::string caused_by; // failed: the component whose incident caused it
+  std::string detail;      // why, in words
+  std::string status_text; // snapshot: its last sd_notify STATUS=
+  std::int64_t at_ns = 0;  // steady clock: when it happened
+  std::string playbook;    // action: the playbook now running (on_failure)
+  int attempt = 0;         // action: the playbook's attempt (1, 2, ...)
+  note_fields fields;      // action: its fields
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incident_note& x) {
-  return f(caf::meta::type_name("grace.incident_note"), x.kind, x.path, x.mode,
-           x.step, x.status, x.state, x.severity, x.verified, x.ok, x.subtree,
-           x.pid, x.code, x.signal, x.detail, x.output, x.status_text, x.at_ns,
-           x.failed_ns, x.playbook, x.attempt, x.fields, x.caused_by);
+  return f(caf::meta::type_name("grace.incident_note"), x.kind, x.path, x.step,
+           x.status, x.state, x.severity, x.verified, x.ok, x.subtree, x.pid,
+           x.detail, x.status_text, x.at_ns, x.playbook, x.attempt, x.fields);
 }
 
 /// What one probe check found (monitor <- I/O thread).
@@ -201,32 +200,25 @@ typename Inspector::result_type inspect(Inspector& f, probe_outcome& x) {
            x.detail, x.output, x.has_value, x.value, x.started_ns);
 }
 
-/// A probe's failure, raised by its monitor to the coordinator.
+/// A failure a monitor raises to the coordinator (a probe's, or an exit or
+/// a held port a supervisor hands to a playbook).
 struct failure_report {
   std::string path;  // the component
-  std::string probe; // the probe's name
-  config::failure_mode mode = config::failure_mode::check_failed;
+  std::string probe; // the probe's name; empty: not a probe's
+  component_failure what;
   severity_choice severity;
-  std::string detail;
-  std::string output;
-  std::string status_text;    // the component's last sd_notify STATUS=
-  std::int64_t failed_ns = 0; // steady: the first failing check started
-  std::int64_t at_ns = 0;     // steady: raised
-  caf::actor child;           // the component's process actor
-  caf::actor supervisor;      // its supervisor
-  std::int32_t pid = 0;       // the instance that failed, if known
+  std::string status_text; // the component's last sd_notify STATUS=
+  std::int64_t at_ns = 0;  // steady: raised
+  caf::actor child;        // the component's process actor
+  caf::actor supervisor;   // its supervisor
   instance_state state = instance_state::running; // the component then
-  std::int32_t code = 0;                          // an exit's code
-  std::int32_t signal = 0;                        // an exit's signal
-  note_fields fields; // into the incident's `detail`
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failure_report& x) {
   return f(caf::meta::type_name("grace.failure_report"), x.path, x.probe,
-           x.mode, x.severity, x.detail, x.output, x.status_text, x.failed_ns,
-           x.at_ns, x.child, x.supervisor, x.pid, x.state, x.code, x.signal,
-           x.fields);
+           x.what, x.severity, x.status_text, x.at_ns, x.child, x.supervisor,
+           x.state);
 }
 
 using runtime::component_status; // grace status: one component
@@ -281,16 +273,24 @@ std::optional<grace_errc> grace_code(const caf::error& err);
 // -- notes to the tracker, as the actors write them
 // -----------------------------
 
-/// Returns a `failed` note (observed at steady `at_ns`; 0 = now).
-inline incident_note failed_note(std::string path, config::failure_mode mode,
-                                 std::string detail, std::int64_t at_ns = 0) {
-  incident_note n;
-  n.kind = note_kind::failed;
+/// Returns the note of `what` failing at `path` (observed at steady `at_ns`;
+/// 0 = now).
+inline failure_note failed_note(std::string path, component_failure what,
+                                std::int64_t at_ns = 0) {
+  failure_note n;
   n.path = std::move(path);
-  n.mode = mode;
-  n.detail = std::move(detail);
+  n.what = std::move(what);
   n.at_ns = at_ns ? at_ns : steady_ns();
   return n;
+}
+
+/// Returns the note of a failure known by its mode and words alone.
+inline failure_note failed_note(std::string path, config::failure_mode mode,
+                                std::string detail, std::int64_t at_ns = 0) {
+  component_failure what;
+  what.mode = mode;
+  what.detail = std::move(detail);
+  return failed_note(std::move(path), std::move(what), at_ns);
 }
 
 /// Returns an `action` note (`step` done at steady `at_ns`; 0 = now).

@@ -393,19 +393,19 @@ private:
     failure_report f;
     f.path = state.path;
     f.probe = state.probe.name;
-    f.mode = r.mode;
+    f.what.mode = r.mode;
+    f.what.pid = state.pid;
+    f.what.detail = "probe " + state.probe.name + ": " + r.detail;
+    f.what.output = r.output;
+    f.what.failed_ns = state.first_failed_ns;
     if (state.probe.severity)
       f.severity = *state.probe.severity;
-    f.detail = "probe " + state.probe.name + ": " + r.detail;
-    f.output = r.output;
     f.status_text = state.status_text;
-    f.failed_ns = state.first_failed_ns;
     f.at_ns = steady_ns();
     f.child = state.child;
     f.supervisor = state.supervisor;
-    f.pid = state.pid;
     f.state = instance_state::running;
-    spdlog::warn("{}: {}", state.path, f.detail);
+    spdlog::warn("{}: {}", state.path, f.what.detail);
     if (state.ctx->coordinator)
       send(state.ctx->coordinator, std::move(f));
   }

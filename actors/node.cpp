@@ -110,7 +110,7 @@ public:
             spdlog::info("supervision tree is up");
             return;
           case report_kind::exited:
-            spdlog::error("root supervisor gave up: {}", r.detail);
+            spdlog::error("root supervisor gave up: {}", r.what.detail);
             root_gave_up(r);
             finish(3);
             return;
@@ -268,7 +268,7 @@ private:
     auto& tracker = state.ctx->tracker;
     if (!tracker)
       return;
-    send(tracker, failed_note(r.path, r.mode, r.detail, r.at_ns));
+    send(tracker, failed_note(r.path, r.what, r.at_ns));
     send(tracker,
          closed_note(r.path, runtime::incident_status::failed,
                      "the root supervisor gave up: grace stops (exit 3)"));

@@ -103,7 +103,7 @@ private:
                  p.name, p.steps.size(), state.run.attempt, p.max_attempts);
     if (p.name == "escalate" && p.steps.empty())
       return escalate("the playbook for "
-                      + std::string{to_string(state.job.mode)}
+                      + std::string{to_string(state.job.what.mode)}
                       + " is escalate");
     state.run.step = 0;
     run_step();
@@ -122,7 +122,8 @@ private:
     auto on_error = [this, gen](caf::error& err) { step_error(gen, err); };
     switch (s.what) {
       case step_kind::snapshot: {
-        auto n = action_note(job.path, "snapshot", "before " + p.name, job.pid);
+        auto n
+          = action_note(job.path, "snapshot", "before " + p.name, job.what.pid);
         n.kind = note_kind::snapshot;
         n.state = job.state;
         n.attempt = state.run.attempt;
@@ -248,7 +249,7 @@ private:
     o.env.push_back("GRACE_INCIDENT_ID=" + state.incident_id);
     o.env.push_back("GRACE_COMPONENT=" + state.job.path);
     o.env.push_back("GRACE_FAILURE_MODE="
-                    + std::string{to_string(state.job.mode)});
+                    + std::string{to_string(state.job.what.mode)});
     return o;
   }
 
@@ -270,7 +271,7 @@ private:
     o.limits.clear(); // the component's, not its remedy's
     o.env.push_back("GRACE_INCIDENT_ID=" + state.incident_id);
     o.env.push_back("GRACE_FAILURE_MODE="
-                    + std::string{to_string(state.job.mode)});
+                    + std::string{to_string(state.job.what.mode)});
     return o;
   }
 

@@ -32,11 +32,9 @@ namespace grace::actors {
 
 /// One healing to carry out.
 struct playbook_job {
-  std::uint64_t id = 0; // the coordinator's run id
-  std::string path;     // the component
-  config::failure_mode mode = config::failure_mode::exited;
-  std::string detail;   // the failure, in words
-  std::int32_t pid = 0; // the instance that failed, if known
+  std::uint64_t id = 0;                          // the coordinator's run id
+  std::string path;                              // the component
+  component_failure what;                        // what it heals
   instance_state state = instance_state::exited; // the component then
   playbooks::plan plan;
   caf::actor child;      // its process actor

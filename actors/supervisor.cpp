@@ -168,9 +168,9 @@ void supervisor_actor::child_actor_down(const caf::down_msg& dm) {
       child_report r;
       r.path = s.path;
       r.kind = report_kind::exited;
-      r.signal = 9;
-      r.detail = "its actor died";
-      r.mode = config::failure_mode::crashed;
+      r.what.signal = 9;
+      r.what.detail = "its actor died";
+      r.what.mode = config::failure_mode::crashed;
       on_report(r);
       return;
     }
@@ -334,7 +334,7 @@ void supervisor_actor::restarted(std::size_t i, const child_report& r) {
   if (!state.core.intensity.add_restart(t)) {
     // A permit raced with a restart of the slow path: this one is over
     // the limit, as OTP would count it.
-    give_up(s.path + " " + r.detail);
+    give_up(s.path + " " + r.what.detail);
     return;
   }
   c.streak.failed(t, c.backoff.max);
@@ -343,16 +343,17 @@ void supervisor_actor::restarted(std::size_t i, const child_report& r) {
                      + ": restarted at once (pid " + std::to_string(r.pid)
                      + ")",
                    r.pid, r.at_ns));
-  spdlog::warn("{}: restarting {} ({})", path(), s.path, r.detail);
+  spdlog::warn("{}: restarting {} ({})", path(), s.path, r.what.detail);
 }
 
 void supervisor_actor::failure(std::size_t i, const child_report& r) {
   auto& s = state.children[i];
   child_failure e;
   e.child = i;
-  e.mode = r.mode;
-  e.kind = r.kind == report_kind::exited && r.signal == 0 && r.code == 0
-               && r.mode != config::failure_mode::ready_timeout
+  e.mode = r.what.mode;
+  e.kind = r.kind == report_kind::exited && r.what.signal == 0
+               && r.what.code == 0
+               && r.what.mode != config::failure_mode::ready_timeout
              ? exit_kind::normal
              : exit_kind::abnormal;
   e.noted = r.noted;
@@ -368,7 +369,7 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
     // dependency is back (restart_dependents), not now.
     note_failed(s, r);
     spdlog::info("{}: {} {}; restarted once its dependency is back", path(),
-                 s.path, r.detail);
+                 s.path, r.what.detail);
     if (awaited())
       step_done();
     return;
@@ -378,12 +379,8 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
     // coordinator runs it; the child stays down until it acts.
     failure_report f;
     f.path = s.path;
-    f.mode = r.mode;
-    f.detail = r.detail;
-    f.pid = r.pid;
+    f.what = r.what;
     f.state = instance_state::exited;
-    f.code = r.code;
-    f.signal = r.signal;
     f.at_ns = r.at_ns ? r.at_ns : state.ctx->time->steady_ns();
     f.child = s.handle;
     f.supervisor = caf::actor_cast<caf::actor>(this);
@@ -396,7 +393,7 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
   if (auto* no = std::get_if<decision::not_restarted>(&d)) {
     auto type = std::string{to_string(state.core.children[i].restart)};
     spdlog::info("{}: {} is {} and {}: not restarted", path(), s.path, type,
-                 r.detail);
+                 r.what.detail);
     if (no->abnormal) {
       // A failure nobody heals: on record, and closed as such.
       note_failed(s, r);
@@ -416,11 +413,11 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
     return;
   }
   if (std::holds_alternative<decision::give_up>(d)) {
-    give_up(s.path + " " + r.detail);
+    give_up(s.path + " " + r.what.detail);
     return;
   }
   counted_restart(i);
-  auto detail = r.detail;
+  auto detail = r.what.detail;
   auto failed_path = s.path;
   duration delay{};
   if (auto* alone = std::get_if<decision::restart_alone>(&d)) {
@@ -533,9 +530,9 @@ void supervisor_actor::finish() {
       child_report r;
       r.path = path();
       r.kind = report_kind::exited;
-      r.code = 1;
-      r.detail = "restart intensity exceeded (" + p.reason + ")";
-      r.mode = config::failure_mode::restart_intensity_exceeded;
+      r.what.code = 1;
+      r.what.detail = "restart intensity exceeded (" + p.reason + ")";
+      r.what.mode = config::failure_mode::restart_intensity_exceeded;
       r.at_ns = state.ctx->time->steady_ns();
       send(state.parent, std::move(r));
       return;
@@ -555,13 +552,14 @@ void supervisor_actor::note(incident_note n) {
     send(state.ctx->tracker, std::move(n));
 }
 
+void supervisor_actor::note(failure_note n) {
+  if (state.ctx->tracker)
+    send(state.ctx->tracker, std::move(n));
+}
+
 void supervisor_actor::note_failed(slot& s, const child_report& r) {
   s.failing = true;
-  auto n = failed_note(s.path, r.mode, r.detail, r.at_ns);
-  n.pid = r.restarted ? r.old_pid : r.pid;
-  n.code = r.code;
-  n.signal = r.signal;
-  note(std::move(n));
+  note(failed_note(s.path, r.what, r.at_ns));
 }
 
 void supervisor_actor::tell_down(slot& s, const child_report& r) {
@@ -569,8 +567,8 @@ void supervisor_actor::tell_down(slot& s, const child_report& r) {
   if (!topo || !state.ctx->coordinator || !topo->has_dependents(s.path))
     return;
   s.told_down = true;
-  send(state.ctx->coordinator, dep_down_atom::value, s.path, r.mode, r.detail,
-       r.at_ns ? r.at_ns : state.ctx->time->steady_ns());
+  send(state.ctx->coordinator, dep_down_atom::value, s.path, r.what.mode,
+       r.what.detail, r.at_ns ? r.at_ns : state.ctx->time->steady_ns());
 }
 
 void supervisor_actor::note_recovered(slot& s, const child_report& r) {

@@ -245,6 +245,7 @@ private:
   // -- incidents (tracker.hpp) ------------------------------------------------
 
   void note(incident_note n);
+  void note(failure_note n);
 
   void note_failed(slot& s, const child_report& r);
 

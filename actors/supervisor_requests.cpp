@@ -146,7 +146,7 @@ void supervisor_actor::budget_hold(std::size_t i, const child_report& r) {
   s.failing = false; // held by decide()
   auto why = "the node's restart budget is spent (" + budget_text()
              + "): held instead of restarted";
-  spdlog::error("{}: {} {}; {}", path(), s.path, r.detail, why);
+  spdlog::error("{}: {} {}; {}", path(), s.path, r.what.detail, why);
   auto n = closed_note(s.path, runtime::incident_status::held, why);
   n.severity = config::severity::critical;
   note(std::move(n));
@@ -193,7 +193,8 @@ void supervisor_actor::publish(const child_report& r) {
       what = "held";
       break;
   }
-  send(state.ctx->events, event_atom::value, r.path, what, r.pid, r.detail);
+  send(state.ctx->events, event_atom::value, r.path, what, r.pid,
+       r.what.detail);
 }
 
 void supervisor_actor::reload(const spec_update& u) {

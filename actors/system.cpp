@@ -65,6 +65,7 @@ std::string to_string(report_kind x) {
 void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<child_report>("grace.child_report");
   cfg.add_message_type<incident_note>("grace.incident_note");
+  cfg.add_message_type<failure_note>("grace.failure_note");
   cfg.add_message_type<probe_outcome>("grace.probe_outcome");
   cfg.add_message_type<failure_report>("grace.failure_report");
   cfg.add_message_type<component_status>("grace.component_status");

@@ -33,16 +33,6 @@ struct tracker_state {
   std::unordered_map<std::string, component_status> last_failures;
 };
 
-// The note's named values as an incident's fields.
-runtime::detail_fields to_detail(const note_fields& f) {
-  runtime::detail_fields out;
-  for (auto& [k, v] : f.numbers)
-    out.emplace_back(k, v);
-  for (auto& [k, v] : f.texts)
-    out.emplace_back(k, v);
-  return out;
-}
-
 class tracker_actor : public caf::stateful_actor<tracker_state> {
 public:
   tracker_actor(caf::actor_config& cfg, tracker_options opts)
@@ -55,6 +45,7 @@ public:
   caf::behavior make_behavior() override {
     log_stray_messages(this);
     return {
+      [this](const failure_note& n) { on_failure(n); },
       [this](const incident_note& n) { on_note(n); },
       [this](reload_atom, const spec_update& u) {
         // `grace reload`: severities and snapshots from the new tree.
@@ -100,36 +91,30 @@ private:
     }
   }
 
+  void on_failure(const failure_note& n) {
+    failure_event e;
+    e.path = n.path;
+    e.what = n.what;
+    e.severity = n.severity ? *n.severity : severity_of(n.path, n.what.mode);
+    e.at_ns = n.at_ns ? n.at_ns : state.opts.time->steady_ns();
+    e.wall_us = state.opts.time->wall_us_at(e.at_ns);
+    e.needs_verification = n.verified;
+    e.playbook = n.playbook;
+    if (!n.caused_by.empty())
+      e.caused_by = state.book.incident_of(n.caused_by);
+    auto& last = state.last_failures[n.path];
+    last.path = n.path;
+    last.last_failure
+      = std::string{to_string(n.what.mode)} + ": " + n.what.detail;
+    last.failed_ns = e.at_ns;
+    if (auto opened = state.book.failed(e))
+      write(*opened);
+  }
+
   void on_note(const incident_note& n) {
     auto at = n.at_ns ? n.at_ns : state.opts.time->steady_ns();
     auto wall = state.opts.time->wall_us_at(at);
     switch (n.kind) {
-      case note_kind::failed: {
-        failure_event e;
-        e.path = n.path;
-        e.mode = n.mode;
-        e.severity = n.severity ? *n.severity : severity_of(n.path, n.mode);
-        e.needs_verification = n.verified;
-        e.pid = n.pid;
-        e.code = n.code;
-        e.signal = n.signal;
-        e.detail = n.detail;
-        e.output = n.output;
-        e.at_ns = at;
-        e.wall_us = wall;
-        e.failed_ns = n.failed_ns;
-        e.playbook = n.playbook;
-        e.extra = to_detail(n.fields);
-        if (!n.caused_by.empty())
-          e.caused_by = state.book.incident_of(n.caused_by);
-        auto& last = state.last_failures[n.path];
-        last.path = n.path;
-        last.last_failure = std::string{to_string(n.mode)} + ": " + n.detail;
-        last.failed_ns = at;
-        if (auto opened = state.book.failed(e))
-          write(*opened);
-        return;
-      }
       case note_kind::snapshot:
         if (auto* o = state.book.find(n.path))
           state.book.set_snapshot(
@@ -198,10 +183,10 @@ private:
     in.incident_id = inc.id;
     in.component = inc.component;
     in.state = std::string{what};
-    in.pid = pid > 0 ? pid : o.pid;
-    in.exit_code = o.code;
-    in.exit_signal = o.signal;
-    in.reason = o.reason;
+    in.pid = pid > 0 ? pid : o.last.pid;
+    in.exit_code = o.last.code;
+    in.exit_signal = o.last.signal;
+    in.reason = o.last.detail;
     in.status_text = status_text;
     in.at_us = now_wall_us();
     if (auto it = state.children.find(inc.component);

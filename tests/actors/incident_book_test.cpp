@@ -15,11 +15,11 @@ failure_event crash(const std::string& path, std::int64_t at_ns,
                     std::int32_t pid = 100) {
   failure_event e;
   e.path = path;
-  e.mode = grace::config::failure_mode::crashed;
+  e.what.mode = grace::config::failure_mode::crashed;
+  e.what.pid = pid;
+  e.what.signal = 9;
+  e.what.detail = "killed by SIGKILL";
   e.severity = grace::config::severity::high;
-  e.pid = pid;
-  e.signal = 9;
-  e.detail = "killed by SIGKILL";
   e.at_ns = at_ns;
   e.wall_us = wall0 + at_ns / 1000;
   return e;
@@ -47,7 +47,7 @@ TEST(IncidentBook, OpensOncePerComponentAndCountsTheRest) {
   auto* a = book.find("root/a");
   ASSERT_TRUE(a);
   EXPECT_EQ(a->inc.failures, 3);
-  EXPECT_EQ(a->pid, 102);
+  EXPECT_EQ(a->last.pid, 102);
   EXPECT_EQ(a->inc.actions.size(), 2u); // the two repeated failures
 }
 
@@ -78,8 +78,38 @@ TEST(IncidentBook, TimeToDetectOnlyWhenTheFailureTimeIsKnown) {
   auto e = crash("root/a", 5'000'000);
   EXPECT_FALSE(book.failed(e)->ttd_seconds);
   auto f = crash("root/b", 5'000'000);
-  f.failed_ns = 4'960'000;
+  f.what.failed_ns = 4'960'000;
   EXPECT_DOUBLE_EQ(*book.failed(f)->ttd_seconds, 0.00004);
+}
+
+TEST(IncidentBook, TheFailureIsRecordedWholeAndTheLatestKept) {
+  incident_book book;
+  auto e = crash("root/web", 1'000);
+  e.what.mode = grace::config::failure_mode::port_in_use;
+  e.what.signal = 0;
+  e.what.detail = "port 8080 is held by pid 7 (nginx)";
+  e.what.output = "bind: address in use";
+  e.what.fields.numbers.emplace_back("port", 8080);
+  e.what.fields.numbers.emplace_back("holder_pid", 7);
+  e.what.fields.texts.emplace_back("holder_cmd", "nginx");
+  auto inc = book.failed(e);
+  ASSERT_TRUE(inc);
+  EXPECT_EQ(inc->failure_mode, "port_in_use");
+  std::vector<std::string> keys;
+  for (auto& [k, v] : inc->detail)
+    keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"pid", "reason", "port",
+                                            "holder_pid", "holder_cmd",
+                                            "output"}));
+  auto again = crash("root/web", 2'000, 300);
+  again.what.code = 2;
+  book.failed(again);
+  auto* o = book.find("root/web");
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->last.pid, 300);
+  EXPECT_EQ(o->last.signal, 9);
+  EXPECT_EQ(o->last.code, 2);
+  EXPECT_EQ(o->last.detail, "killed by SIGKILL");
 }
 
 TEST(IncidentBook, ClosingASubtreeTakesWhatIsUnderItOnly) {

@@ -218,7 +218,7 @@ TEST_F(Supervision, ProbeRestartsCountTowardTheRestartIntensity) {
   // Restarted once (verification fails), raised again, and the second
   // restart exceeds the intensity: the root gives up.
   ASSERT_TRUE(wait_report(actors::report_kind::exited));
-  EXPECT_EQ(reports_.all().back().mode,
+  EXPECT_EQ(reports_.all().back().what.mode,
             grace::config::failure_mode::restart_intensity_exceeded);
   // Two spawns, by grace's log: the replacement may be stopped (the root
   // gave up) before it has run a line of its own.

@@ -183,7 +183,8 @@ TEST_F(Supervision, IntensityOneAboveTheLimitGivesUp) {
   ASSERT_TRUE(wait_report(report_kind::exited));
   EXPECT_EQ(starts("a").size(), 4u);
   auto r = reports_.all().back();
-  EXPECT_EQ(r.mode, grace::config::failure_mode::restart_intensity_exceeded);
+  EXPECT_EQ(r.what.mode,
+            grace::config::failure_mode::restart_intensity_exceeded);
   EXPECT_EQ(r.path, "root");
 }
 
@@ -207,7 +208,7 @@ supervisor:
   EXPECT_EQ(starts("leaf").size(), 4u);
   EXPECT_EQ(logs_->count("root/mid: restart intensity exceeded"), 2u);
   EXPECT_EQ(logs_->count("root: restart intensity exceeded"), 1u);
-  EXPECT_EQ(reports_.all().back().mode,
+  EXPECT_EQ(reports_.all().back().what.mode,
             grace::config::failure_mode::restart_intensity_exceeded);
 }
 
@@ -306,7 +307,7 @@ TEST_F(Supervision, ReadyGatesTheNextChildAndTimesOut) {
   EXPECT_EQ(logs_->count("root/a: started (pid"), 2u);
   EXPECT_EQ(logs_->count("root/b: started"), 0u);
   EXPECT_TRUE(starts("b").empty());
-  EXPECT_EQ(reports_.all().back().mode,
+  EXPECT_EQ(reports_.all().back().what.mode,
             grace::config::failure_mode::restart_intensity_exceeded);
 }
 
@@ -405,7 +406,7 @@ TEST_F(Supervision, SpawnFailuresCountTowardIntensity) {
   EXPECT_EQ(logs_->count("root/ghost: cannot execute '/nonexistent/ghost': "
                          "No such file or directory"),
             3u);
-  EXPECT_EQ(reports_.all().back().mode,
+  EXPECT_EQ(reports_.all().back().what.mode,
             grace::config::failure_mode::restart_intensity_exceeded);
 }
 
@@ -618,7 +619,7 @@ TEST_F(Supervision, FastPathNeverExceedsTheIntensity) {
   ASSERT_TRUE(wait_starts("a", 3));
   kill_child("a");
   ASSERT_TRUE(wait_report(report_kind::exited));
-  EXPECT_EQ(reports_.all().back().mode,
+  EXPECT_EQ(reports_.all().back().what.mode,
             grace::config::failure_mode::restart_intensity_exceeded);
   EXPECT_EQ(starts("a").size(), 3u);
   EXPECT_FALSE(alive(pid_of("a")));

@@ -139,11 +139,16 @@ TEST(Messages, ChildReportSurvivesTheWire) {
   grace::actors::child_report r;
   r.path = "root/workers/w-2";
   r.kind = grace::actors::report_kind::exited;
-  r.pid = 4242;
-  r.code = 3;
-  r.signal = 0;
-  r.detail = "exited with code 3";
-  r.mode = grace::config::failure_mode::port_in_use; // not the default
+  r.pid = 4243;
+  r.what.pid = 4242;
+  r.what.code = 3;
+  r.what.signal = 0;
+  r.what.detail = "exited with code 3";
+  r.what.mode = grace::config::failure_mode::port_in_use; // not the default
+  r.what.output = "address in use";
+  r.what.failed_ns = 123456000;
+  r.what.fields.numbers.emplace_back("port", 8080);
+  r.what.fields.texts.emplace_back("holder_cmd", "nginx: master");
   r.at_ns = 123456789;
   r.restarted = true;
   std::vector<char> buf;
@@ -155,9 +160,14 @@ TEST(Messages, ChildReportSurvivesTheWire) {
   EXPECT_EQ(back.path, r.path);
   EXPECT_EQ(back.kind, r.kind);
   EXPECT_EQ(back.pid, r.pid);
-  EXPECT_EQ(back.code, r.code);
-  EXPECT_EQ(back.detail, r.detail);
-  EXPECT_EQ(back.mode, r.mode);
+  EXPECT_EQ(back.what.pid, r.what.pid);
+  EXPECT_EQ(back.what.code, r.what.code);
+  EXPECT_EQ(back.what.detail, r.what.detail);
+  EXPECT_EQ(back.what.mode, r.what.mode);
+  EXPECT_EQ(back.what.output, r.what.output);
+  EXPECT_EQ(back.what.failed_ns, r.what.failed_ns);
+  EXPECT_EQ(back.what.fields.numbers, r.what.fields.numbers);
+  EXPECT_EQ(back.what.fields.texts, r.what.fields.texts);
   EXPECT_EQ(back.at_ns, r.at_ns);
   EXPECT_TRUE(back.restarted);
   // Registered under its name, so a remote node can decode it.
