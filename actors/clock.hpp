@@ -1,6 +1,7 @@
 // Where the actors read the time: the machine's clocks in a running grace,
 // a clock the test sets in tests that run the actors on CAF's deterministic
-// scheduler (node_context::clock, tracker_options::clock). CAF-free.
+// scheduler (node_context::time, tracker_options::time,
+// coordinator_options::time). CAF-free.
 #pragma once
 
 #include <atomic>

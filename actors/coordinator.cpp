@@ -102,8 +102,7 @@ private:
 
   template <class Note>
   void note(Note n) {
-    if (state.opts.tracker)
-      send(state.opts.tracker, std::move(n));
+    send_note(this, state.opts.tracker, *state.opts.time, std::move(n));
   }
 
   // The playbook that heals `mode` for `path`: its `on:` entry, else the
@@ -170,6 +169,7 @@ private:
     job.child = f.child;
     job.supervisor = f.supervisor;
     job.tracker = state.opts.tracker;
+    job.time = state.opts.time;
     job.config = state.opts.config;
     job.io = state.opts.io;
     auto actor = spawn_playbook(this, std::move(job));

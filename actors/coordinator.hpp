@@ -29,6 +29,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/clock.hpp"
 #include "config/schema.hpp"
 #include "config/topology.hpp"
 
@@ -54,6 +55,8 @@ struct coordinator_options {
   /// How long a restart through the supervisor may take (backoff, slow
   /// stops and starts included) before the incident fails.
   std::chrono::milliseconds restart_within{120'000};
+  /// Its time: the machine's, or a test's (clock.hpp).
+  std::shared_ptr<const clock> time = machine_clock();
 };
 
 /// Spawns the coordinator.

@@ -29,6 +29,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/clock.hpp"
 #include "actors/failure.hpp"
 #include "config/schema.hpp"
 #include "runtime/control_protocol.hpp"
@@ -270,17 +271,32 @@ caf::error grace_error(grace_errc code, std::string message);
 /// The grace code of `err`, if it is one of grace's.
 std::optional<grace_errc> grace_code(const caf::error& err);
 
-// -- notes to the tracker, as the actors write them
-// -----------------------------
+// -- notes to the tracker
+// ------------------------------------------------------
+//
+// A note's `at_ns` 0 means now: send_note() stamps it by the node's clock (the
+// tracker, on arrival, stamps a note sent otherwise).
 
-/// Returns the note of `what` failing at `path` (observed at steady `at_ns`;
-/// 0 = now).
+/// Sends `n` to `tracker` (none: nothing is recorded), stamped now by
+/// `time` unless it says when it happened.
+template <class Self, class Note>
+void send_note(Self* self, const caf::actor& tracker, const clock& time,
+               Note n) {
+  if (!tracker)
+    return;
+  if (n.at_ns == 0)
+    n.at_ns = time.steady_ns();
+  self->send(tracker, std::move(n));
+}
+
+/// Returns the note of `what` failing at `path`, observed at steady `at_ns`
+/// (0: now).
 inline failure_note failed_note(std::string path, component_failure what,
                                 std::int64_t at_ns = 0) {
   failure_note n;
   n.path = std::move(path);
   n.what = std::move(what);
-  n.at_ns = at_ns ? at_ns : steady_ns();
+  n.at_ns = at_ns;
   return n;
 }
 
@@ -293,7 +309,7 @@ inline failure_note failed_note(std::string path, config::failure_mode mode,
   return failed_note(std::move(path), std::move(what), at_ns);
 }
 
-/// Returns an `action` note (`step` done at steady `at_ns`; 0 = now).
+/// Returns an `action` note (`step` done at steady `at_ns`; 0: now).
 inline incident_note action_note(std::string path, std::string step,
                                  std::string detail, std::int32_t pid = 0,
                                  std::int64_t at_ns = 0) {
@@ -303,11 +319,11 @@ inline incident_note action_note(std::string path, std::string step,
   n.step = std::move(step);
   n.detail = std::move(detail);
   n.pid = pid;
-  n.at_ns = at_ns ? at_ns : steady_ns();
+  n.at_ns = at_ns;
   return n;
 }
 
-/// Returns a `recovered` note: ready by `rule` at steady `at_ns` (0 = now).
+/// Returns a `recovered` note: ready by `rule` at steady `at_ns` (0: now).
 inline incident_note recovered_note(std::string path, std::string rule,
                                     std::int32_t pid = 0,
                                     std::int64_t at_ns = 0) {
@@ -316,7 +332,7 @@ inline incident_note recovered_note(std::string path, std::string rule,
   n.path = std::move(path);
   n.step = std::move(rule);
   n.pid = pid;
-  n.at_ns = at_ns ? at_ns : steady_ns();
+  n.at_ns = at_ns;
   return n;
 }
 
@@ -330,7 +346,6 @@ inline incident_note closed_note(std::string path,
   n.status = status;
   n.detail = std::move(detail);
   n.subtree = subtree;
-  n.at_ns = steady_ns();
   return n;
 }
 

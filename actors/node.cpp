@@ -266,12 +266,11 @@ private:
   // Nobody above the root heals it: its incident opens and fails at once.
   void root_gave_up(const child_report& r) {
     auto& tracker = state.ctx->tracker;
-    if (!tracker)
-      return;
-    send(tracker, failed_note(r.path, r.what, r.at_ns));
-    send(tracker,
-         closed_note(r.path, runtime::incident_status::failed,
-                     "the root supervisor gave up: grace stops (exit 3)"));
+    auto& time = *state.ctx->time;
+    send_note(this, tracker, time, failed_note(r.path, r.what, r.at_ns));
+    send_note(this, tracker, time,
+              closed_note(r.path, runtime::incident_status::failed,
+                          "the root supervisor gave up: grace stops (exit 3)"));
   }
 
   // Incidents still open are closed (abandoned) before grace reports its
@@ -392,10 +391,11 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     if (report)
       *report = table;
     if (audit)
-      ctx->tracker = spawn_tracker(
-        sys, {&*audit, cfg.log_dir, root, control, ctx->metrics, table});
+      ctx->tracker = spawn_tracker(sys, {&*audit, cfg.log_dir, root, control,
+                                         ctx->metrics, table, ctx->time});
     coordinator_options heal;
     heal.tracker = ctx->tracker;
+    heal.time = ctx->time;
     heal.config = std::make_shared<const config::grace_config>(cfg);
     heal.io = &io;
     heal.topology = std::make_shared<const config::topology>(cfg.root);

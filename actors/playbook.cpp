@@ -81,8 +81,7 @@ private:
   }
 
   void note(incident_note n) {
-    if (state.job.tracker)
-      send(state.job.tracker, std::move(n));
+    send_note(this, state.job.tracker, *state.job.time, std::move(n));
   }
 
   // Records step `step` as an action of the incident.
@@ -297,13 +296,15 @@ private:
     auto path = state.job.path;
     auto attempt = state.run.attempt;
     auto where = s.url.empty() ? std::string{"hook"} : s.url;
-    auto done = [tracker, path, attempt, where](runtime::probe_result r) {
+    auto done = [tracker, path, attempt, where,
+                 time = state.job.time](runtime::probe_result r) {
       if (!r.ok)
         spdlog::warn("{}: notify {} failed: {}", path, where, r.detail);
       if (!tracker)
         return;
       auto n
-        = action_note(path, "notify", r.ok ? where : where + ": " + r.detail);
+        = action_note(path, "notify", r.ok ? where : where + ": " + r.detail, 0,
+                      time->steady_ns());
       n.ok = r.ok;
       n.attempt = attempt;
       caf::anon_send(tracker, std::move(n));

@@ -24,6 +24,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/clock.hpp"
 #include "actors/failure.hpp"
 #include "actors/node_context.hpp"
 #include "playbooks/plan.hpp"
@@ -37,9 +38,10 @@ struct playbook_job {
   component_failure what;                        // what it heals
   instance_state state = instance_state::exited; // the component then
   playbooks::plan plan;
-  caf::actor child;      // its process actor
-  caf::actor supervisor; // its supervisor
-  caf::actor tracker;    // may be null
+  caf::actor child;                                    // its process actor
+  caf::actor supervisor;                               // its supervisor
+  caf::actor tracker;                                  // may be null
+  std::shared_ptr<const clock> time = machine_clock(); // the node's
   /// For on_failure playbooks by name; may be null (built-ins only).
   std::shared_ptr<const config::grace_config> config;
   runtime::io_loop* io = nullptr; // exec and notify steps run there

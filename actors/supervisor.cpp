@@ -548,13 +548,11 @@ void supervisor_actor::report(report_kind kind) {
 }
 
 void supervisor_actor::note(incident_note n) {
-  if (state.ctx->tracker)
-    send(state.ctx->tracker, std::move(n));
+  send_note(this, state.ctx->tracker, *state.ctx->time, std::move(n));
 }
 
 void supervisor_actor::note(failure_note n) {
-  if (state.ctx->tracker)
-    send(state.ctx->tracker, std::move(n));
+  send_note(this, state.ctx->tracker, *state.ctx->time, std::move(n));
 }
 
 void supervisor_actor::note_failed(slot& s, const child_report& r) {

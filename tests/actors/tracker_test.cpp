@@ -12,6 +12,7 @@
 #include "actors/tracker.hpp"
 #include "runtime/incident_reader.hpp"
 #include "tests/actors/supervision_fixture.hpp"
+#include "tests/actors/test_scheduler.hpp"
 
 using namespace grace;
 using namespace std::chrono_literals;
@@ -264,27 +265,6 @@ TEST_F(Supervision, ACrashStormOfAHundredChildrenIsAHundredIncidents) {
 
 // -- on CAF's deterministic scheduler, with the node's clock set by the test
 
-namespace {
-
-// Keeps the event lines it is sent (a class: CAF 0.17's function-based
-// actors without arguments bind a null pointer, which UBSan reports).
-class line_sink : public caf::event_based_actor {
-public:
-  line_sink(caf::actor_config& cfg, std::vector<std::string>* lines)
-      : caf::event_based_actor(cfg), lines_(lines) {}
-
-  caf::behavior make_behavior() override {
-    return {[this](actors::event_atom, const std::string& line) {
-      lines_->push_back(line);
-    }};
-  }
-
-private:
-  std::vector<std::string>* lines_;
-};
-
-} // namespace
-
 TEST(TrackerOnTheTestScheduler, AnIncidentsTimesAreTheNodesClock) {
   auto cfg = actors::make_config({true, 0});
   caf::actor_system sys{*cfg};
@@ -295,7 +275,7 @@ TEST(TrackerOnTheTestScheduler, AnIncidentsTimesAreTheNodesClock) {
   auto report = std::make_shared<actors::run_report>();
   // The lines the tracker writes, as `grace events` hears of them.
   std::vector<std::string> lines;
-  auto events = sys.spawn<line_sink>(&lines);
+  auto events = sys.spawn<test::line_sink>(&lines);
   actors::tracker_options opts;
   opts.report = report;
   opts.events = events;
