@@ -11,7 +11,7 @@
 //                         [-n 500] [--warmup 5] [--settle-ms 100]
 //                         [--modes isolated,crashloop,tcp,notify]
 //                         [--json FILE] [--without-audit | --without-cgroups
-//                         | --other-grace BIN]
+//                         | --other-grace BIN] [--without-events]
 //
 // --without-audit adds a third subject: Grace with GRACE_BENCH_NO_AUDIT=1
 // (no tracker, no audit log), to show what recording incidents costs;
@@ -28,7 +28,8 @@
 // rule is `ready: {notify: true}`. In those two modes the driver also
 // follows `grace events` on the control socket and takes the time at which
 // Grace reports the replacement ready (kill -> "grace knows": what a
-// dependent or an operator waits for).
+// dependent or an operator waits for); --without-events leaves that out, to
+// show what streaming the events costs the restart itself.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -67,6 +68,7 @@ struct options {
   std::string json;
   bool without_audit = false;
   bool without_cgroups = false;
+  bool without_events = false;
   std::string other_grace;
 };
 
@@ -221,6 +223,8 @@ options parse(int argc, char** argv) {
       opts.without_audit = true;
     else if (a == "--without-cgroups")
       opts.without_cgroups = true;
+    else if (a == "--without-events")
+      opts.without_events = true;
     else if (a == "--other-grace")
       opts.other_grace = value();
     else {
@@ -343,7 +347,7 @@ int main(int argc, char** argv) {
       x.sup = std::make_unique<grace::bench::process>(
         cmd, (dir / (tag + ".log")).string(), env);
     }
-    if (mode == "tcp" || mode == "notify")
+    if ((mode == "tcp" || mode == "notify") && !opts.without_events)
       for (auto& x : xs)
         if (x.is_grace) {
           x.events = std::make_unique<ready_events>(x.socket);

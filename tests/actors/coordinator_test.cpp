@@ -10,10 +10,12 @@
 #include "actors/tracker.hpp"
 #include "runtime/incident.hpp"
 #include "tests/actors/test_scheduler.hpp"
+#include "tests/support/incident_fields.hpp"
 
 using namespace grace;
 using runtime::incident;
 using runtime::incident_status;
+using test::find_step;
 
 namespace {
 
@@ -87,14 +89,6 @@ protected:
   caf::actor events_, tracker_, coordinator_, supervisor_, child_;
 };
 
-const runtime::incident_action* action(const incident& x,
-                                       const std::string& step) {
-  for (auto& a : x.actions)
-    if (a.step == step)
-      return &a;
-  return nullptr;
-}
-
 } // namespace
 
 TEST_F(HealingOnTheTestScheduler,
@@ -121,11 +115,11 @@ TEST_F(HealingOnTheTestScheduler,
   EXPECT_EQ(done.status, incident_status::resolved);
   EXPECT_DOUBLE_EQ(done.mttr_seconds.value_or(-1), 0.04);
   EXPECT_EQ(done.closed_us, wall0 + 40'000);
-  auto* restart = action(done, "restart");
+  auto* restart = find_step(done, "restart");
   ASSERT_TRUE(restart);
   EXPECT_TRUE(restart->ok);
   EXPECT_EQ(restart->at_us, wall0 + 10'000);
-  auto* verify = action(done, "verify");
+  auto* verify = find_step(done, "verify");
   ASSERT_TRUE(verify);
   EXPECT_EQ(verify->at_us, wall0 + 40'000);
   EXPECT_TRUE(child_asked_.blocked.empty()) << "healed: nothing to give up";
@@ -141,7 +135,7 @@ TEST_F(HealingOnTheTestScheduler, ARestartNobodyAnswersFailsAtItsDeadline) {
   ASSERT_EQ(all.size(), 2u);
   auto& failed = all[1];
   EXPECT_EQ(failed.status, incident_status::failed);
-  auto* restart = action(failed, "restart");
+  auto* restart = find_step(failed, "restart");
   ASSERT_TRUE(restart);
   EXPECT_FALSE(restart->ok);
   EXPECT_EQ(child_asked_.verifies, 0) << "nothing to verify";

@@ -98,9 +98,9 @@ TEST(IncidentBook, TheFailureIsRecordedWholeAndTheLatestKept) {
   std::vector<std::string> keys;
   for (auto& [k, v] : inc->detail)
     keys.push_back(k);
-  EXPECT_EQ(keys, (std::vector<std::string>{"pid", "reason", "port",
-                                            "holder_pid", "holder_cmd",
-                                            "output"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"pid", "reason", "port", "holder_pid",
+                                      "holder_cmd", "output"}));
   auto again = crash("root/web", 2'000, 300);
   again.what.code = 2;
   book.failed(again);

@@ -14,6 +14,7 @@
 #include "runtime/port_holder.hpp"
 #include "tests/actors/supervision_fixture.hpp"
 #include "tests/support/background.hpp"
+#include "tests/support/incident_fields.hpp"
 #include "tests/support/ports.hpp"
 
 using namespace grace;
@@ -22,6 +23,7 @@ using runtime::incident;
 using runtime::incident_status;
 using test::alive;
 using test::background;
+using test::field;
 using test::never_within;
 using test::Supervision;
 using test::wait_until;
@@ -40,14 +42,6 @@ std::string joined(const std::vector<std::string>& v) {
   for (auto& s : v)
     out += (out.empty() ? "" : " ") + s;
   return out;
-}
-
-template <class T>
-const T* field(const runtime::detail_fields& fields, const std::string& key) {
-  for (auto& [k, v] : fields)
-    if (k == key)
-      return std::get_if<T>(&v);
-  return nullptr;
 }
 
 std::string text(const incident& x, const std::string& key) {

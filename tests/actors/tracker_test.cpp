@@ -13,12 +13,14 @@
 #include "runtime/incident_reader.hpp"
 #include "tests/actors/supervision_fixture.hpp"
 #include "tests/actors/test_scheduler.hpp"
+#include "tests/support/incident_fields.hpp"
 
 using namespace grace;
 using namespace std::chrono_literals;
 using runtime::incident;
 using runtime::incident_status;
 using test::child;
+using test::find_step;
 using test::Supervision;
 using test::tree;
 using test::wait_until;
@@ -41,14 +43,6 @@ std::optional<std::int64_t> int_field(const runtime::detail_fields& fields,
       if (auto* n = std::get_if<std::int64_t>(&v))
         return *n;
   return std::nullopt;
-}
-
-const runtime::incident_action* find_step(const incident& x,
-                                          const std::string& step) {
-  for (auto& a : x.actions)
-    if (a.step == step)
-      return &a;
-  return nullptr;
 }
 
 } // namespace
