@@ -60,6 +60,9 @@ public:
     };
   }
 
+  // A promise keeps its requester alive: dropped when this one goes.
+  void on_exit() override { pending_.clear(); }
+
 private:
   asked* log_;
   std::vector<caf::typed_response_promise<bool>> pending_;
@@ -90,6 +93,8 @@ public:
       },
     };
   }
+
+  void on_exit() override { pending_.clear(); }
 
 private:
   asked* log_;
