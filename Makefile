@@ -10,7 +10,7 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 
 BENCH_BUILD ?= build-bench
-SOURCES = $(shell find actors bench config playbooks runtime tests \
+SOURCES = $(shell find actors bench cluster config playbooks runtime tests \
             -name '*.cpp' -o -name '*.hpp')
 
 .PHONY: all deps build build-asan demo test test-normal test-asan \
