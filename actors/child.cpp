@@ -115,6 +115,18 @@ caf::behavior process_actor::make_behavior() {
       r.noted = true;
       send_report(std::move(r));
     },
+    [this](failure_report& f) {
+      // One of its monitors raised a failure: passed on, unless it concerns
+      // an instance that has ended since (its exit, reported first, is the
+      // failure; a probe of a dead process would restart it twice).
+      if (f.what.pid != state.pid || state.fsm.now != child_phase::running) {
+        spdlog::debug("{}: {} dropped: pid {} is gone", state.spec.path,
+                      f.what.detail, f.what.pid);
+        return;
+      }
+      if (state.ctx->coordinator)
+        send(state.ctx->coordinator, std::move(f));
+    },
     [this](health_atom, const std::string& probe, const std::string& how) {
       state.probe_health[probe] = how;
     },
@@ -208,11 +220,14 @@ caf::behavior process_actor::make_behavior() {
           out_sink->read_from(std::move(*out_read));
           err_sink->read_from(std::move(*err_read));
         });
-      std::lock_guard<std::mutex> guard{state.fast->mutex};
-      state.fast->permit = restart_permit{any_exit, not_before_ns};
-      state.fast->opts = std::move(opts);
-      state.fast->out_write = std::move(out.write);
-      state.fast->err_write = std::move(err.write);
+      {
+        std::lock_guard<std::mutex> guard{state.fast->mutex};
+        state.fast->permit = restart_permit{any_exit, not_before_ns};
+        state.fast->opts = std::move(opts);
+        state.fast->out_write = std::move(out.write);
+        state.fast->err_write = std::move(err.write);
+      }
+      spdlog::debug("{}: holds a restart permit", state.spec.path);
     },
     [this](revoke_atom) { revoke(); },
     [this](ready_atom, std::uint64_t gen) {

@@ -406,7 +406,11 @@ private:
     f.supervisor = state.supervisor;
     f.state = instance_state::running;
     spdlog::warn("{}: {}", state.path, f.what.detail);
-    if (state.ctx->coordinator)
+    // Through the process actor, which drops it if the instance has gone
+    // meanwhile (its exit came first: that is the failure).
+    if (state.child)
+      send(state.child, std::move(f));
+    else if (state.ctx->coordinator)
       send(state.ctx->coordinator, std::move(f));
   }
 };

@@ -1,7 +1,8 @@
 // The monitor actor: one per probe of a component (SPEC.md section 4). It
 // runs its check every `every` on the I/O thread (runtime/probes.hpp),
 // never two at once, cuts a slow one at `timeout`, and after `failures`
-// consecutive failures raises one failure_report to the coordinator - once,
+// consecutive failures raises one failure_report to the coordinator (through
+// its process actor, which drops it if that instance is gone) - once,
 // until a check passes again or the component restarts. It is paused while
 // its component is not ready (stopped, restarting) and resumed by its
 // process actor once it is, after the probe's `initial_delay` if it has one.

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "tests/actors/supervision_fixture.hpp"
+#include "tests/actors/test_scheduler.hpp"
 #include "tests/support/ports.hpp"
 
 using namespace grace;
@@ -103,6 +104,33 @@ TEST_F(Supervision, AHealthyComponentRaisesNothing) {
   EXPECT_TRUE(incident_lines().empty());
   EXPECT_EQ(starts("a").size(), 1u);
   EXPECT_EQ(logs_->count("failed ("), 0u) << "not even one failed check";
+}
+
+TEST_F(Supervision, AProbeFailureOfAnInstanceThatIsGoneIsDropped) {
+  // The failure a monitor raises goes through its process actor, which
+  // passes it on for the instance that runs and drops it for one that has
+  // ended (its exit is the failure: a probe of a dead process would
+  // restart it twice).
+  test::failures_seen seen;
+  stand_in_coordinator_ = sys_.spawn<test::failure_sink>(&seen);
+  start(probed("        - {kind: exec, command: [\"false\"], every: 20ms, "
+               "failures: 1}\n"));
+  ASSERT_TRUE(wait_until([&] { return seen.all().size() == 1; }));
+  auto raised = seen.all().front();
+  ASSERT_TRUE(raised.child);
+  EXPECT_EQ(raised.what.pid, pid_of("a"));
+  auto stale = raised;
+  stale.what.pid = raised.what.pid + 1'000'000;
+  stale.what.detail = "stale";
+  caf::anon_send(raised.child, stale);
+  auto fresh = raised;
+  fresh.what.detail = "fresh";
+  caf::anon_send(raised.child, fresh);
+  // Passed on in order: once the fresh one is here, the stale one was not.
+  ASSERT_TRUE(wait_until([&] { return seen.all().size() >= 2; }));
+  auto all = seen.all();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].what.detail, "fresh");
 }
 
 TEST_F(Supervision, ALostPortIsConnectivityLostAndARestartHealsIt) {

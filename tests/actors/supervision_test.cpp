@@ -575,14 +575,14 @@ TEST_F(Supervision, FastPathRestartsALoneChildAtOnce) {
   ASSERT_TRUE(wait_report(report_kind::ready));
   ASSERT_TRUE(wait_up({"a", "b"}));
   // The permit follows "ready"; wait until it has been handed out.
-  ASSERT_TRUE(wait_log("root: root/a may restart at once"));
+  ASSERT_TRUE(wait_log("root/a: holds a restart permit"));
   kill_child("a");
   ASSERT_TRUE(wait_starts("a", 2));
   ASSERT_TRUE(wait_log("root/a: killed by SIGKILL; restarted at once"));
   ASSERT_TRUE(wait_log("root: restarting root/a (killed by SIGKILL)"));
   EXPECT_EQ(starts("b").size(), 1u);
   // And again, with the next permit.
-  ASSERT_TRUE(wait_log("root: root/a may restart at once", 2));
+  ASSERT_TRUE(wait_log("root/a: holds a restart permit", 2));
   kill_child("a");
   ASSERT_TRUE(wait_starts("a", 3));
 }
@@ -597,13 +597,13 @@ TEST_F(Supervision, FastPathRestartsANotifyChildWhichIsReadyByItsNewSocket) {
                    "ready: {notify: true, within: 30s}, probes: [{kind: "
                    "heartbeat, within: 30s}]")));
   ASSERT_TRUE(wait_report(report_kind::ready));
-  ASSERT_TRUE(wait_log("root: root/a may restart at once"));
+  ASSERT_TRUE(wait_log("root/a: holds a restart permit"));
   kill_child("a");
   ASSERT_TRUE(wait_starts("a", 2));
   ASSERT_TRUE(wait_log("root/a: killed by SIGKILL; restarted at once"));
   ASSERT_TRUE(wait_log("root/a: ready", 2));
   // Ready again, so permitted again: the next kill takes the fast path too.
-  ASSERT_TRUE(wait_log("root: root/a may restart at once", 2));
+  ASSERT_TRUE(wait_log("root/a: holds a restart permit", 2));
   kill_child("a");
   ASSERT_TRUE(wait_log("root/a: killed by SIGKILL; restarted at once", 2));
   ASSERT_TRUE(wait_log("root/a: ready", 3));

@@ -1,10 +1,11 @@
-// Actors for tests on CAF's deterministic scheduler: stand-ins that record
-// what they are sent and answer when the test says so. Classes, not
-// functions: CAF 0.17's function-based actors without arguments bind a null
-// pointer, which UBSan reports.
+// Stand-ins for tests, most of them on CAF's deterministic scheduler: actors
+// that record what they are sent and answer when the test says so. Classes,
+// not functions: CAF 0.17's function-based actors without arguments bind a
+// null pointer, which UBSan reports.
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,35 @@ public:
 
 private:
   std::vector<std::string>* lines_;
+};
+
+/// The failure reports a stand-in coordinator received, for a test thread
+/// to read while the actor system runs.
+struct failures_seen {
+  std::mutex mutex;
+  std::vector<actors::failure_report> reports;
+
+  std::vector<actors::failure_report> all() {
+    std::lock_guard<std::mutex> guard{mutex};
+    return reports;
+  }
+};
+
+/// Keeps the failure reports it is sent, as the coordinator would get them.
+class failure_sink : public caf::event_based_actor {
+public:
+  failure_sink(caf::actor_config& cfg, failures_seen* seen)
+      : caf::event_based_actor(cfg), seen_(seen) {}
+
+  caf::behavior make_behavior() override {
+    return {[this](const actors::failure_report& f) {
+      std::lock_guard<std::mutex> guard{seen_->mutex};
+      seen_->reports.push_back(f);
+    }};
+  }
+
+private:
+  failures_seen* seen_;
 };
 
 /// What a stand-in for a supervisor or a process actor was asked.
