@@ -122,6 +122,7 @@ void loader::resolve() {
   }
   check_playbook_cycles();
   check_ports();
+  check_cluster();
 }
 
 void loader::check_anomalies(child_spec& c) {

@@ -22,17 +22,23 @@ namespace grace::config::detail {
 // -----------------------------------------------------------------
 
 inline const std::vector<std::string_view> top_keys{
-  "grace",    "log_dir",        "metrics",    "audit",
-  "defaults", "restart_budget", "supervisor", "playbooks"};
+  "grace",          "log_dir",    "metrics",   "audit",  "defaults",
+  "restart_budget", "supervisor", "playbooks", "cluster"};
 
 inline const std::vector<std::string_view> supervisor_keys{
-  "name",    "strategy", "intensity",  "period",  "on_exhausted",
-  "restart", "shutdown", "depends_on", "children"};
+  "name",    "strategy", "intensity",  "period",   "on_exhausted",
+  "restart", "shutdown", "depends_on", "children", "nodes"};
 
 inline const std::vector<std::string_view> child_keys{
-  "name",   "command", "shell",    "restart",    "shutdown", "stop_signal",
-  "ports",  "ready",   "env",      "cwd",        "user",     "limits",
-  "probes", "on",      "severity", "depends_on", "replicas", "backoff"};
+  "name",        "command",  "shell",   "restart", "shutdown",
+  "stop_signal", "ports",    "ready",   "env",     "cwd",
+  "user",        "limits",   "probes",  "on",      "severity",
+  "depends_on",  "replicas", "backoff", "nodes"};
+
+inline const std::vector<std::string_view> cluster_keys{
+  "node", "nodes", "heartbeat", "down_after", "quorum", "failback", "tls"};
+
+inline const std::vector<std::string_view> tls_keys{"cert", "key", "ca"};
 
 inline const std::vector<std::string_view> backoff_keys{"min", "max", "factor",
                                                         "jitter"};

@@ -21,28 +21,7 @@ namespace fs = std::filesystem;
 namespace grace::config::detail {
 
 void loader::load_metrics(node_id id) {
-  auto text = w_.nonempty_string(id, "metrics");
-  if (!text)
-    return;
-  auto colon = text->rfind(':');
-  std::string host;
-  std::string port;
-  if (colon != std::string::npos) {
-    host = text->substr(0, colon);
-    port = text->substr(colon + 1);
-  }
-  if (host.starts_with('[') && host.ends_with(']'))
-    host = host.substr(1, host.size() - 2);
-  unsigned value = 0;
-  auto res = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (colon == std::string::npos || host.empty() || port.empty()
-      || res.ec != std::errc{} || res.ptr != port.data() + port.size()
-      || value == 0 || value > 65535) {
-    w_.error(id, "metrics: expected host:port (e.g. 127.0.0.1:9464), got "
-                   + quote(*text));
-    return;
-  }
-  cfg_.metrics = endpoint{host, static_cast<std::uint16_t>(value)};
+  cfg_.metrics = host_port(id, "metrics", "127.0.0.1:9464");
 }
 
 shutdown_spec loader::shutdown(node_id id, const std::string& label,
@@ -161,6 +140,10 @@ supervisor_spec loader::supervisor(node_id id, const std::string& parent_path,
   if (auto v = f.get("on_exhausted"))
     if (auto x = w_.enumeration<exhausted_action>(*v, "on_exhausted"))
       sup.on_exhausted = *x;
+  if (is_root && f.has("nodes"))
+    w_.error(*f.key_node("nodes"), "nodes: not allowed on the root supervisor "
+                                   "(the root runs on every node; place its "
+                                   "children)");
   for (auto key : {"restart", "shutdown", "depends_on"}) {
     if (is_root && f.has(key))
       w_.error(*f.key_node(key), std::string{key}
@@ -175,6 +158,8 @@ supervisor_spec loader::supervisor(node_id id, const std::string& parent_path,
       sup.shutdown = shutdown(*v, "shutdown", sup.shutdown);
     if (auto v = f.get("depends_on"))
       sup.depends_on = depends_on(*v, "depends_on");
+    if (auto v = f.get("nodes"))
+      sup.nodes = nodes(*v);
   }
   ++components_;
   if (auto v = f.get("children"))
@@ -301,6 +286,8 @@ std::vector<child_spec> loader::child(node_id id,
     c.severity = severities(*v);
   if (auto v = f.get("depends_on"))
     c.depends_on = depends_on(*v, "depends_on");
+  if (auto v = f.get("nodes"))
+    c.nodes = nodes(*v);
   if (auto v = f.get("backoff"))
     c.backoff = backoff(*v, "backoff", c.backoff);
   std::vector<child_spec> result;

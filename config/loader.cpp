@@ -85,6 +85,11 @@ void loader::load(std::optional<node_id> root) {
     if (ok)
       cfg_.restart_budget = budget;
   }
+  if (auto v = top.get("cluster")) {
+    load_cluster(*v);
+    if (cfg_.cluster)
+      cfg_.cluster->where = w_.pos(*top.key_node("cluster"));
+  }
   if (auto v = top.get("playbooks"))
     load_playbooks(*v);
   if (auto v = top.get("supervisor")) {

@@ -1,7 +1,8 @@
 // The loader: one pass over a parsed document that builds a grace_config
 // and reports every problem with its position. Its member functions live
 // in the files of their sections: load_tree.cpp (top level, supervisors,
-// children), load_probes.cpp, load_playbooks.cpp, load_checks.cpp
+// children), load_cluster.cpp, load_probes.cpp, load_playbooks.cpp,
+// load_checks.cpp
 // (cross-references and semantic checks); loader.cpp holds the entry
 // points. Internal to config/.
 #pragma once
@@ -29,6 +30,21 @@ private:
   // -- top level ------------------------------------------------------------
 
   void load_metrics(node_id id);
+
+  std::optional<endpoint> host_port(node_id id, const std::string& label,
+                                    std::string_view example);
+
+  // -- the cluster (load_cluster.cpp) ---------------------------------------
+
+  void load_cluster(node_id id);
+
+  void quorum(node_id id, cluster_spec& c);
+
+  std::vector<reference> nodes(node_id id);
+
+  // Every `nodes:` names a node of `cluster:`, and none is inside a subtree
+  // that has its own.
+  void check_cluster();
 
   shutdown_spec shutdown(node_id id, const std::string& label,
                          shutdown_spec fallback);

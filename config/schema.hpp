@@ -317,6 +317,9 @@ struct child_spec {
   std::vector<reference> depends_on; // component paths, resolved
   backoff_spec backoff;
   std::optional<int> replica; // index within its pool
+  /// In a cluster: the nodes it may run on, in order (exactly one at a
+  /// time); empty: it runs on every node.
+  std::vector<reference> nodes;
   source_pos where;
 
   friend bool operator==(const child_spec&, const child_spec&) = default;
@@ -336,6 +339,8 @@ struct supervisor_spec {
   shutdown_spec shutdown;
   std::vector<reference> depends_on;
   std::vector<component_spec> children;
+  /// In a cluster: the nodes the subtree may run on, as a whole.
+  std::vector<reference> nodes;
   source_pos where;
 
   friend bool operator==(const supervisor_spec&, const supervisor_spec&)
@@ -361,6 +366,33 @@ struct endpoint {
   std::uint16_t port = 0;
 };
 
+/// A node of a cluster: its name and the address it listens on.
+struct cluster_node {
+  std::string name;
+  endpoint address;
+  source_pos where;
+};
+
+/// Mutual TLS between the nodes: this node's certificate and key, and the
+/// authority that signs every node's certificate (absolute paths).
+struct tls_spec {
+  std::string cert;
+  std::string key;
+  std::string ca;
+};
+
+/// `cluster:` (SPEC.md section 9): the nodes and how they agree on who is up.
+struct cluster_spec {
+  std::string node; // this node; empty: `grace run --node NAME` names it
+  std::vector<cluster_node> nodes; // in the file's order
+  duration heartbeat{std::chrono::milliseconds{200}};
+  duration down_after{std::chrono::seconds{1}};
+  std::size_t quorum = 0; // nodes that must be reachable, this one included
+  bool failback = false;
+  std::optional<tls_spec> tls;
+  source_pos where; // of the `cluster` key
+};
+
 /// The node's restart budget: at most `restarts` restarts across the whole
 /// tree within any `period`; past it, failed components are held instead
 /// of restarted (a critical incident each).
@@ -381,6 +413,7 @@ struct grace_config {
   shutdown_spec default_shutdown;
   backoff_spec default_backoff;
   std::optional<budget_spec> restart_budget; // none: no node-wide limit
+  std::optional<cluster_spec> cluster;       // none: a single node
   supervisor_spec root;
   std::map<std::string, playbook_spec> playbooks;
 };

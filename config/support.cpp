@@ -41,6 +41,11 @@ void check(const supervisor_spec& sup, const std::string& no_memory,
 std::vector<config_error> unsupported_for_run(const grace_config& cfg,
                                               const std::string& no_memory) {
   std::vector<config_error> out;
+  if (cfg.cluster)
+    out.push_back({cfg.cluster->where,
+                   "cluster: grace check validates it, but 'grace run' does "
+                   "not run a cluster of nodes yet (run one grace per node "
+                   "without cluster: and nodes:)"});
   check(cfg.root, no_memory, out);
   return out;
 }

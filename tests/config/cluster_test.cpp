@@ -1,0 +1,167 @@
+// `cluster:` and `nodes:` (SPEC.md section 9): what the loader reads, and
+// every mistake it reports with its position.
+#include <gtest/gtest.h>
+
+#include "config/support.hpp"
+#include "tests/config/config_test_util.hpp"
+
+using grace::test::config_of;
+using grace::test::errors_of;
+using strings = std::vector<std::string>;
+
+namespace {
+
+const std::string three_nodes = R"(grace: 1
+cluster:
+  node: a
+  nodes:
+    a: 127.0.0.1:4701
+    b: 127.0.0.1:4702
+    c: 127.0.0.1:4703
+)";
+
+} // namespace
+
+TEST(ClusterConfig, TheExampleOfTheSpecReads) {
+  auto cfg = config_of(three_nodes + R"(  heartbeat: 200ms
+  down_after: 1s
+  quorum: majority
+  failback: false
+  tls: {cert: tls/a.pem, key: tls/a.key, ca: tls/ca.pem}
+supervisor:
+  name: root
+  children:
+    - {name: agent, command: [./bin/agent]}
+    - {name: db, command: [./bin/db], nodes: [a, b]}
+    - supervisor: {name: api, nodes: [b, c, a], children: [{name: x, command: [x]}]}
+)");
+  ASSERT_TRUE(cfg.cluster);
+  auto& c = *cfg.cluster;
+  EXPECT_EQ(c.node, "a");
+  ASSERT_EQ(c.nodes.size(), 3u);
+  EXPECT_EQ(c.nodes[1].name, "b");
+  EXPECT_EQ(c.nodes[1].address.host, "127.0.0.1");
+  EXPECT_EQ(c.nodes[1].address.port, 4702);
+  EXPECT_EQ(c.heartbeat, std::chrono::milliseconds{200});
+  EXPECT_EQ(c.down_after, std::chrono::seconds{1});
+  EXPECT_EQ(c.quorum, 2u);
+  EXPECT_FALSE(c.failback);
+  ASSERT_TRUE(c.tls);
+  EXPECT_EQ(c.tls->ca, "/etc/grace/tls/ca.pem") << "relative to the file";
+  auto& children = cfg.root.children;
+  EXPECT_TRUE(
+    std::get<grace::config::child_spec>(children[0].node).nodes.empty());
+  auto& db = std::get<grace::config::child_spec>(children[1].node);
+  ASSERT_EQ(db.nodes.size(), 2u);
+  EXPECT_EQ(db.nodes[0].name, "a");
+  auto& api = std::get<grace::config::supervisor_spec>(children[2].node);
+  ASSERT_EQ(api.nodes.size(), 3u);
+  EXPECT_EQ(api.nodes[0].name, "b");
+}
+
+TEST(ClusterConfig, DefaultsAndAQuorumByNumber) {
+  auto cfg = config_of(three_nodes
+                       + "  quorum: 1\n  failback: true\nsupervisor: "
+                         "{children: [{name: a, command: [x]}]}\n");
+  auto& c = *cfg.cluster;
+  EXPECT_EQ(c.quorum, 1u);
+  EXPECT_TRUE(c.failback);
+  EXPECT_EQ(c.heartbeat, std::chrono::milliseconds{200});
+  EXPECT_EQ(c.down_after, std::chrono::seconds{1});
+  EXPECT_FALSE(c.tls);
+}
+
+TEST(ClusterConfig, MistakesInTheClusterSection) {
+  EXPECT_EQ(errors_of(R"(grace: 1
+cluster:
+  node: d
+  nodes:
+    a: 127.0.0.1:4701
+    b: 127.0.0.1
+    c: 127.0.0.1:4701
+    "x y": 127.0.0.1:4704
+  heartbeat: 2s
+  down_after: 1s
+  quorum: 5
+  failback: maybe
+  tls: {cert: a.pem}
+  colour: red
+supervisor: {children: [{name: a, command: [x]}]}
+)"),
+            (strings{
+              "t.yaml:3:9: error: cluster.node: 'd' is not one of "
+              "cluster.nodes (did you mean 'a'?)",
+              "t.yaml:6:8: error: cluster.nodes.b: expected host:port (e.g. "
+              "127.0.0.1:4701), got '127.0.0.1'",
+              "t.yaml:7:8: error: cluster.nodes.c: 127.0.0.1:4701 is a's "
+              "address too (line 5)",
+              "t.yaml:8:5: error: cluster.nodes.x y: invalid name 'x y' "
+              "(allowed: a-z, 0-9, '_' and '-')",
+              "t.yaml:10:15: error: cluster.down_after: must be longer than "
+              "heartbeat (2s), or a node is down between two heartbeats",
+              // b's address is wrong: three nodes are known.
+              "t.yaml:11:11: error: cluster.quorum: 5 is more than the 3 "
+              "nodes: a quorum could never form",
+              "t.yaml:12:13: error: cluster.failback: expected true or false, "
+              "got 'maybe'",
+              "t.yaml:13:8: error: cluster.tls: missing required key 'key'",
+              "t.yaml:13:8: error: cluster.tls: missing required key 'ca'",
+              "t.yaml:14:3: error: cluster: unknown key 'colour'",
+            }));
+}
+
+TEST(ClusterConfig, AQuorumIsMajorityOrANumber) {
+  auto errors = errors_of(three_nodes
+                          + "  quorum: most\nsupervisor: {children: [{name: "
+                            "a, command: [x]}]}\n");
+  EXPECT_EQ(errors,
+            strings{"t.yaml:8:11: error: cluster.quorum: expected majority or "
+                    "a number of nodes (at least 1), got 'most'"});
+}
+
+TEST(ClusterConfig, MistakesInNodesOfComponents) {
+  EXPECT_EQ(errors_of(three_nodes + R"(supervisor:
+  nodes: [a]
+  children:
+    - {name: db, command: [x], nodes: [a, bb]}
+    - {name: cache, command: [x], nodes: []}
+    - {name: web, command: [x], nodes: [a, a]}
+    - supervisor:
+        name: api
+        nodes: [b, c]
+        children:
+          - {name: x, command: [x], nodes: [c]}
+)"),
+            (strings{
+              "t.yaml:9:3: error: nodes: not allowed on the root supervisor "
+              "(the root runs on every node; place its children)",
+              "t.yaml:11:43: error: nodes: unknown node 'bb' (did you mean "
+              "'b'?)",
+              "t.yaml:12:42: error: nodes: an empty list places it nowhere "
+              "(leave nodes: out to run it on every node)",
+              "t.yaml:13:44: error: nodes: 'a' is listed twice",
+              "t.yaml:18:45: error: nodes: root/api/x is inside root/api, "
+              "which moves as a whole (its nodes: decide)",
+            }));
+}
+
+TEST(ClusterConfig, NodesWithoutAClusterSaySo) {
+  EXPECT_EQ(errors_of(R"(grace: 1
+supervisor:
+  children:
+    - {name: db, command: [x], nodes: [a]}
+)"),
+            strings{"t.yaml:4:40: error: nodes: needs a cluster: section that "
+                    "names the nodes"});
+}
+
+TEST(ClusterConfig, GraceRunRefusesAClusterItCannotRunYet) {
+  auto cfg = config_of(three_nodes
+                       + "supervisor: {children: [{name: a, command: [x]}]}\n");
+  auto refused = grace::config::unsupported_for_run(cfg, "");
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(to_string(refused[0]),
+            "t.yaml:2:1: error: cluster: grace check validates it, but 'grace "
+            "run' does not run a cluster of nodes yet (run one grace per node "
+            "without cluster: and nodes:)");
+}
