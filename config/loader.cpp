@@ -7,6 +7,7 @@
 #include <fstream>
 #include <tuple>
 
+#include "config/cluster.hpp"
 #include "config/loader_impl.hpp"
 
 namespace fs = std::filesystem;
@@ -128,6 +129,7 @@ load_result load_text(std::string_view text, const std::string& file,
   }
   grace_config cfg;
   cfg.file = file;
+  cfg.digest = digest(text);
   cfg.base_dir = fs::path{base_dir}.lexically_normal().string();
   walker w{doc, result.errors, cfg.base_dir};
   try {

@@ -405,6 +405,7 @@ struct budget_spec {
 struct grace_config {
   std::string file;     // as given
   std::string base_dir; // absolute directory of the file
+  std::string digest;   // SHA-256 of the file's bytes, hex (config/cluster)
   int version = 1;
   std::string log_dir; // absolute
   std::optional<endpoint> metrics;

@@ -31,6 +31,8 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
              "FILE:LINE:COL: error: MESSAGE (exit 0 valid, 2 invalid)");
   check_cmd->add_option("CONFIG", check.config, "The YAML config file")
     ->required();
+  check_cmd->add_option("--node", check.node,
+                        "This node of a cluster (overrides cluster.node)");
 
   run_command run;
   std::string run_for;
@@ -41,6 +43,8 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
   run_cmd->add_option("CONFIG", run.config, "The YAML config file")->required();
   run_cmd->add_option("--for", run_for,
                       "Stop by itself after DURATION (e.g. 20s, 5m)");
+  run_cmd->add_option("--node", run.node,
+                      "This node of a cluster (overrides cluster.node)");
 
   incidents_command incidents;
   std::string since;

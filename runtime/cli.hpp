@@ -14,11 +14,13 @@ namespace grace::runtime {
 /// `grace check CONFIG`: validate a config file.
 struct check_command {
   std::string config;
+  std::string node; // --node: this node of a cluster (else cluster.node)
 };
 
 /// `grace run CONFIG [--for DURATION]`: run the tree.
 struct run_command {
   std::string config;
+  std::string node; // --node: this node of a cluster (else cluster.node)
   /// Stop by itself after this long (0 = until SIGTERM/SIGINT).
   std::chrono::nanoseconds run_for{0};
 };

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/node.hpp"
+#include "config/cluster.hpp"
 #include "config/loader.hpp"
 #include "config/support.hpp"
 #include "runtime/cgroup.hpp"
@@ -55,9 +56,17 @@ int execute(const grace::runtime::check_command& cmd) {
     return 2;
   }
   auto& cfg = *result.config;
+  if (auto wrong = grace::config::choose_node(cfg, cmd.node); !wrong.empty()) {
+    print_errors(wrong, cmd.config);
+    return 2;
+  }
   std::cout << cmd.config << ": ok (" << grace::config::count_children(cfg.root)
             << " processes, " << grace::config::count_supervisors(cfg.root)
             << " supervisors, " << cfg.playbooks.size() << " playbooks)\n";
+  if (cfg.cluster)
+    std::cout << "cluster of " << cfg.cluster->nodes.size()
+              << " nodes, this one " << cfg.cluster->node << "; config digest "
+              << cfg.digest << "\n";
   return 0;
 }
 
@@ -70,6 +79,10 @@ int execute(const grace::runtime::run_command& cmd) {
     return 2;
   }
   auto& cfg = *result.config;
+  if (auto wrong = grace::config::choose_node(cfg, cmd.node); !wrong.empty()) {
+    print_errors(wrong, cmd.config);
+    return 2;
+  }
   // Containment, and the guardian that acts if grace is SIGKILLed: before
   // any thread exists (the guardian is forked).
   grace::actors::run_options opts;

@@ -2,6 +2,7 @@
 // every mistake it reports with its position.
 #include <gtest/gtest.h>
 
+#include "config/cluster.hpp"
 #include "config/support.hpp"
 #include "tests/config/config_test_util.hpp"
 
@@ -164,4 +165,46 @@ TEST(ClusterConfig, GraceRunRefusesAClusterItCannotRunYet) {
             "t.yaml:2:1: error: cluster: grace check validates it, but 'grace "
             "run' does not run a cluster of nodes yet (run one grace per node "
             "without cluster: and nodes:)");
+}
+
+TEST(ClusterConfig, TheDigestIsTheSha256OfTheFilesBytes) {
+  EXPECT_EQ(grace::config::digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(grace::config::digest(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  auto text
+    = three_nodes + "supervisor: {children: [{name: a, command: [x]}]}\n";
+  EXPECT_EQ(config_of(text).digest, grace::config::digest(text));
+  EXPECT_NE(config_of(text + "# another node's copy\n").digest,
+            config_of(text).digest)
+    << "a comment changes the bytes";
+}
+
+TEST(ClusterConfig, TheNodeIsChosenByTheFlagOrTheConfig) {
+  auto text
+    = three_nodes + "supervisor: {children: [{name: a, command: [x]}]}\n";
+  auto cfg = config_of(text);
+  EXPECT_TRUE(grace::config::choose_node(cfg, "").empty());
+  EXPECT_EQ(cfg.cluster->node, "a");
+  EXPECT_TRUE(grace::config::choose_node(cfg, "c").empty());
+  EXPECT_EQ(cfg.cluster->node, "c");
+  auto wrong = grace::config::choose_node(cfg, "cc");
+  ASSERT_EQ(wrong.size(), 1u);
+  EXPECT_EQ(to_string(wrong[0]), "t.yaml:2:1: error: --node cc: not one of "
+                                 "cluster.nodes (did you mean 'c'?)");
+  EXPECT_EQ(cfg.cluster->node, "c") << "unchanged";
+  auto unnamed
+    = config_of("grace: 1\ncluster:\n  nodes: {a: 127.0.0.1:4701}\nsupervisor: "
+                "{children: [{name: a, command: [x]}]}\n");
+  wrong = grace::config::choose_node(unnamed, "");
+  ASSERT_EQ(wrong.size(), 1u);
+  EXPECT_EQ(to_string(wrong[0]), "t.yaml:2:1: error: cluster: name this node "
+                                 "with cluster.node or --node NAME");
+  auto single = config_of("grace: 1\nsupervisor: {children: [{name: a, "
+                          "command: [x]}]}\n");
+  EXPECT_TRUE(grace::config::choose_node(single, "").empty());
+  wrong = grace::config::choose_node(single, "a");
+  ASSERT_EQ(wrong.size(), 1u);
+  EXPECT_EQ(to_string(wrong[0]),
+            "t.yaml:1:1: error: --node a: the config has no cluster: section");
 }

@@ -10,6 +10,17 @@ TEST(Cli, CheckTakesAConfig) {
   EXPECT_EQ(std::get<check_command>(out.options->command).config, "grace.yaml");
 }
 
+TEST(Cli, CheckAndRunTakeTheNodeOfACluster) {
+  auto check = parse_cli({"grace", "check", "c.yaml", "--node", "b"});
+  ASSERT_TRUE(check.options);
+  EXPECT_EQ(std::get<check_command>(check.options->command).node, "b");
+  auto run = parse_cli({"grace", "run", "c.yaml", "--node", "c"});
+  ASSERT_TRUE(run.options);
+  EXPECT_EQ(std::get<run_command>(run.options->command).node, "c");
+  auto none = parse_cli({"grace", "run", "c.yaml"});
+  EXPECT_EQ(std::get<run_command>(none.options->command).node, "");
+}
+
 TEST(Cli, VersionAndHelpExitZero) {
   auto version = parse_cli({"grace", "--version"});
   EXPECT_FALSE(version.options);
