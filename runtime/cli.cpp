@@ -52,8 +52,10 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
     "incidents", "The evidence report: incidents, success rate, MTTR and "
                  "time to detect min/p50/p90/p99/max per failure mode and per "
                  "component, the slowest recoveries, an MTTR histogram");
-  incidents_cmd->add_option("--log", incidents.log,
-                            "The audit log (default logs/incidents.jsonl)");
+  std::vector<std::string> logs;
+  incidents_cmd->add_option("--log", logs,
+                            "An audit log (default logs/incidents.jsonl); "
+                            "more than once: merged, one per node");
   incidents_cmd->add_flag("--json", incidents.json,
                           "The same figures as JSON, for scripts");
   incidents_cmd->add_option(
@@ -131,6 +133,14 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
     }
     out.options = cli_options{run};
   } else if (incidents_cmd->parsed()) {
+    if (!logs.empty())
+      incidents.logs = logs;
+    for (std::size_t i = 0; i < logs.size(); ++i)
+      for (std::size_t k = 0; k < i; ++k)
+        if (logs[k] == logs[i])
+          return usage_error("--log " + logs[i]
+                             + " is given twice: its incidents would count "
+                               "twice");
     if (!since.empty()) {
       auto d = config::parse_duration(since, false);
       if (auto* why = std::get_if<std::string>(&d))

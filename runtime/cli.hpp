@@ -25,9 +25,10 @@ struct run_command {
   std::chrono::nanoseconds run_for{0};
 };
 
-/// `grace incidents [--log FILE] [--json] [--since DURATION]`: the report.
+/// `grace incidents [--log FILE]... [--json] [--since DURATION]`: the
+/// report, of one log or of several merged (one per node of a cluster).
 struct incidents_command {
-  std::string log = "logs/incidents.jsonl";
+  std::vector<std::string> logs{"logs/incidents.jsonl"};
   bool json = false;
   /// Only incidents detected this recently (0 = all).
   std::chrono::nanoseconds since{0};

@@ -135,20 +135,27 @@ int execute(const grace::runtime::incidents_command& cmd) {
       = std::chrono::duration_cast<std::chrono::microseconds>(
           std::chrono::system_clock::now().time_since_epoch() - cmd.since)
           .count();
-  try {
-    auto summary = grace::runtime::summarize(cmd.log, since_us);
-    grace::runtime::warn_unreadable(std::cerr, summary, cmd.log);
-    if (cmd.json)
-      std::cout << grace::runtime::report_json(summary, cmd.log) << '\n';
-    else
-      grace::runtime::print_report(std::cout, summary, cmd.log,
-                                   ::isatty(STDOUT_FILENO) == 1);
-    return 0;
-  } catch (const std::system_error& e) {
-    std::cerr << "grace: cannot read the audit log " << cmd.log << ": "
-              << e.code().message() << '\n';
-    return 1;
+  // Each log read on its own (its warnings name it), then merged.
+  grace::runtime::incident_summary summary;
+  std::string source;
+  for (auto& log : cmd.logs) {
+    try {
+      auto one = grace::runtime::summarize(log, since_us);
+      grace::runtime::warn_unreadable(std::cerr, one, log);
+      summary.merge(one);
+    } catch (const std::system_error& e) {
+      std::cerr << "grace: cannot read the audit log " << log << ": "
+                << e.code().message() << '\n';
+      return 1;
+    }
+    source += (source.empty() ? "" : ", ") + log;
   }
+  if (cmd.json)
+    std::cout << grace::runtime::report_json(summary, source) << '\n';
+  else
+    grace::runtime::print_report(std::cout, summary, source,
+                                 ::isatty(STDOUT_FILENO) == 1);
+  return 0;
 }
 
 // Asks the running grace (SPEC.md section 1: status 0, or 1 if no grace

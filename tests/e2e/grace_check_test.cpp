@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/support/run_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -102,6 +103,43 @@ TEST(GraceIncidents, ATornLastLineIsSkippedWithAWarning) {
               std::string::npos)
       << r.out;
   }
+}
+
+TEST(GraceIncidents, SeveralLogsAreMergedEachWarnedOnItsOwn) {
+  // One log per node of a cluster; b's ends torn.
+  grace::test::temp_dir dir;
+  auto line = [](const std::string& id, const std::string& component,
+                 const std::string& mttr) {
+    return R"({"incident_id":")" + id + R"(","component":")" + component
+           + R"(","failure_mode":"crashed","severity":"high",)"
+             R"("status":"resolved",)"
+             R"("detected_at":"2026-11-27T16:43:28.024197Z",)"
+             R"("resolved_at":"2026-11-27T16:43:28.027982Z","mttr_seconds":)"
+           + mttr + "}\n";
+  };
+  auto a = dir.write("a.jsonl", line("inc_1_a", "root/db", "0.004")
+                                  + line("inc_2_a", "root/db", "0.006"));
+  auto b = dir.write("b.jsonl", line("inc_1_b", "root/api", "0.010")
+                                  + R"({"incident_id":"inc_2_b","comp)");
+  auto r
+    = run_process({grace_bin, "incidents", "--log", a, "--log", b, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find(a), std::string::npos) << "a reads whole: " << r.err;
+  EXPECT_NE(r.err.find("grace: warning: " + b + ": 1 unreadable line(s)"),
+            std::string::npos)
+    << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["closed"], 3);
+  EXPECT_EQ(j["source"], a + ", " + b);
+  EXPECT_TRUE(j["by_component"].contains("root/db"));
+  EXPECT_TRUE(j["by_component"].contains("root/api"));
+  auto missing = run_process(
+    {grace_bin, "incidents", "--log", a, "--log", dir.file("c.jsonl")});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(
+    missing.err.find("cannot read the audit log " + dir.file("c.jsonl")),
+    std::string::npos)
+    << missing.err;
 }
 
 TEST(GraceControl, NobodyAnsweringNamesWhereTheSocketComesFrom) {

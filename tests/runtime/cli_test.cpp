@@ -84,16 +84,26 @@ TEST(Cli, IncidentsTakesALogJsonAndSince) {
   auto plain = parse_cli({"grace", "incidents"});
   ASSERT_TRUE(plain.options);
   auto& def = std::get<incidents_command>(plain.options->command);
-  EXPECT_EQ(def.log, "logs/incidents.jsonl");
+  EXPECT_EQ(def.logs, std::vector<std::string>{"logs/incidents.jsonl"});
   EXPECT_FALSE(def.json);
   EXPECT_EQ(def.since.count(), 0);
   auto full = parse_cli(
     {"grace", "incidents", "--log", "x.jsonl", "--json", "--since", "90m"});
   ASSERT_TRUE(full.options);
   auto& cmd = std::get<incidents_command>(full.options->command);
-  EXPECT_EQ(cmd.log, "x.jsonl");
+  EXPECT_EQ(cmd.logs, std::vector<std::string>{"x.jsonl"});
   EXPECT_TRUE(cmd.json);
   EXPECT_EQ(cmd.since, std::chrono::minutes{90});
+  auto several
+    = parse_cli({"grace", "incidents", "--log", "a.jsonl", "--log", "b.jsonl"});
+  ASSERT_TRUE(several.options);
+  EXPECT_EQ(std::get<incidents_command>(several.options->command).logs,
+            (std::vector<std::string>{"a.jsonl", "b.jsonl"}));
+  auto twice
+    = parse_cli({"grace", "incidents", "--log", "a.jsonl", "--log", "a.jsonl"});
+  EXPECT_FALSE(twice.options);
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_NE(twice.text.find("given twice"), std::string::npos) << twice.text;
   auto bad = parse_cli({"grace", "incidents", "--since", "soon"});
   EXPECT_FALSE(bad.options);
   EXPECT_EQ(bad.exit_code, 2);
