@@ -118,6 +118,7 @@ TEST_F(Supervision, AProbeFailureOfAnInstanceThatIsGoneIsDropped) {
   ASSERT_TRUE(wait_until([&] { return seen.all().size() == 1; }));
   auto raised = seen.all().front();
   ASSERT_TRUE(raised.child);
+  ASSERT_TRUE(wait_starts("a", 1)); // its stamp may come after the probe
   EXPECT_EQ(raised.what.pid, pid_of("a"));
   auto stale = raised;
   stale.what.pid = raised.what.pid + 1'000'000;
