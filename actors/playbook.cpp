@@ -110,10 +110,8 @@ private:
 
   void run_step() {
     auto& p = state.run.current;
-    if (state.run.step >= p.steps.size()) {
-      // A plan without a verification (safe_hold) ends held.
-      return hold("safe_hold: stopped and held until started again");
-    }
+    if (state.run.step >= p.steps.size())
+      return held_unverified(); // a plan without steps
     auto& s = current();
     auto gen = ++state.gen;
     auto timeout = ms(s.timeout);
@@ -328,8 +326,7 @@ private:
   void next() {
     if (std::holds_alternative<playbooks::after::held>(
           playbooks::step_ok(state.run)))
-      // A plan without a verification (safe_hold) ends held.
-      return hold("safe_hold: stopped and held until started again");
+      return held_unverified();
     run_step();
   }
 
@@ -378,6 +375,11 @@ private:
     spdlog::info("{}: healed by {} and verified", state.job.path,
                  state.run.current.name);
     done(runtime::incident_status::resolved, {});
+  }
+
+  // A plan without a verification (safe_hold) ends held.
+  void held_unverified() {
+    hold("safe_hold: stopped and held until started again");
   }
 
   void hold(const std::string& why) {

@@ -547,14 +547,6 @@ void supervisor_actor::report(report_kind kind) {
   send(state.parent, std::move(r));
 }
 
-void supervisor_actor::note(incident_note n) {
-  send_note(this, state.ctx->tracker, *state.ctx->time, std::move(n));
-}
-
-void supervisor_actor::note(failure_note n) {
-  send_note(this, state.ctx->tracker, *state.ctx->time, std::move(n));
-}
-
 void supervisor_actor::note_failed(slot& s, const child_report& r) {
   s.failing = true;
   note(failed_note(s.path, r.what, r.at_ns));

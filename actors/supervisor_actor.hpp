@@ -244,8 +244,11 @@ private:
 
   // -- incidents (tracker.hpp) ------------------------------------------------
 
-  void note(incident_note n);
-  void note(failure_note n);
+  // Tells the tracker (an incident_note or a failure_note).
+  template <class Note>
+  void note(Note n) {
+    send_note(this, state.ctx->tracker, *state.ctx->time, std::move(n));
+  }
 
   void note_failed(slot& s, const child_report& r);
 

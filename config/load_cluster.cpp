@@ -7,32 +7,6 @@
 
 namespace grace::config::detail {
 
-std::optional<endpoint> loader::host_port(node_id id, const std::string& label,
-                                          std::string_view example) {
-  auto text = w_.nonempty_string(id, label);
-  if (!text)
-    return std::nullopt;
-  auto colon = text->rfind(':');
-  std::string host;
-  std::string port;
-  if (colon != std::string::npos) {
-    host = text->substr(0, colon);
-    port = text->substr(colon + 1);
-  }
-  if (host.starts_with('[') && host.ends_with(']'))
-    host = host.substr(1, host.size() - 2);
-  unsigned value = 0;
-  auto res = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (colon == std::string::npos || host.empty() || port.empty()
-      || res.ec != std::errc{} || res.ptr != port.data() + port.size()
-      || value == 0 || value > 65535) {
-    w_.error(id, label + ": expected host:port (e.g. " + std::string{example}
-                   + "), got " + quote(*text));
-    return std::nullopt;
-  }
-  return endpoint{host, static_cast<std::uint16_t>(value)};
-}
-
 void loader::load_cluster(node_id id) {
   fields f{w_, id, "cluster", cluster_keys};
   if (!f.valid())
@@ -141,7 +115,7 @@ void loader::quorum(node_id id, cluster_spec& c) {
 }
 
 std::vector<reference> loader::nodes(node_id id) {
-  auto result = depends_on(id, "nodes");
+  auto result = names(id, "nodes", "node names");
   if (result.empty() && w_.at(id).type == yaml_node::kind::sequence)
     w_.error(id, "nodes: an empty list places it nowhere (leave nodes: out "
                  "to run it on every node)");

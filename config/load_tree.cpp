@@ -20,6 +20,32 @@ namespace fs = std::filesystem;
 
 namespace grace::config::detail {
 
+std::optional<endpoint> loader::host_port(node_id id, const std::string& label,
+                                          std::string_view example) {
+  auto text = w_.nonempty_string(id, label);
+  if (!text)
+    return std::nullopt;
+  auto colon = text->rfind(':');
+  std::string host;
+  std::string port;
+  if (colon != std::string::npos) {
+    host = text->substr(0, colon);
+    port = text->substr(colon + 1);
+  }
+  if (host.starts_with('[') && host.ends_with(']'))
+    host = host.substr(1, host.size() - 2);
+  unsigned value = 0;
+  auto res = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (colon == std::string::npos || host.empty() || port.empty()
+      || res.ec != std::errc{} || res.ptr != port.data() + port.size()
+      || value == 0 || value > 65535) {
+    w_.error(id, label + ": expected host:port (e.g. " + std::string{example}
+                   + "), got " + quote(*text));
+    return std::nullopt;
+  }
+  return endpoint{host, static_cast<std::uint16_t>(value)};
+}
+
 void loader::load_metrics(node_id id) {
   cfg_.metrics = host_port(id, "metrics", "127.0.0.1:9464");
 }
@@ -65,12 +91,12 @@ backoff_spec loader::backoff(node_id id, const std::string& label,
   return result;
 }
 
-std::vector<reference> loader::depends_on(node_id id,
-                                          const std::string& label) {
+std::vector<reference> loader::names(node_id id, const std::string& label,
+                                     std::string_view what) {
   std::vector<reference> result;
   auto& n = w_.at(id);
   if (n.type != yaml_node::kind::sequence) {
-    w_.error(id, label + ": expected a list of component paths, got "
+    w_.error(id, label + ": expected a list of " + std::string{what} + ", got "
                    + std::string{describe(n.type)});
     return result;
   }
@@ -157,7 +183,7 @@ supervisor_spec loader::supervisor(node_id id, const std::string& parent_path,
     if (auto v = f.get("shutdown"))
       sup.shutdown = shutdown(*v, "shutdown", sup.shutdown);
     if (auto v = f.get("depends_on"))
-      sup.depends_on = depends_on(*v, "depends_on");
+      sup.depends_on = names(*v, "depends_on", "component paths");
     if (auto v = f.get("nodes"))
       sup.nodes = nodes(*v);
   }
@@ -285,7 +311,7 @@ std::vector<child_spec> loader::child(node_id id,
   if (auto v = f.get("severity"))
     c.severity = severities(*v);
   if (auto v = f.get("depends_on"))
-    c.depends_on = depends_on(*v, "depends_on");
+    c.depends_on = names(*v, "depends_on", "component paths");
   if (auto v = f.get("nodes"))
     c.nodes = nodes(*v);
   if (auto v = f.get("backoff"))

@@ -52,7 +52,9 @@ private:
   backoff_spec backoff(node_id id, const std::string& label,
                        backoff_spec result);
 
-  std::vector<reference> depends_on(node_id id, const std::string& label);
+  // A list of distinct names (`what`: "component paths", "node names").
+  std::vector<reference> names(node_id id, const std::string& label,
+                               std::string_view what);
 
   // -- supervisors ----------------------------------------------------------
 

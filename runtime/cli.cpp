@@ -1,5 +1,6 @@
 #include "runtime/cli.hpp"
 
+#include <set>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -135,12 +136,12 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
   } else if (incidents_cmd->parsed()) {
     if (!logs.empty())
       incidents.logs = logs;
-    for (std::size_t i = 0; i < logs.size(); ++i)
-      for (std::size_t k = 0; k < i; ++k)
-        if (logs[k] == logs[i])
-          return usage_error("--log " + logs[i]
-                             + " is given twice: its incidents would count "
-                               "twice");
+    std::set<std::string> seen;
+    for (auto& log : logs)
+      if (!seen.insert(log).second)
+        return usage_error("--log " + log
+                           + " is given twice: its incidents would count "
+                             "twice");
     if (!since.empty()) {
       auto d = config::parse_duration(since, false);
       if (auto* why = std::get_if<std::string>(&d))

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -38,6 +39,23 @@ void print_errors(const std::vector<config_error>& errors,
             << '\n';
 }
 
+// Loads CONFIG as node `node` of its cluster (empty: cluster.node, or no
+// cluster at all); prints what is wrong and returns nothing then.
+std::optional<grace::config::grace_config>
+load_as_node(const std::string& file, const std::string& node) {
+  auto result = grace::config::load_file(file);
+  if (!result.config) {
+    print_errors(result.errors, file);
+    return std::nullopt;
+  }
+  if (auto wrong = grace::config::choose_node(*result.config, node);
+      !wrong.empty()) {
+    print_errors(wrong, file);
+    return std::nullopt;
+  }
+  return std::move(result.config);
+}
+
 // Whether a child has `limits.memory`: only then does grace ask for the
 // memory controller (and move out of its cgroup if it must).
 bool wants_memory(const grace::config::grace_config& cfg) {
@@ -50,16 +68,10 @@ bool wants_memory(const grace::config::grace_config& cfg) {
 }
 
 int execute(const grace::runtime::check_command& cmd) {
-  auto result = grace::config::load_file(cmd.config);
-  if (!result.config) {
-    print_errors(result.errors, cmd.config);
+  auto loaded = load_as_node(cmd.config, cmd.node);
+  if (!loaded)
     return 2;
-  }
-  auto& cfg = *result.config;
-  if (auto wrong = grace::config::choose_node(cfg, cmd.node); !wrong.empty()) {
-    print_errors(wrong, cmd.config);
-    return 2;
-  }
+  auto& cfg = *loaded;
   std::cout << cmd.config << ": ok (" << grace::config::count_children(cfg.root)
             << " processes, " << grace::config::count_supervisors(cfg.root)
             << " supervisors, " << cfg.playbooks.size() << " playbooks)\n";
@@ -73,16 +85,10 @@ int execute(const grace::runtime::check_command& cmd) {
 int execute(const grace::runtime::run_command& cmd) {
   // Before any thread exists, so that every thread inherits the mask.
   grace::runtime::block_signals();
-  auto result = grace::config::load_file(cmd.config);
-  if (!result.config) {
-    print_errors(result.errors, cmd.config);
+  auto loaded = load_as_node(cmd.config, cmd.node);
+  if (!loaded)
     return 2;
-  }
-  auto& cfg = *result.config;
-  if (auto wrong = grace::config::choose_node(cfg, cmd.node); !wrong.empty()) {
-    print_errors(wrong, cmd.config);
-    return 2;
-  }
+  auto& cfg = *loaded;
   // Containment, and the guardian that acts if grace is SIGKILLed: before
   // any thread exists (the guardian is forked).
   grace::actors::run_options opts;

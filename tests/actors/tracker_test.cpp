@@ -29,20 +29,14 @@ namespace {
 
 std::optional<std::string> text_field(const runtime::detail_fields& fields,
                                       const std::string& key) {
-  for (auto& [k, v] : fields)
-    if (k == key)
-      if (auto* s = std::get_if<std::string>(&v))
-        return *s;
-  return std::nullopt;
+  auto* s = test::field<std::string>(fields, key);
+  return s ? std::optional{*s} : std::nullopt;
 }
 
 std::optional<std::int64_t> int_field(const runtime::detail_fields& fields,
                                       const std::string& key) {
-  for (auto& [k, v] : fields)
-    if (k == key)
-      if (auto* n = std::get_if<std::int64_t>(&v))
-        return *n;
-  return std::nullopt;
+  auto* n = test::field<std::int64_t>(fields, key);
+  return n ? std::optional{*n} : std::nullopt;
 }
 
 } // namespace
