@@ -58,6 +58,9 @@ public:
   /// component failing for hours must not grow one incident without bound.
   static constexpr std::size_t max_actions = 64;
 
+  /// `node`: this node's name in a cluster (its ids end with it); "" alone.
+  explicit incident_book(std::string node = {}) : ids_(std::move(node)) {}
+
   /// Opens an incident for `e.path` and returns it (to write, `open`), or
   /// counts the failure on the one already open and returns nothing.
   std::optional<runtime::incident> failed(const failure_event& e);

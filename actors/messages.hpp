@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -71,6 +72,7 @@ using op_atom = caf::atom_constant<caf::atom("op")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -245,6 +247,33 @@ struct config_update {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, config_update&) {
   return f(caf::meta::type_name("grace.config_update"));
+}
+
+/// A placed component a node runs (or is starting, or still stopping), with
+/// the epoch of its start (cluster/placement.hpp).
+struct cluster_claim {
+  std::string path;
+  std::uint64_t epoch = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_claim& x) {
+  return f(caf::meta::type_name("grace.cluster_claim"), x.path, x.epoch);
+}
+
+/// One node's heartbeat to the others (cluster_node.hpp): who it is, the
+/// config it runs, since when, and what it runs of the placed components.
+struct cluster_heartbeat {
+  std::string node;
+  std::string digest;          // of its config file (config/cluster.hpp)
+  std::int64_t started_us = 0; // wall clock: the later of two configs leaves
+  std::vector<cluster_claim> claims;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_heartbeat& x) {
+  return f(caf::meta::type_name("grace.cluster_heartbeat"), x.node, x.digest,
+           x.started_us, x.claims);
 }
 
 /// Registers the message types above with a CAF config.

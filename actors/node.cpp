@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/cluster_node.hpp"
 #include "actors/control.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/messages.hpp"
@@ -40,6 +41,8 @@ struct node_state {
   std::promise<int>* done = nullptr;
   std::optional<std::chrono::nanoseconds> run_for;
   caf::actor root;
+  caf::actor cluster; // none on a single node
+  int stop_code = 0;  // what grace exits with once the tree has stopped
   bool stopping = false;
   bool finished = false;
 };
@@ -51,8 +54,9 @@ public:
              node_context_ptr ctx, std::promise<int>* result,
              std::optional<std::chrono::nanoseconds> run_for,
              std::shared_ptr<const config::grace_config> config,
-             std::string config_file)
+             std::string config_file, caf::actor cluster)
       : caf::stateful_actor<node_state>(cfg) {
+    state.cluster = std::move(cluster);
     state.config = std::move(config);
     state.config_file = std::move(config_file);
     state.root_spec = std::move(root);
@@ -76,14 +80,13 @@ public:
     send(state.root, start_atom::value);
     if (state.run_for)
       delayed_send(this, *state.run_for, stop_atom::value);
+    if (state.cluster)
+      send(state.cluster, register_atom::value,
+           caf::actor_cast<caf::actor>(this));
     return {
-      [this](stop_atom) {
-        if (state.stopping)
-          return;
-        state.stopping = true;
-        spdlog::info("stopping the tree");
-        send(state.root, stop_atom::value);
-      },
+      [this](stop_atom) { stop_tree(0); },
+      // The cluster refused this node: stop, then exit with `code`.
+      [this](stop_atom, int code) { stop_tree(code); },
       [this](reload_atom) -> caf::result<std::string> { return reload(); },
       // The operator's requests (control.hpp) go to the root supervisor.
       [this](status_atom) -> caf::result<status_list> {
@@ -116,7 +119,7 @@ public:
             return;
           case report_kind::stopped:
             spdlog::info("tree stopped");
-            finish(0);
+            finish(state.stop_code);
             return;
           case report_kind::held:
             spdlog::error("root supervisor holds the tree stopped; grace "
@@ -130,6 +133,17 @@ public:
   }
 
 private:
+  void stop_tree(int code) {
+    if (state.stopping)
+      return;
+    state.stopping = true;
+    state.stop_code = code;
+    spdlog::info("stopping the tree");
+    if (state.cluster)
+      send(state.cluster, stop_atom::value); // no more starts
+    send(state.root, stop_atom::value);
+  }
+
   // Answers the tree's status with each component's latest failure as the
   // tracker, the one record of failures, has it (a probe's included).
   void with_last_failures(status_list tree,
@@ -205,6 +219,10 @@ private:
       needs_restart("restart_budget");
     if (dependencies(next.root) != dependencies(now.root))
       needs_restart("depends_on");
+    if (next.cluster || now.cluster)
+      errors.push_back(state.config_file
+                       + ": a node of a cluster does not reload: every node "
+                         "must run the same file (its digest is compared)");
     if (!errors.empty())
       return refuse(errors);
     auto d = config::diff_trees(now.root, next.root);
@@ -366,7 +384,16 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
                                     : runtime::audit_log::sync::never});
   else
     spdlog::warn("GRACE_BENCH_NO_AUDIT is set: no incidents are recorded");
-  auto sys_cfg = make_config({});
+  system_options sys_opts;
+  if (cfg.cluster) {
+    sys_opts.middleman = true;
+    sys_opts.heartbeat = std::chrono::duration_cast<std::chrono::milliseconds>(
+      cfg.cluster->heartbeat);
+    sys_opts.connection_timeout
+      = std::chrono::duration_cast<std::chrono::milliseconds>(
+        cfg.cluster->down_after);
+  }
+  auto sys_cfg = make_config(sys_opts);
   caf::actor_system sys{*sys_cfg};
   int code = 1;
   {
@@ -390,9 +417,11 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     auto table = std::make_shared<run_report>();
     if (report)
       *report = table;
+    auto node_name = cfg.cluster ? cfg.cluster->node : std::string{};
     if (audit)
-      ctx->tracker = spawn_tracker(sys, {&*audit, cfg.log_dir, root, control,
-                                         ctx->metrics, table, ctx->time});
+      ctx->tracker
+        = spawn_tracker(sys, {&*audit, cfg.log_dir, root, control, ctx->metrics,
+                              table, ctx->time, node_name});
     coordinator_options heal;
     heal.tracker = ctx->tracker;
     heal.time = ctx->time;
@@ -416,17 +445,32 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
         send_control_request(control, std::move(line), std::move(reply));
       },
       &why);
+    auto give_up_early = [&](caf::actor cluster) {
+      for (auto& a : {control, ctx->tracker, ctx->coordinator, cluster})
+        if (a)
+          caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      ctx.reset();
+      sys.await_all_actors_done();
+      return 1;
+    };
     if (!server) {
       spdlog::error("control socket {}", why.message);
-      if (why.code == grace_errc::another_instance) {
-        caf::anon_send_exit(control, caf::exit_reason::user_shutdown);
-        for (auto& a : {ctx->tracker, ctx->coordinator})
-          if (a)
-            caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-        ctx.reset();
-        sys.await_all_actors_done();
-        return 1;
+      if (why.code == grace_errc::another_instance)
+        return give_up_early(nullptr);
+    }
+    // A node of a cluster listens on its port before it starts anything.
+    caf::actor cluster;
+    if (cfg.cluster) {
+      cluster
+        = spawn_cluster(sys, {std::make_shared<const config::grace_config>(cfg),
+                              ctx->tracker, ctx->time});
+      if (auto err = publish_cluster(sys, cluster, *cfg.cluster);
+          !err.empty()) {
+        spdlog::error("cluster: {}", err);
+        return give_up_early(cluster);
       }
+      spdlog::info("cluster: node {} of {} listening; config digest {}",
+                   cfg.cluster->node, cfg.cluster->nodes.size(), cfg.digest);
     }
     // Only now, as the one grace on this log_dir: what an earlier one left
     // goes, and grace's own death will be acted on.
@@ -449,9 +493,10 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
                    runtime::guardian_pid());
     std::promise<int> done;
     auto finished = done.get_future();
-    auto node = sys.spawn<node_actor>(
-      root, ctx, &done, opts.run_for,
-      std::make_shared<const config::grace_config>(cfg), opts.config_file);
+    auto node
+      = sys.spawn<node_actor>(root, ctx, &done, opts.run_for,
+                              std::make_shared<const config::grace_config>(cfg),
+                              opts.config_file, cluster);
     caf::anon_send(control, node);
     runtime::signal_watcher signals{
       io, [node](int sig) {
@@ -473,9 +518,10 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     }
     server.reset(); // no more requests
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-    for (auto& a : {ctx->tracker, ctx->coordinator, control})
+    for (auto& a : {ctx->tracker, ctx->coordinator, control, cluster})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    cluster = nullptr;
     ctx.reset(); // its handles must not keep actors alive
     sys.await_all_actors_done();
   } // the I/O thread ends here, before the actor system

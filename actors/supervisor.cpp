@@ -182,8 +182,10 @@ void supervisor_actor::start() {
       && state.core.now != supervisor_mode::held)
     return;
   state.core.intensity.clear();
-  for (auto& c : state.core.children)
-    c.removed = c.held = false;
+  for (auto& c : state.core.children) {
+    c.removed = false;
+    c.held = c.placed && !c.here;
+  }
   state.ready_owed = true;
   state.core.now = supervisor_mode::starting;
   plan p;

@@ -17,10 +17,14 @@ core_child make_core_child(const config::component_spec& spec,
     c.backoff = child->backoff;
     c.handed_over = playbooks::routed_to_playbooks(*child);
     c.fast_path_able = true; // a process; its I/O thread can respawn it
+    c.placed = !child->nodes.empty();
   } else {
-    c.restart = std::get<config::supervisor_spec>(spec.node).restart;
+    auto& sup = std::get<config::supervisor_spec>(spec.node);
+    c.restart = sup.restart;
     c.backoff = default_backoff;
+    c.placed = !sup.nodes.empty();
   }
+  c.held = c.placed;
   return c;
 }
 

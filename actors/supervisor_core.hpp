@@ -60,8 +60,12 @@ struct core_child {
   /// A process: the I/O thread can restart it (a nested supervisor cannot).
   bool fast_path_able = false;
   slot_phase phase = slot_phase::stopped;
-  bool removed = false;   // a temporary child that ended: never started again
-  bool held = false;      // stopped and held until started again
+  bool removed = false; // a temporary child that ended: never started again
+  bool held = false;    // stopped and held until started again
+  /// Placed on nodes of a cluster (`nodes:`): held wherever the cluster has
+  /// not placed it (`here`), whatever starts its supervisor.
+  bool placed = false;
+  bool here = false;
   bool waiting = false;   // a dependency of it is down (restart_dependents)
   bool permitted = false; // holds a restart permit (the fast path)
   /// A restart of its own is due (one_for_one): it starts once its backoff

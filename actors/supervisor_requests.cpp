@@ -67,6 +67,11 @@ void supervisor_actor::start_requested(const std::string& who,
   auto i = *found;
   auto& s = state.children[i];
   auto& c = state.core.children[i];
+  if (c.placed && !c.here) {
+    rp.deliver(grace_error(grace_errc::elsewhere,
+                           who + ": the cluster places it on another node"));
+    return;
+  }
   c.waiting = false;
   switch (c.phase) {
     case slot_phase::running:
@@ -408,14 +413,28 @@ caf::result<bool> supervisor_actor::operate(const std::string& verb,
     return rp;
   }
   auto i = it->second;
-  if (verb == "stop") {
+  auto& c = state.core.children[i];
+  // The cluster places a component here, or takes it away (cluster_node).
+  if ((verb == "place" || verb == "unplace") && c.placed) {
+    c.here = verb == "place";
+    spdlog::info("{}: {} {} (placed {} by the cluster)", path(),
+                 c.here ? "starting" : "stopping", who,
+                 c.here ? "here" : "elsewhere");
+    if (!c.here) {
+      stop_requested(who, rp);
+      return rp;
+    }
+  } else if (verb == "stop") {
     spdlog::info("{}: stopping {} (asked to by the operator)", path(), who);
     stop_requested(who, rp);
     return rp;
-  }
-  if (verb != "start" && verb != "restart") {
+  } else if (verb != "start" && verb != "restart") {
     rp.deliver(
       grace_error(grace_errc::unknown_operation, "unknown operation " + verb));
+    return rp;
+  } else if (c.placed && !c.here) {
+    rp.deliver(grace_error(grace_errc::elsewhere,
+                           who + ": the cluster places it on another node"));
     return rp;
   }
   if (!supervising(state.core.now)) {
@@ -424,20 +443,21 @@ caf::result<bool> supervisor_actor::operate(const std::string& verb,
                   who + ": its supervisor " + path() + " is " + mode_text()));
     return rp;
   }
-  // The operator's start and restart release a hold and do not count
-  // toward the restart intensity or the node's budget.
-  auto& c = state.core.children[i];
+  // The operator's start and restart (and the cluster's placing) release a
+  // hold and do not count toward the restart intensity or the node's budget.
   c.held = c.removed = c.waiting = false;
-  if (verb == "start" && c.phase == slot_phase::running) {
+  auto restart = verb == "restart";
+  if (!restart && c.phase == slot_phase::running) {
     rp.deliver(true);
     return rp;
   }
   state.restart_waiters.emplace_back(i, rp);
-  if (verb == "start" && c.phase == slot_phase::starting)
+  if (!restart && c.phase == slot_phase::starting)
     return rp;
-  spdlog::info("{}: {} {} (asked to by the operator)", path(),
-               verb == "start" ? "starting" : "restarting", who);
-  auto p = restart_plan(state.core, i, verb == "restart", duration::zero());
+  if (verb != "place")
+    spdlog::info("{}: {} {} (asked to by the operator)", path(),
+                 restart ? "restarting" : "starting", who);
+  auto p = restart_plan(state.core, i, restart, duration::zero());
   restarting();
   run(std::move(p));
   return rp;

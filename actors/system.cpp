@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
@@ -36,6 +37,12 @@ make_config(const system_options& opts) {
     cfg->set("work-stealing.moderate-poll-attempts", std::size_t{100});
     cfg->set("work-stealing.relaxed-sleep-duration",
              caf::timespan{std::chrono::seconds{1}});
+  }
+  if (opts.middleman) {
+    cfg->load<caf::io::middleman>();
+    cfg->set("middleman.heartbeat-interval", caf::timespan{opts.heartbeat});
+    cfg->set("middleman.connection-timeout",
+             caf::timespan{opts.connection_timeout});
   }
   register_messages(*cfg);
   // Debian's libcaf is built without logging; keep CAF from creating files.
@@ -70,6 +77,7 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<failure_report>("grace.failure_report");
   cfg.add_message_type<component_status>("grace.component_status");
   cfg.add_message_type<status_list>("grace.status_list");
+  cfg.add_message_type<cluster_heartbeat>("grace.cluster_heartbeat");
   cfg.add_error_category(
     caf::atom("grace"),
     [](std::uint8_t code, caf::atom_value, const caf::message& context) {

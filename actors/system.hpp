@@ -5,6 +5,7 @@
 // CAF themselves.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -18,6 +19,12 @@ struct system_options {
   bool deterministic = false;
   /// Scheduler threads; 0 = one per core, at least 2.
   std::size_t threads = 0;
+  /// A node of a cluster: load CAF's middleman (libcaf_io), which sends a
+  /// heartbeat on every connection this often and drops a connection
+  /// silent for `connection_timeout` (a frozen peer is noticed).
+  bool middleman = false;
+  std::chrono::milliseconds heartbeat{200};
+  std::chrono::milliseconds connection_timeout{1000};
 };
 
 /// Returns a CAF config for Grace; pass it to caf::actor_system.

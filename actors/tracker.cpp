@@ -38,6 +38,7 @@ public:
   tracker_actor(caf::actor_config& cfg, tracker_options opts)
       : caf::stateful_actor<tracker_state>(cfg) {
     state.opts = std::move(opts);
+    state.book = incident_book{state.opts.node};
     if (state.opts.root)
       index(*state.opts.root);
   }

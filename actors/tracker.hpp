@@ -44,6 +44,8 @@ struct tracker_options {
   std::shared_ptr<run_report> report;
   /// Its time: the machine's, or a test's.
   std::shared_ptr<const clock> time = machine_clock();
+  /// This node's name in a cluster (incident ids end with it); "" alone.
+  std::string node{};
 };
 
 /// Spawns the tracker. A stop_atom request closes every incident still

@@ -35,10 +35,17 @@ std::vector<config_error> choose_node(grace_config& cfg,
     return out;
   }
   auto& c = *cfg.cluster;
+  // Each node keeps its own log_dir (its incidents, its socket), so that
+  // nodes sharing a machine or a network disk never mix them.
+  auto own_log_dir = [&] {
+    if (!c.node.empty())
+      cfg.log_dir += "/" + c.node;
+  };
   if (name.empty()) {
     if (c.node.empty())
       out.push_back({c.where, "cluster: name this node with cluster.node or "
                               "--node NAME"});
+    own_log_dir();
     return out;
   }
   std::vector<std::string_view> names;
@@ -50,6 +57,7 @@ std::vector<config_error> choose_node(grace_config& cfg,
     return out;
   }
   c.node = name;
+  own_log_dir();
   return out;
 }
 

@@ -70,6 +70,7 @@ constexpr config::severity severity_of(failure_mode mode) {
   switch (mode) {
     case fm::restart_intensity_exceeded:
     case fm::node_down:
+    case fm::partitioned:
       return severity::critical;
     case fm::crashed:
     case fm::exited:

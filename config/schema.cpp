@@ -89,6 +89,7 @@ const std::vector<std::pair<std::string_view, failure_mode>>& enum_names() {
     {"dependency_failed", fm::dependency_failed},
     {"restart_intensity_exceeded", fm::restart_intensity_exceeded},
     {"node_down", fm::node_down},
+    {"partitioned", fm::partitioned},
   };
   return xs;
 }

@@ -62,6 +62,7 @@ enum class failure_mode {
   dependency_failed,
   restart_intensity_exceeded,
   node_down,
+  partitioned,
 };
 
 /// Kinds of probe (SPEC.md section 4).

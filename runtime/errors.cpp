@@ -32,6 +32,8 @@ public:
         return "its supervisor gave up";
       case grace_errc::unknown_operation:
         return "unknown operation";
+      case grace_errc::elsewhere:
+        return "placed on another node";
     }
     return "grace error " + std::to_string(e);
   }
@@ -63,6 +65,8 @@ std::string_view code_name(grace_errc e) noexcept {
       return "gave_up";
     case grace_errc::unknown_operation:
       return "unknown_operation";
+    case grace_errc::elsewhere:
+      return "elsewhere";
   }
   return "error";
 }

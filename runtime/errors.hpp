@@ -22,6 +22,7 @@ enum class grace_errc {
   intensity_exceeded, // its supervisor's restart intensity is exceeded
   gave_up,            // its supervisor gave up (a reload under way, say)
   unknown_operation,  // not start, stop or restart
+  elsewhere,          // placed by the cluster on another node
 };
 
 /// The code's name, as the control socket answers it ("no_such_component").

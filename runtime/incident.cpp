@@ -111,7 +111,11 @@ std::string incident_ids::next(std::int64_t wall_us) {
   // Forget what lies ten seconds before the newest detection.
   auto newest = recent_.rbegin()->first;
   recent_.erase(recent_.begin(), recent_.lower_bound(newest - 10'000'000));
-  return n == 1 ? id : id + "_" + std::to_string(n);
+  if (n > 1)
+    id += "_" + std::to_string(n);
+  if (!node_.empty())
+    id += "_" + node_;
+  return id;
 }
 
 std::string to_json_line(const incident& x) {

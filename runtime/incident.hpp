@@ -87,9 +87,13 @@ std::string format_utc(std::int64_t us);
 std::optional<std::int64_t> parse_utc(std::string_view text);
 
 /// Makes incident ids in the seed's format `inc_YYYYMMDD_HHMMSS_ffffff`
-/// (UTC), with a `_N` suffix when two incidents fall in one microsecond.
+/// (UTC), with a `_N` suffix when two incidents fall in one microsecond,
+/// and in a cluster the node's name last: `inc_..._ffffff_<node>`.
 class incident_ids {
 public:
+  /// `node`: this node's name in a cluster; "" on a single node.
+  explicit incident_ids(std::string node = {}) : node_(std::move(node)) {}
+
   /// Returns a fresh id for an incident detected at `wall_us`.
   std::string next(std::int64_t wall_us);
 
@@ -97,6 +101,7 @@ private:
   // Ids given per microsecond, kept for ten seconds of detections:
   // detections reach the tracker nearly in order.
   std::map<std::int64_t, int> recent_;
+  std::string node_;
 };
 
 } // namespace grace::runtime

@@ -156,15 +156,18 @@ supervisor:
                     "names the nodes"});
 }
 
-TEST(ClusterConfig, GraceRunRefusesAClusterItCannotRunYet) {
-  auto cfg = config_of(three_nodes
-                       + "supervisor: {children: [{name: a, command: [x]}]}\n");
-  auto refused = grace::config::unsupported_for_run(cfg, "");
+TEST(ClusterConfig, GraceRunRunsAClusterButRefusesTlsItCannotRunYet) {
+  auto tree = "supervisor: {children: [{name: a, command: [x]}]}\n";
+  auto plain = config_of(three_nodes + tree);
+  EXPECT_TRUE(grace::config::unsupported_for_run(plain, "").empty());
+  auto secured = config_of(
+    three_nodes + "  tls: {cert: a.pem, key: a.key, ca: ca.pem}\n" + tree);
+  auto refused = grace::config::unsupported_for_run(secured, "");
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_EQ(to_string(refused[0]),
-            "t.yaml:2:1: error: cluster: grace check validates it, but 'grace "
-            "run' does not run a cluster of nodes yet (run one grace per node "
-            "without cluster: and nodes:)");
+            "t.yaml:2:1: error: cluster.tls: grace check validates it, but "
+            "'grace run' does not secure the cluster's connections yet (leave "
+            "tls: out and keep the nodes on a private network)");
 }
 
 TEST(ClusterConfig, TheDigestIsTheSha256OfTheFilesBytes) {
@@ -184,10 +187,14 @@ TEST(ClusterConfig, TheNodeIsChosenByTheFlagOrTheConfig) {
   auto text
     = three_nodes + "supervisor: {children: [{name: a, command: [x]}]}\n";
   auto cfg = config_of(text);
+  auto log_dir = cfg.log_dir;
   EXPECT_TRUE(grace::config::choose_node(cfg, "").empty());
   EXPECT_EQ(cfg.cluster->node, "a");
+  EXPECT_EQ(cfg.log_dir, log_dir + "/a") << "each node has its own";
+  cfg = config_of(text);
   EXPECT_TRUE(grace::config::choose_node(cfg, "c").empty());
   EXPECT_EQ(cfg.cluster->node, "c");
+  EXPECT_EQ(cfg.log_dir, log_dir + "/c");
   auto wrong = grace::config::choose_node(cfg, "cc");
   ASSERT_EQ(wrong.size(), 1u);
   EXPECT_EQ(to_string(wrong[0]), "t.yaml:2:1: error: --node cc: not one of "

@@ -1,0 +1,449 @@
+#include "actors/cluster_node.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+#include "cluster/membership.hpp"
+#include "cluster/placement.hpp"
+#include "runtime/incident.hpp"
+
+namespace grace::actors {
+
+namespace {
+
+using std::chrono::milliseconds;
+using time_point = cluster::membership::time_point;
+
+// Every component (or subtree) with `nodes:`, in the tree's order.
+void collect_placed(const config::supervisor_spec& sup,
+                    std::vector<cluster::placed>& out) {
+  auto names = [](const std::vector<config::reference>& refs) {
+    std::vector<std::string> v;
+    for (auto& r : refs)
+      v.push_back(r.name);
+    return v;
+  };
+  for (auto& c : sup.children) {
+    if (auto* child = std::get_if<config::child_spec>(&c.node)) {
+      if (!child->nodes.empty())
+        out.push_back({child->path, names(child->nodes)});
+      continue;
+    }
+    auto& nested = std::get<config::supervisor_spec>(c.node);
+    if (!nested.nodes.empty())
+      out.push_back({nested.path, names(nested.nodes)});
+    else
+      collect_placed(nested, out);
+  }
+}
+
+// Another node, as this one reaches it.
+struct peer {
+  std::string host;
+  std::uint16_t port = 0;
+  caf::actor handle; // its cluster actor; none until connected
+  bool connecting = false;
+  bool lost_logged = false;
+  /// The placed components it announced last (path -> epoch), kept while
+  /// it is down: a start here outbids them.
+  std::map<std::string, std::uint64_t> claims;
+  /// When it went down last (the `detected_at` of a failover from it).
+  std::optional<time_point> down_at;
+};
+
+struct cluster_state {
+  static inline const char* name = "grace.cluster";
+  cluster_options opts;
+  std::string self;
+  std::int64_t started_us = 0;
+  cluster::rules rules;
+  milliseconds heartbeat{200};
+  std::vector<cluster::placed> placed;
+  std::optional<cluster::membership> members;
+  std::map<std::string, peer> peers;
+  /// What this node runs of the placed components, with each start's
+  /// epoch: claimed from the moment it starts them until they stopped.
+  std::map<std::string, std::uint64_t> mine;
+  std::set<std::string> starting;
+  std::set<std::string> stopping;
+  /// Components stopped for want of a quorum: their `partitioned`
+  /// incident is open until they run on one node again.
+  std::set<std::string> fenced;
+  std::set<std::string> refused; // nodes running another config, logged
+  caf::actor node;               // carries the decisions out
+  bool quorum = false;
+  time_point quorum_since{};
+  bool stopping_node = false; // grace stops: no more starts
+  bool leaving = false;       // refused by the cluster: exits 2
+};
+
+class cluster_actor : public caf::stateful_actor<cluster_state> {
+public:
+  cluster_actor(caf::actor_config& cfg, cluster_options opts)
+      : caf::stateful_actor<cluster_state>(cfg) {
+    auto& spec = *opts.config->cluster;
+    state.self = spec.node;
+    state.started_us = opts.time->wall_us();
+    state.heartbeat = std::chrono::duration_cast<milliseconds>(spec.heartbeat);
+    state.rules.quorum = spec.quorum;
+    state.rules.failback = spec.failback;
+    state.rules.down_after
+      = std::chrono::duration_cast<milliseconds>(spec.down_after);
+    collect_placed(opts.config->root, state.placed);
+    std::vector<std::string> names;
+    for (auto& n : spec.nodes) {
+      names.push_back(n.name);
+      if (n.name != state.self) {
+        auto& p = state.peers[n.name];
+        p.host = n.address.host;
+        p.port = n.address.port;
+      }
+    }
+    state.opts = std::move(opts);
+    state.members.emplace(state.self, names, state.rules.down_after, now());
+  }
+
+  caf::behavior make_behavior() override {
+    log_stray_messages(this);
+    set_down_handler([this](caf::down_msg& dm) { connection_lost(dm); });
+    send(this, tick_atom::value);
+    return {
+      [this](register_atom, caf::actor node) {
+        state.node = std::move(node);
+        decide();
+      },
+      [this](tick_atom) {
+        beat();
+        connect();
+        decide();
+        delayed_send(this, state.heartbeat, tick_atom::value);
+        watch_deadlines();
+      },
+      [this](deadline_atom) { decide(); },
+      [this](stop_atom) { state.stopping_node = true; },
+      [this](cluster_heartbeat& hb) { heard(std::move(hb)); },
+    };
+  }
+
+private:
+  time_point now() const {
+    return time_point{std::chrono::nanoseconds{state.opts.time->steady_ns()}};
+  }
+
+  cluster_heartbeat heartbeat() const {
+    cluster_heartbeat hb;
+    hb.node = state.self;
+    hb.digest = state.opts.config->digest;
+    hb.started_us = state.started_us;
+    for (auto& [path, epoch] : state.mine)
+      hb.claims.push_back({path, epoch});
+    return hb;
+  }
+
+  void beat() {
+    auto hb = heartbeat();
+    for (auto& [name, p] : state.peers)
+      if (p.handle)
+        send(p.handle, hb);
+  }
+
+  // Connects to every node it has no connection to; a node that is not
+  // there is tried again at the next heartbeat.
+  void connect() {
+    auto mm = system().middleman().actor_handle();
+    for (auto& [name, p] : state.peers) {
+      if (p.handle || p.connecting)
+        continue;
+      p.connecting = true;
+      request(mm, std::chrono::seconds{2}, caf::connect_atom::value, p.host,
+              p.port)
+        .then(
+          [this, name = name](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                              const std::set<std::string>&) {
+            auto& to = state.peers[name];
+            to.connecting = false;
+            if (!ptr || to.handle)
+              return;
+            to.handle = caf::actor_cast<caf::actor>(std::move(ptr));
+            to.lost_logged = false;
+            monitor(to.handle);
+            spdlog::debug("cluster: connected to node {} at {}:{}", name,
+                          to.host, to.port);
+            send(to.handle, heartbeat());
+          },
+          [this, name = name](caf::error& err) {
+            auto& to = state.peers[name];
+            to.connecting = false;
+            spdlog::debug("cluster: cannot reach node {} at {}:{}: {}", name,
+                          to.host, to.port, to_string(err));
+          });
+    }
+  }
+
+  void connection_lost(const caf::down_msg& dm) {
+    for (auto& [name, p] : state.peers)
+      if (p.handle && p.handle.address() == dm.source) {
+        p.handle = nullptr;
+        if (!p.lost_logged)
+          spdlog::info("cluster: connection to node {} lost ({})", name,
+                       to_string(dm.reason));
+        p.lost_logged = true;
+      }
+  }
+
+  void heard(cluster_heartbeat hb) {
+    auto it = state.peers.find(hb.node);
+    if (it == state.peers.end()) {
+      if (state.refused.insert(hb.node).second)
+        spdlog::error("cluster: a heartbeat from '{}', which is {}: dropped",
+                      hb.node,
+                      hb.node == state.self ? "this node's own name"
+                                            : "not a node of this cluster");
+      return;
+    }
+    auto& p = it->second;
+    if (hb.digest != state.opts.config->digest) {
+      refuse(hb);
+      return;
+    }
+    if (!p.handle) {
+      // It reached this node first: answer on its connection.
+      p.handle = caf::actor_cast<caf::actor>(current_sender());
+      if (p.handle)
+        monitor(p.handle);
+    }
+    auto was_up = state.members->is_up(hb.node);
+    state.members->heard(hb.node, now());
+    if (!was_up) {
+      spdlog::info("cluster: node {} is up", hb.node);
+      p.down_at.reset();
+    }
+    p.claims.clear();
+    for (auto& c : hb.claims)
+      p.claims[c.path] = c.epoch;
+    decide();
+  }
+
+  // A node with another config: the one that started later leaves (exit
+  // 2), naming both digests; the other drops what it sends.
+  void refuse(const cluster_heartbeat& hb) {
+    auto& ours = state.opts.config->digest;
+    auto later = std::tie(state.started_us, state.self)
+                 > std::tie(hb.started_us, hb.node);
+    if (state.leaving)
+      return;
+    if (later) {
+      state.leaving = true;
+      spdlog::critical("cluster: this node's config (digest {}) differs from "
+                       "node {}'s (digest {}): refused to join; grace stops "
+                       "(exit 2)",
+                       ours, hb.node, hb.digest);
+      state.stopping_node = true;
+      if (state.node)
+        send(state.node, stop_atom::value, 2);
+      return;
+    }
+    if (state.refused.insert(hb.node).second)
+      spdlog::error("cluster: node {} runs another config (digest {}; this "
+                    "node's is {}): refused, nothing it sends is acted on",
+                    hb.node, hb.digest, ours);
+    // It may have no connection to this node yet: tell it on its own.
+    if (auto back = caf::actor_cast<caf::actor>(current_sender()))
+      send(back, heartbeat());
+  }
+
+  // A node's deadline before the next heartbeat tick: checked then, so
+  // that its loss is acted on when it happens, not up to a tick later.
+  void watch_deadlines() {
+    auto t = now();
+    for (auto& [name, p] : state.peers)
+      if (auto d = state.members->deadline(name); d && *d < t + state.heartbeat)
+        delayed_send(this,
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       *d - t + std::chrono::milliseconds{1}),
+                     deadline_atom::value);
+  }
+
+  void decide() {
+    auto t = now();
+    for (auto& gone : state.members->tick(t)) {
+      spdlog::warn("cluster: node {} is down (silent for {} ms)", gone.node,
+                   state.rules.down_after.count());
+      state.peers[gone.node].down_at = gone.at;
+    }
+    if (!state.node || state.placed.empty())
+      return;
+    cluster::view v;
+    v.self = state.self;
+    v.up = state.members->up(t);
+    for (auto& [path, epoch] : state.mine)
+      v.claims[path].push_back({state.self, epoch});
+    for (auto& [name, p] : state.peers)
+      for (auto& [path, epoch] : p.claims)
+        v.claims[path].push_back({name, epoch});
+    auto d = cluster::decide(state.rules, state.placed, v);
+    if (d.quorum != state.quorum) {
+      state.quorum = d.quorum;
+      state.quorum_since = t;
+      if (d.quorum)
+        spdlog::info("cluster: quorum ({} of {} nodes up, {} needed)",
+                     v.up.size(), state.peers.size() + 1, state.rules.quorum);
+      else
+        spdlog::warn("cluster: no quorum ({} of {} nodes up, {} needed): "
+                     "what another node may take over stops here",
+                     v.up.size(), state.peers.size() + 1, state.rules.quorum);
+    }
+    for (auto& s : d.stops)
+      stop(s);
+    // A node that has just formed a quorum first hears where things run
+    // (every node it reaches has sent a heartbeat), then starts anything.
+    if (!state.stopping_node && t - state.quorum_since >= 2 * state.heartbeat)
+      for (auto& s : d.starts)
+        start(s);
+    settle_fenced(d, v);
+  }
+
+  void start(const cluster::start& s) {
+    if (state.mine.count(s.path))
+      return;
+    state.mine[s.path] = s.epoch;
+    state.starting.insert(s.path);
+    auto& time = *state.opts.time;
+    auto& tracker = state.opts.tracker;
+    bool failover = s.why == cluster::start_reason::failover;
+    if (failover) {
+      spdlog::warn("cluster: starting {} here: node {} that ran it is down",
+                   s.path, s.from);
+      component_failure what;
+      what.mode = config::failure_mode::node_down;
+      what.detail = "node " + s.from + " is down";
+      what.fields.texts.emplace_back("node", s.from);
+      auto at = state.peers[s.from].down_at.value_or(now());
+      auto note
+        = failed_note(s.path, std::move(what),
+                      std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        at.time_since_epoch())
+                        .count());
+      note.playbook = "failover";
+      send_note(this, tracker, time, std::move(note));
+      send_note(this, tracker, time,
+                action_note(s.path, "start",
+                            "on node " + state.self + ", failover from node "
+                              + s.from));
+    } else {
+      spdlog::info("cluster: starting {} here", s.path);
+    }
+    request(state.node, std::chrono::minutes{5}, op_atom::value,
+            std::string{"place"}, s.path)
+      .then(
+        [this, path = s.path, failover](bool) {
+          state.starting.erase(path);
+          spdlog::info("cluster: {} runs here", path);
+          if (failover)
+            send_note(this, state.opts.tracker, *state.opts.time,
+                      recovered_note(path, "ready on node " + state.self));
+        },
+        [this, path = s.path, failover](caf::error& err) {
+          state.starting.erase(path);
+          spdlog::error("cluster: {} did not start here: {}", path,
+                        error_text(err));
+          if (failover)
+            send_note(this, state.opts.tracker, *state.opts.time,
+                      closed_note(path, runtime::incident_status::failed,
+                                  "it did not start on node " + state.self
+                                    + ": " + error_text(err)));
+        });
+  }
+
+  void stop(const cluster::stop& s) {
+    if (!state.mine.count(s.path) || !state.stopping.insert(s.path).second)
+      return;
+    auto why = std::string{cluster::to_string(s.why)};
+    if (s.why == cluster::stop_reason::fenced) {
+      spdlog::warn("cluster: stopping {} here: no quorum, another node may "
+                   "take it over",
+                   s.path);
+      auto& time = *state.opts.time;
+      auto& tracker = state.opts.tracker;
+      component_failure what;
+      what.mode = config::failure_mode::partitioned;
+      what.detail = "node " + state.self + " has no quorum";
+      what.fields.texts.emplace_back("node", state.self);
+      send_note(this, tracker, time, failed_note(s.path, std::move(what)));
+      send_note(this, tracker, time,
+                action_note(s.path, "stop",
+                            "fenced: held stopped until the quorum is back"));
+      state.fenced.insert(s.path);
+    } else {
+      spdlog::info("cluster: stopping {} here ({}, node {} runs it)", s.path,
+                   why, s.to);
+    }
+    request(state.node, std::chrono::minutes{5}, op_atom::value,
+            std::string{"unplace"}, s.path)
+      .then(
+        [this, path = s.path](bool) {
+          state.stopping.erase(path);
+          state.mine.erase(path);
+        },
+        [this, path = s.path](caf::error& err) {
+          spdlog::error("cluster: {} did not stop here: {}", path,
+                        error_text(err));
+          state.stopping.erase(path);
+        });
+  }
+
+  // A fenced component's incident resolves once the quorum is back and it
+  // runs on one node.
+  void settle_fenced(const cluster::decision& d, const cluster::view& v) {
+    if (!d.quorum)
+      return;
+    for (auto it = state.fenced.begin(); it != state.fenced.end();) {
+      auto owner = d.owner.find(*it);
+      auto claims = v.claims.find(*it);
+      bool runs = owner != d.owner.end() && !owner->second.empty()
+                  && claims != v.claims.end()
+                  && std::any_of(claims->second.begin(), claims->second.end(),
+                                 [&](const cluster::claim& c) {
+                                   return c.node == owner->second;
+                                 })
+                  && !state.starting.count(*it);
+      if (!runs) {
+        ++it;
+        continue;
+      }
+      send_note(
+        this, state.opts.tracker, *state.opts.time,
+        recovered_note(*it, "quorum back; runs on node " + owner->second));
+      it = state.fenced.erase(it);
+    }
+  }
+};
+
+} // namespace
+
+caf::actor spawn_cluster(caf::actor_system& sys, cluster_options opts) {
+  return sys.spawn<cluster_actor>(std::move(opts));
+}
+
+std::string publish_cluster(caf::actor_system& sys, const caf::actor& cluster,
+                            const config::cluster_spec& spec) {
+  auto me = std::find_if(spec.nodes.begin(), spec.nodes.end(),
+                         [&](auto& n) { return n.name == spec.node; });
+  if (me == spec.nodes.end())
+    return "node " + spec.node + " is not among the cluster's nodes";
+  auto& at = me->address;
+  auto port = sys.middleman().publish(cluster, at.port, at.host.c_str(), true);
+  if (!port)
+    return "cluster port " + at.host + ":" + std::to_string(at.port) + ": "
+           + sys.render(port.error());
+  return {};
+}
+
+} // namespace grace::actors
