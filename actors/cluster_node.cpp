@@ -77,7 +77,9 @@ struct cluster_state {
   /// incident is open until they run on one node again.
   std::set<std::string> fenced;
   std::set<std::string> refused; // nodes running another config, logged
-  caf::actor node;               // carries the decisions out
+  /// Where each placed component runs by the claims heard, as last logged.
+  std::map<std::string, std::string> seen_on;
+  caf::actor node; // carries the decisions out
   bool quorum = false;
   time_point quorum_since{};
   bool stopping_node = false; // grace stops: no more starts
@@ -300,6 +302,8 @@ private:
                      "what another node may take over stops here",
                      v.up.size(), state.peers.size() + 1, state.rules.quorum);
     }
+    auto running = running_on(d, v);
+    log_moves(running);
     for (auto& s : d.stops)
       stop(s);
     // A node that has just formed a quorum first hears where things run
@@ -307,7 +311,36 @@ private:
     if (!state.stopping_node && t - state.quorum_since >= 2 * state.heartbeat)
       for (auto& s : d.starts)
         start(s);
-    settle_fenced(d, v);
+    settle_fenced(d.quorum, running);
+  }
+
+  // Where each placed component runs by the claims heard: its owner, if
+  // that node claims it; "" if none does (yet).
+  static std::map<std::string, std::string>
+  running_on(const cluster::decision& d, const cluster::view& v) {
+    std::map<std::string, std::string> out;
+    for (auto& [path, owner] : d.owner) {
+      auto claims = v.claims.find(path);
+      bool claimed
+        = claims != v.claims.end()
+          && std::any_of(
+            claims->second.begin(), claims->second.end(),
+            [&](const cluster::claim& c) { return c.node == owner; });
+      out[path] = claimed ? owner : std::string{};
+    }
+    return out;
+  }
+
+  // Logs where another node runs a placed component whenever that changes.
+  void log_moves(const std::map<std::string, std::string>& running) {
+    for (auto& [path, where] : running) {
+      auto& seen = state.seen_on[path];
+      if (where == seen)
+        continue;
+      seen = where;
+      if (!where.empty() && where != state.self)
+        spdlog::info("cluster: {} runs on node {}", path, where);
+    }
   }
 
   void start(const cluster::start& s) {
@@ -315,6 +348,7 @@ private:
       return;
     state.mine[s.path] = s.epoch;
     state.starting.insert(s.path);
+    beat(); // the others learn of it now, not at the next heartbeat
     auto& time = *state.opts.time;
     auto& tracker = state.opts.tracker;
     bool failover = s.why == cluster::start_reason::failover;
@@ -401,26 +435,20 @@ private:
 
   // A fenced component's incident resolves once the quorum is back and it
   // runs on one node.
-  void settle_fenced(const cluster::decision& d, const cluster::view& v) {
-    if (!d.quorum)
+  void settle_fenced(bool quorum,
+                     const std::map<std::string, std::string>& running) {
+    if (!quorum)
       return;
     for (auto it = state.fenced.begin(); it != state.fenced.end();) {
-      auto owner = d.owner.find(*it);
-      auto claims = v.claims.find(*it);
-      bool runs = owner != d.owner.end() && !owner->second.empty()
-                  && claims != v.claims.end()
-                  && std::any_of(claims->second.begin(), claims->second.end(),
-                                 [&](const cluster::claim& c) {
-                                   return c.node == owner->second;
-                                 })
-                  && !state.starting.count(*it);
-      if (!runs) {
+      auto where = running.find(*it);
+      if (where == running.end() || where->second.empty()
+          || state.starting.count(*it)) {
         ++it;
         continue;
       }
       send_note(
         this, state.opts.tracker, *state.opts.time,
-        recovered_note(*it, "quorum back; runs on node " + owner->second));
+        recovered_note(*it, "quorum back; runs on node " + where->second));
       it = state.fenced.erase(it);
     }
   }

@@ -1,0 +1,256 @@
+// Three `grace run` processes on loopback as the nodes of one cluster (SPEC.md
+// section 9), each with its own log_dir: where a placed component runs, what
+// happens when its node is killed, frozen or comes back, and a node that
+// brings another config.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/grace_run_fixture.hpp"
+#include "tests/support/ports.hpp"
+
+namespace grace::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ClusterRun : public GraceRun {
+protected:
+  ~ClusterRun() override {
+    nodes_.clear(); // SIGKILLs what still runs; the base kills the children
+  }
+
+  // A cluster of a, b and c with `db` placed on [a, b, c] and `agent` on
+  // every node; `extra` is appended to the file (another node's copy).
+  std::string cluster_config(const std::string& extra = "") {
+    std::string text = "grace: 1\nlog_dir: logs\ncluster:\n  nodes:\n";
+    for (auto n : {"a", "b", "c"})
+      text += std::string{"    "} + n + ": 127.0.0.1:" + port_[n] + "\n";
+    text += "  heartbeat: 100ms\n  down_after: 1s\n"
+            "supervisor:\n  name: root\n  children:\n"
+            "    - {name: db, nodes: [a, b, c], command: ["
+            + crashy + ", --stamp, " + dir_ + "/db.stamp]}\n"
+            + "    - {name: agent, command: [" + crashy + ", --stamp, " + dir_
+            + "/agent.stamp]}\n" + extra;
+    return tmp_.write(extra.empty() ? "cluster.yaml" : "other.yaml", text);
+  }
+
+  // Starts `node`; each run of it logs to a file of its own.
+  void start(const std::string& node, const std::string& config) {
+    auto run = dir_ + "/" + node + "." + std::to_string(++runs_[node]);
+    log_file_[node] = run + ".err";
+    nodes_[node] = std::make_unique<background>(
+      std::vector<std::string>{grace_bin, "run", config, "--node", node},
+      run + ".out", run + ".err");
+  }
+
+  // What the latest run of `node` logged.
+  std::string log(const std::string& node) const {
+    auto it = log_file_.find(node);
+    return it == log_file_.end() ? std::string{} : slurp(it->second);
+  }
+
+  std::string all_logs() const {
+    std::string out = "live db:";
+    for (auto pid : live_db())
+      out += " " + std::to_string(pid);
+    out += "\n";
+    for (auto n : {"a", "b", "c"})
+      out += std::string{"--- "} + n + "\n" + log(n);
+    return out;
+  }
+
+  static std::size_t count(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos;
+         at = text.find(what, at + 1))
+      ++n;
+    return n;
+  }
+
+  // The instances of db alive now, whichever node started them.
+  std::vector<int> live_db() const {
+    std::vector<int> out;
+    for (auto& line : lines_of(dir_ + "/db.stamp"))
+      if (auto pid = std::stoi(line); alive(pid))
+        out.push_back(pid);
+    return out;
+  }
+
+  // Whether `node` runs db, by its own account (its latest word on it).
+  bool runs_db(const std::string& node) const {
+    auto text = log(node);
+    auto ran = text.rfind("cluster: root/db runs here");
+    auto stopped = text.rfind("cluster: stopping root/db here");
+    return ran != std::string::npos
+           && (stopped == std::string::npos || stopped < ran);
+  }
+
+  // Whether `pred` holds throughout `span` (checked every 10 ms).
+  template <class Pred>
+  bool holds_for(Pred pred, std::chrono::milliseconds span) {
+    auto until = std::chrono::steady_clock::now() + span;
+    while (std::chrono::steady_clock::now() < until) {
+      if (!pred())
+        return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return pred();
+  }
+
+  std::vector<nlohmann::json> incidents(const std::string& node) const {
+    std::vector<nlohmann::json> out;
+    for (auto& line : lines_of(dir_ + "/logs/" + node + "/incidents.jsonl"))
+      out.push_back(nlohmann::json::parse(line));
+    return out;
+  }
+
+  void start_all(const std::string& config) {
+    for (auto n : {"a", "b", "c"})
+      start(n, config);
+    ASSERT_TRUE(
+      wait_until([&] { return runs_db("a"); }, 20s, [&] { return all_logs(); }))
+      << "db is placed on a, the first node of its list";
+    ASSERT_TRUE(wait_until([&] { return live_db().size() == 1; }));
+    for (auto n : {"b", "c"})
+      ASSERT_TRUE(wait_until([&] {
+        return log(n).find("cluster: root/db runs on node a")
+               != std::string::npos;
+      }))
+        << n << " hears where db runs\n"
+        << log(n);
+  }
+
+  std::map<std::string, std::string> port_{
+    {"a", free_port_text()}, {"b", free_port_text()}, {"c", free_port_text()}};
+  std::map<std::string, int> runs_;
+  std::map<std::string, std::string> log_file_;
+  std::map<std::string, std::unique_ptr<background>> nodes_;
+};
+
+TEST_F(ClusterRun, AComponentFailsOverWhenItsNodeIsKilledAndStaysPut) {
+  auto config = cluster_config();
+  start_all(config);
+  EXPECT_FALSE(runs_db("b"));
+  EXPECT_FALSE(runs_db("c"));
+  EXPECT_EQ(lines_of(dir_ + "/agent.stamp").size(), 3u) << "on every node";
+  auto first = live_db().front();
+
+  nodes_["a"]->signal(SIGKILL);
+  ASSERT_TRUE(
+    wait_until([&] { return runs_db("b"); }, 20s, [&] { return all_logs(); }))
+    << "the next node of its list takes it over";
+  ASSERT_TRUE(wait_until([&] { return live_db().size() == 1; }));
+  EXPECT_NE(live_db().front(), first) << "a's instance went with a";
+  EXPECT_FALSE(runs_db("c"));
+
+  // The incident is b's, detected when a was declared down, resolved once
+  // db was ready there.
+  nlohmann::json closed;
+  ASSERT_TRUE(wait_until(
+    [&] {
+      for (auto& i : incidents("b"))
+        if (i["failure_mode"] == "node_down" && i["status"] == "resolved")
+          closed = i;
+      return !closed.is_null();
+    },
+    default_patience,
+    [&] { return slurp(dir_ + "/logs/b/incidents.jsonl") + all_logs(); }));
+  EXPECT_EQ(closed["component"], "root/db");
+  EXPECT_EQ(closed["severity"], "critical");
+  EXPECT_EQ(closed["detail"]["node"], "a");
+  EXPECT_TRUE(closed["incident_id"].get<std::string>().ends_with("_b"));
+  EXPECT_GE(closed["mttr_seconds"].get<double>(), 0.0);
+  EXPECT_TRUE(incidents("c").empty());
+
+  // a comes back: db stays where it runs, no second instance.
+  start("a", config);
+  ASSERT_TRUE(wait_until([&] { return count(log("a"), "cluster: node ") >= 2; },
+                         20s, [&] { return log("a"); }))
+    << "a hears b and c again";
+  EXPECT_TRUE(holds_for(
+    [&] { return live_db().size() == 1 && runs_db("b") && !runs_db("a"); },
+    patience(2s)))
+    << all_logs();
+}
+
+TEST_F(ClusterRun, AFrozenNodeStopsWhatMovedAwayWhenItWakes) {
+  start_all(cluster_config());
+  auto first = live_db().front();
+
+  nodes_["a"]->signal(SIGSTOP);
+  ASSERT_TRUE(
+    wait_until([&] { return runs_db("b"); }, 20s, [&] { return all_logs(); }));
+  EXPECT_EQ(live_db().size(), 2u) << "a's instance runs on, a is frozen";
+
+  nodes_["a"]->signal(SIGCONT);
+  ASSERT_TRUE(
+    wait_until([&] { return !alive(first); }, 20s, [&] { return log("a"); }))
+    << "a stops its instance before anything else";
+  EXPECT_TRUE(log("a").find("cluster: stopping root/db here")
+              != std::string::npos);
+  EXPECT_TRUE(holds_for(
+    [&] { return live_db().size() == 1 && runs_db("b") && !runs_db("a"); },
+    patience(2s)))
+    << all_logs();
+}
+
+TEST_F(ClusterRun, ANodeWithAnotherConfigIsRefusedAndLeaves) {
+  auto config = cluster_config();
+  start("a", config);
+  start("b", config);
+  ASSERT_TRUE(
+    wait_until([&] { return runs_db("a"); }, 20s, [&] { return all_logs(); }));
+  auto other = cluster_config("# c's copy differs\n");
+  start("c", other);
+  EXPECT_EQ(nodes_["c"]->wait(patience(20s)), 2) << log("c");
+  auto digest_of = [](const std::string& file) {
+    auto r = run_process({grace_bin, "check", file, "--node", "c"});
+    auto at = r.out.find("config digest ");
+    return at == std::string::npos ? std::string{} : r.out.substr(at + 14, 64);
+  };
+  auto ours = digest_of(config);
+  auto theirs = digest_of(other);
+  ASSERT_EQ(ours.size(), 64u);
+  ASSERT_NE(ours, theirs);
+  EXPECT_NE(log("c").find(theirs + ") differs from node"), std::string::npos)
+    << log("c");
+  EXPECT_NE(log("c").find("(digest " + ours + ")"), std::string::npos);
+  EXPECT_TRUE(wait_until([&] {
+    return log("a").find("node c runs another config (digest " + theirs)
+           != std::string::npos;
+  }))
+    << log("a");
+  EXPECT_EQ(live_db().size(), 1u);
+}
+
+TEST_F(ClusterRun, ATakenClusterPortIsNamed) {
+  // Something else listens on b's port.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port_["b"])));
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  start("b", cluster_config());
+  EXPECT_EQ(nodes_["b"]->wait(patience(10s)), 1) << log("b");
+  EXPECT_NE(log("b").find("cluster port 127.0.0.1:" + port_["b"]),
+            std::string::npos)
+    << log("b");
+  EXPECT_TRUE(lines_of(dir_ + "/agent.stamp").empty()) << "nothing started";
+  ::close(fd);
+}
+
+} // namespace
+} // namespace grace::test
