@@ -131,6 +131,49 @@ public:
       [this](deadline_atom) { decide(); },
       [this](stop_atom) { state.stopping_node = true; },
       [this](cluster_heartbeat& hb) { heard(std::move(hb)); },
+      [this](status_atom,
+             status_list& local) -> caf::result<status_list, node_list> {
+        return whole_status(std::move(local));
+      },
+      // The operator's start, stop or restart of `who`: passed on to the
+      // node that runs it (true), or false: this node's to carry out.
+      [this](op_atom, const std::string& verb, const std::string& who)
+        -> caf::result<bool> { return pass_on(verb, who); },
+      // Another node passes the operator's request on to this one.
+      [this](peer_op_atom, const std::string& verb,
+             const std::string& who) -> caf::result<bool> {
+        auto member = from_a_member(); // before the promise takes the sender
+        auto rp = make_response_promise<bool>();
+        if (!state.node || !member) {
+          rp.deliver(grace_error(grace_errc::unknown_operation,
+                                 "not a node of this cluster"));
+          return rp;
+        }
+        request(state.node, std::chrono::minutes{5}, op_atom::value, verb, who,
+                local_atom::value)
+          .then([rp](bool ok) mutable { rp.deliver(ok); },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      // Another node asks what this one runs, with this node's steady now
+      // (its rows' times are converted to the asking node's clock).
+      [this](peer_status_atom) -> caf::result<status_list, std::int64_t> {
+        // (Before the promise, which takes the sender over.)
+        auto member = from_a_member();
+        auto rp = make_response_promise<status_list, std::int64_t>();
+        if (!state.node || !member) {
+          rp.deliver(status_list{}, state.opts.time->steady_ns());
+          return rp;
+        }
+        request(state.node, std::chrono::seconds{5}, status_atom::value,
+                local_atom::value)
+          .then(
+            [this, rp](status_list& l) mutable {
+              rp.deliver(std::move(l), state.opts.time->steady_ns());
+            },
+            [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
     };
   }
 
@@ -273,6 +316,18 @@ private:
                      deadline_atom::value);
   }
 
+  cluster::view current_view(time_point t) const {
+    cluster::view v;
+    v.self = state.self;
+    v.up = state.members->up(t);
+    for (auto& [path, epoch] : state.mine)
+      v.claims[path].push_back({state.self, epoch});
+    for (auto& [name, p] : state.peers)
+      for (auto& [path, epoch] : p.claims)
+        v.claims[path].push_back({name, epoch});
+    return v;
+  }
+
   void decide() {
     auto t = now();
     for (auto& gone : state.members->tick(t)) {
@@ -282,14 +337,7 @@ private:
     }
     if (!state.node || state.placed.empty())
       return;
-    cluster::view v;
-    v.self = state.self;
-    v.up = state.members->up(t);
-    for (auto& [path, epoch] : state.mine)
-      v.claims[path].push_back({state.self, epoch});
-    for (auto& [name, p] : state.peers)
-      for (auto& [path, epoch] : p.claims)
-        v.claims[path].push_back({name, epoch});
+    auto v = current_view(t);
     auto d = cluster::decide(state.rules, state.placed, v);
     if (d.quorum != state.quorum) {
       state.quorum = d.quorum;
@@ -312,6 +360,134 @@ private:
       for (auto& s : d.starts)
         start(s);
     settle_fenced(d.quorum, running);
+  }
+
+  caf::result<bool> pass_on(const std::string& verb, const std::string& who) {
+    auto rp = make_response_promise<bool>();
+    auto v = current_view(now());
+    auto running = running_on(cluster::decide(state.rules, state.placed, v), v);
+    std::string where;
+    for (auto& [p, node] : running)
+      if (who == p || who.starts_with(p + "/"))
+        where = node;
+    if (where.empty() || where == state.self) {
+      rp.deliver(false);
+      return rp;
+    }
+    auto& to = state.peers[where];
+    if (!to.handle || !state.members->is_up(where)) {
+      rp.deliver(
+        grace_error(grace_errc::not_running, who + ": it runs on node " + where
+                                               + ", which does not answer"));
+      return rp;
+    }
+    spdlog::info("cluster: {} {}: passed on to node {}, which runs it", verb,
+                 who, where);
+    request(to.handle, std::chrono::minutes{5}, peer_op_atom::value, verb, who)
+      .then([rp](bool) mutable { rp.deliver(true); },
+            [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+    return rp;
+  }
+
+  // Whether the current message comes from a node of the cluster that is
+  // up (a node refused for its config is not).
+  bool from_a_member() {
+    auto from = current_sender();
+    if (!from)
+      return false;
+    for (auto& [name, p] : state.peers)
+      if (p.handle && p.handle.node() == from->node())
+        return state.members->is_up(name);
+    return false;
+  }
+
+  // `grace status` of the whole cluster: this node's rows, where each
+  // placed component another node runs replaced by that node's own rows,
+  // and every node, up or down since when.
+  caf::result<status_list, node_list> whole_status(status_list local) {
+    auto t = now();
+    auto v = current_view(t);
+    auto running = running_on(cluster::decide(state.rules, state.placed, v), v);
+    auto placed_under = [&](const std::string& path) -> const std::string* {
+      for (auto& [p, node] : running)
+        if (path == p || path.starts_with(p + "/"))
+          return &node;
+      return nullptr;
+    };
+    struct gather {
+      status_list rows;
+      std::map<std::string, std::map<std::string, component_status>> theirs;
+      node_list nodes;
+      int pending = 0;
+      caf::typed_response_promise<status_list, node_list> rp;
+      std::string self;
+      void finish() {
+        for (auto& r : rows) {
+          auto it = theirs.find(r.node);
+          if (r.node == self || r.node.empty())
+            continue;
+          if (it == theirs.end() || !it->second.count(r.path)) {
+            r.state = "unknown"; // its node did not answer
+            r.pid = 0;
+            r.ready_ns = 0;
+            continue;
+          }
+          r = it->second[r.path];
+        }
+        rp.deliver(std::move(rows), std::move(nodes));
+      }
+    };
+    auto g = std::make_shared<gather>();
+    g->rp = make_response_promise<status_list, node_list>();
+    g->self = state.self;
+    g->rows = std::move(local);
+    std::set<std::string> owners;
+    for (auto& r : g->rows) {
+      auto* where = placed_under(r.path);
+      r.node = where ? *where : state.self;
+      if (where && !where->empty() && *where != state.self)
+        owners.insert(*where);
+    }
+    g->nodes.push_back({state.self, true, true, 0});
+    for (auto& [name, p] : state.peers) {
+      auto down = state.members->down_since(name);
+      g->nodes.push_back(
+        {name, state.members->is_up(name), false,
+         down ? std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  down->time_since_epoch())
+                  .count()
+              : 0});
+    }
+    for (auto& owner : owners) {
+      auto& p = state.peers[owner];
+      if (!p.handle)
+        continue;
+      ++g->pending;
+      request(p.handle, std::chrono::seconds{3}, peer_status_atom::value)
+        .then(
+          [this, g, owner](status_list& rows, std::int64_t their_now) {
+            auto shift = state.opts.time->steady_ns() - their_now;
+            for (auto& r : rows) {
+              if (r.ready_ns > 0)
+                r.ready_ns += shift;
+              if (r.failed_ns > 0)
+                r.failed_ns += shift;
+              r.node = owner;
+              g->theirs[owner][r.path] = r;
+            }
+            if (--g->pending == 0)
+              g->finish();
+          },
+          [g, owner](caf::error& err) {
+            spdlog::warn("cluster: node {} did not say what it runs: {}", owner,
+                         error_text(err));
+            if (--g->pending == 0)
+              g->finish();
+          });
+    }
+    if (g->pending == 0)
+      g->finish();
+    return g->rp;
   }
 
   // Where each placed component runs by the claims heard: its owner, if
@@ -375,7 +551,7 @@ private:
       spdlog::info("cluster: starting {} here", s.path);
     }
     request(state.node, std::chrono::minutes{5}, op_atom::value,
-            std::string{"place"}, s.path)
+            std::string{"place"}, s.path, local_atom::value)
       .then(
         [this, path = s.path, failover](bool) {
           state.starting.erase(path);
@@ -420,7 +596,7 @@ private:
                    why, s.to);
     }
     request(state.node, std::chrono::minutes{5}, op_atom::value,
-            std::string{"unplace"}, s.path)
+            std::string{"unplace"}, s.path, local_atom::value)
       .then(
         [this, path = s.path](bool) {
           state.stopping.erase(path);

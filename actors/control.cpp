@@ -111,8 +111,8 @@ private:
       case control_command::status:
         request(state.node, std::chrono::seconds{10}, status_atom::value)
           .then(
-            [answer](const status_list& all) {
-              answer(runtime::status_line(all, steady_ns()));
+            [answer](const status_list& all, const node_list& nodes) {
+              answer(runtime::status_line(all, steady_ns(), nodes));
             },
             failed);
         return;

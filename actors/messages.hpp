@@ -73,6 +73,9 @@ using event_atom = caf::atom_constant<caf::atom("event")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+using local_atom = caf::atom_constant<caf::atom("local")>;
+using peer_status_atom = caf::atom_constant<caf::atom("peerstat")>;
+using peer_op_atom = caf::atom_constant<caf::atom("peerop")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -227,6 +230,10 @@ typename Inspector::result_type inspect(Inspector& f, failure_report& x) {
 using runtime::component_status; // grace status: one component
 
 using status_list = std::vector<component_status>;
+
+using runtime::node_status; // grace status in a cluster: one node
+
+using node_list = std::vector<node_status>;
 
 /// A new spec for a supervisor (`grace reload`), with the tree that owns it.
 /// Local only: not serialised.
@@ -386,7 +393,13 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, component_status& x) {
   return f(caf::meta::type_name("grace.component_status"), x.path, x.supervisor,
            x.state, x.pid, x.ready_ns, x.restarts, x.last_failure, x.failed_ns,
-           x.probes);
+           x.probes, x.node);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_status& x) {
+  return f(caf::meta::type_name("grace.node_status"), x.name, x.up, x.self,
+           x.down_ns);
 }
 
 } // namespace grace::runtime

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <optional>
 
@@ -88,23 +89,63 @@ public:
       // The cluster refused this node: stop, then exit with `code`.
       [this](stop_atom, int code) { stop_tree(code); },
       [this](reload_atom) -> caf::result<std::string> { return reload(); },
-      // The operator's requests (control.hpp) go to the root supervisor.
-      [this](status_atom) -> caf::result<status_list> {
+      // The operator's requests (control.hpp) go to the root supervisor;
+      // in a cluster, the cluster actor adds what the other nodes run.
+      [this](status_atom) -> caf::result<status_list, node_list> {
+        auto rp = make_response_promise<status_list, node_list>();
+        local_status(
+          [this, rp](status_list local) mutable {
+            if (!state.cluster) {
+              rp.deliver(std::move(local), node_list{});
+              return;
+            }
+            request(state.cluster, std::chrono::seconds{8}, status_atom::value,
+                    local)
+              .then(
+                [rp](status_list& all, node_list& nodes) mutable {
+                  rp.deliver(std::move(all), std::move(nodes));
+                },
+                [rp, local](caf::error&) mutable {
+                  rp.deliver(std::move(local), node_list{});
+                });
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      // This node's tree alone (another node of the cluster asks).
+      [this](status_atom, local_atom) -> caf::result<status_list> {
         auto rp = make_response_promise<status_list>();
-        request(state.root, std::chrono::seconds{5}, status_atom::value)
+        local_status(
+          [rp](status_list local) mutable { rp.deliver(std::move(local)); },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      // In a cluster, wherever `who` runs: the cluster actor passes it on
+      // to the node that runs it, or answers false (here).
+      [this](op_atom, const std::string& verb,
+             const std::string& who) -> caf::result<bool> {
+        auto rp = make_response_promise<bool>();
+        if (!state.cluster) {
+          local_op(verb, who, rp);
+          return rp;
+        }
+        request(state.cluster, std::chrono::minutes{6}, op_atom::value, verb,
+                who)
           .then(
-            [this, rp](status_list& l) mutable {
-              with_last_failures(std::move(l), std::move(rp));
+            [this, rp, verb, who](bool elsewhere) mutable {
+              if (elsewhere)
+                rp.deliver(true);
+              else
+                local_op(verb, who, rp);
             },
             [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
-      [this](op_atom, const std::string& verb,
-             const std::string& who) -> caf::result<bool> {
+      // On this node's tree (the cluster actor asks).
+      [this](op_atom, const std::string& verb, const std::string& who,
+             local_atom) -> caf::result<bool> {
         auto rp = make_response_promise<bool>();
-        request(state.root, std::chrono::minutes{5}, op_atom::value, verb, who)
-          .then([rp](bool ok) mutable { rp.deliver(ok); },
-                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        local_op(verb, who, rp);
         return rp;
       },
       [this](const child_report& r) {
@@ -133,6 +174,13 @@ public:
   }
 
 private:
+  void local_op(const std::string& verb, const std::string& who,
+                caf::typed_response_promise<bool> rp) {
+    request(state.root, std::chrono::minutes{5}, op_atom::value, verb, who)
+      .then([rp](bool ok) mutable { rp.deliver(ok); },
+            [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  }
+
   void stop_tree(int code) {
     if (state.stopping)
       return;
@@ -144,18 +192,26 @@ private:
     send(state.root, stop_atom::value);
   }
 
-  // Answers the tree's status with each component's latest failure as the
+  // The tree's status, with each component's latest failure as the
   // tracker, the one record of failures, has it (a probe's included).
+  void local_status(std::function<void(status_list)> then,
+                    std::function<void(caf::error&)> failed) {
+    request(state.root, std::chrono::seconds{5}, status_atom::value)
+      .then([this, then](
+              status_list& tree) { with_last_failures(std::move(tree), then); },
+            [failed](caf::error& e) { failed(e); });
+  }
+
   void with_last_failures(status_list tree,
-                          caf::typed_response_promise<status_list> rp) {
+                          std::function<void(status_list)> then) {
     if (!state.ctx->tracker) {
-      rp.deliver(std::move(tree));
+      then(std::move(tree));
       return;
     }
     auto shared = std::make_shared<status_list>(std::move(tree));
     request(state.ctx->tracker, std::chrono::seconds{5}, status_atom::value)
       .then(
-        [shared, rp](status_list& failures) mutable {
+        [shared, then](status_list& failures) {
           std::unordered_map<std::string, const component_status*> by_path;
           for (auto& f : failures)
             by_path.emplace(f.path, &f);
@@ -164,10 +220,10 @@ private:
               c.last_failure = it->second->last_failure;
               c.failed_ns = it->second->failed_ns;
             }
-          rp.deliver(std::move(*shared));
+          then(std::move(*shared));
         },
-        [shared, rp](caf::error&) mutable {
-          rp.deliver(std::move(*shared)); // without them, not without all
+        [shared, then](caf::error&) {
+          then(std::move(*shared)); // without them, not without all
         });
   }
 

@@ -78,6 +78,8 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<component_status>("grace.component_status");
   cfg.add_message_type<status_list>("grace.status_list");
   cfg.add_message_type<cluster_heartbeat>("grace.cluster_heartbeat");
+  cfg.add_message_type<node_status>("grace.node_status");
+  cfg.add_message_type<node_list>("grace.node_list");
   cfg.add_error_category(
     caf::atom("grace"),
     [](std::uint8_t code, caf::atom_value, const caf::message& context) {

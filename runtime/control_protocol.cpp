@@ -24,6 +24,8 @@ json to_json(const component_status& c, std::int64_t now_ns) {
   j["last_failure"]
     = c.last_failure.empty() ? json(nullptr) : json(c.last_failure);
   j["probes"] = c.probes.empty() ? json(nullptr) : json(c.probes);
+  if (!c.node.empty())
+    j["node"] = c.node;
   j["last_failure_ago_seconds"]
     = c.failed_ns > 0 ? json(static_cast<double>(now_ns - c.failed_ns) / 1e9)
                       : json(nullptr);
@@ -83,11 +85,25 @@ std::string failure_line(const std::string& why, std::string_view code) {
 }
 
 std::string status_line(const std::vector<component_status>& all,
-                        std::int64_t now_ns) {
+                        std::int64_t now_ns,
+                        const std::vector<node_status>& nodes) {
   json list = json::array();
   for (auto& c : all)
     list.push_back(to_json(c, now_ns));
-  return line_of(json{{"ok", true}, {"components", list}});
+  json answer{{"ok", true}, {"components", list}};
+  if (!nodes.empty()) {
+    json ns = json::array();
+    for (auto& n : nodes) {
+      json j{{"name", n.name}, {"up", n.up}, {"self", n.self}};
+      j["down_for_seconds"]
+        = !n.up && n.down_ns > 0
+            ? json(static_cast<double>(now_ns - n.down_ns) / 1e9)
+            : json(nullptr);
+      ns.push_back(j);
+    }
+    answer["nodes"] = ns;
+  }
+  return line_of(answer);
 }
 
 std::string events_stream_line() {

@@ -26,6 +26,15 @@ struct component_status {
   std::string last_failure;   // in words, else ""
   std::int64_t failed_ns = 0; // steady: when, else 0
   std::string probes;         // "tcp ok, http failing 1/2", else ""
+  std::string node;           // in a cluster: the node it runs on, else ""
+};
+
+/// A node of a cluster as the answering node sees it (`grace status`).
+struct node_status {
+  std::string name;
+  bool up = false;
+  bool self = false;        // the node that answers
+  std::int64_t down_ns = 0; // steady: when it went down, if it is down
 };
 
 enum class control_command {
@@ -58,9 +67,10 @@ std::string ok_line();
 std::string failure_line(const std::string& why, std::string_view code = {});
 
 /// The answer to `status`: every component, uptimes and ages at steady
-/// `now_ns`.
+/// `now_ns`; in a cluster, every node too.
 std::string status_line(const std::vector<component_status>& all,
-                        std::int64_t now_ns);
+                        std::int64_t now_ns,
+                        const std::vector<node_status>& nodes = {});
 
 /// The first line of an `events` stream.
 std::string events_stream_line();

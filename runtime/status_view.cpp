@@ -85,11 +85,12 @@ std::string render_status(const std::string& answer, bool colour) {
       || !j["components"].is_array())
     return {};
   struct row {
-    std::string name, state, pid, uptime, restarts, probes, failure;
+    std::string name, state, node, pid, uptime, restarts, probes, failure;
   };
   std::vector<row> rows;
   std::size_t name_width = 9;
   std::size_t probes_width = 8;
+  std::size_t node_width = 0; // no column unless in a cluster
   for (auto& c : j["components"]) {
     if (!c.is_object())
       continue;
@@ -99,6 +100,9 @@ std::string render_status(const std::string& answer, bool colour) {
     row r;
     r.name = std::string(2 * depth, ' ') + path.substr(path.rfind('/') + 1);
     r.state = c.value("state", std::string{});
+    if (c.contains("node") && c["node"].is_string())
+      r.node = c["node"].get<std::string>();
+    node_width = std::max(node_width, r.node.size() + 2);
     if (c.contains("pid") && c["pid"].is_number())
       r.pid = std::to_string(c["pid"].get<long long>());
     if (c.contains("uptime_seconds") && c["uptime_seconds"].is_number())
@@ -125,20 +129,45 @@ std::string render_status(const std::string& answer, bool colour) {
     name_width = std::max(name_width, r.name.size());
     rows.push_back(std::move(r));
   }
+  if (node_width > 0)
+    node_width = std::max<std::size_t>(node_width, 6);
+  auto node_column = [&](const std::string& text) {
+    return node_width > 0 ? padded(text, node_width) : std::string{};
+  };
   std::string out = padded("COMPONENT", name_width + 2) + padded("STATE", 11)
-                    + padded("PID", 9) + padded("UPTIME", 9)
-                    + padded("RESTARTS", 10) + padded("PROBES", probes_width)
-                    + "LAST FAILURE\n";
+                    + node_column("NODE") + padded("PID", 9)
+                    + padded("UPTIME", 9) + padded("RESTARTS", 10)
+                    + padded("PROBES", probes_width) + "LAST FAILURE\n";
   for (auto& r : rows) {
     auto state = padded(r.state, 11);
     if (colour)
       state = colour_of(r.state) + state + "\033[0m";
-    auto line = padded(r.name, name_width + 2) + state + padded(r.pid, 9)
-                + padded(r.uptime, 9) + padded(r.restarts, 10)
-                + padded(r.probes, probes_width) + r.failure;
+    auto line = padded(r.name, name_width + 2) + state + node_column(r.node)
+                + padded(r.pid, 9) + padded(r.uptime, 9)
+                + padded(r.restarts, 10) + padded(r.probes, probes_width)
+                + r.failure;
     while (!line.empty() && line.back() == ' ')
       line.pop_back();
     out += line + "\n";
+  }
+  if (j.contains("nodes") && j["nodes"].is_array()) {
+    std::string nodes;
+    for (auto& n : j["nodes"]) {
+      if (!n.is_object())
+        continue;
+      nodes += (nodes.empty() ? "" : ", ") + n.value("name", std::string{});
+      if (n.value("self", false))
+        nodes += " (this one)";
+      if (n.value("up", false))
+        nodes += " up";
+      else if (n.contains("down_for_seconds")
+               && n["down_for_seconds"].is_number())
+        nodes
+          += " down for " + compact_age(n["down_for_seconds"].get<double>());
+      else
+        nodes += " not heard from";
+    }
+    out += "NODES: " + nodes + "\n";
   }
   return out;
 }

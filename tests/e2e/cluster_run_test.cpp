@@ -183,6 +183,54 @@ TEST_F(ClusterRun, AComponentFailsOverWhenItsNodeIsKilledAndStaysPut) {
     << all_logs();
 }
 
+TEST_F(ClusterRun, StatusAndOperationsSpanTheCluster) {
+  start_all(cluster_config());
+  auto on = [&](const std::string& node, std::vector<std::string> args) {
+    args.insert(args.begin(), grace_bin);
+    args.push_back("--control");
+    args.push_back(dir_ + "/logs/" + node + "/grace.sock");
+    return run_process(args);
+  };
+  auto db_as_seen_by = [&](const std::string& node) {
+    auto r = on(node, {"status", "--json"});
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (j.is_discarded())
+      return nlohmann::json{};
+    for (auto& c : j["components"])
+      if (c["path"] == "root/db")
+        return c;
+    return nlohmann::json{};
+  };
+  auto db = db_as_seen_by("c");
+  EXPECT_EQ(db["node"], "a") << db;
+  EXPECT_EQ(db["state"], "running");
+  ASSERT_EQ(live_db().size(), 1u);
+  EXPECT_EQ(db["pid"], live_db().front()) << "a's own account of it";
+  auto status = on("c", {"status", "--json"});
+  auto nodes = nlohmann::json::parse(status.out)["nodes"];
+  ASSERT_EQ(nodes.size(), 3u) << status.out;
+  for (auto& n : nodes)
+    EXPECT_TRUE(n["up"].get<bool>()) << n;
+  auto text = on("b", {"status"}).out;
+  EXPECT_NE(text.find("NODES: b (this one) up, a up, c up"), std::string::npos)
+    << text;
+
+  // Asked of c and b, carried out on a, where db runs.
+  auto before = live_db().front();
+  EXPECT_EQ(on("c", {"restart", "root/db"}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] {
+    auto live = live_db();
+    return live.size() == 1 && live.front() != before;
+  }));
+  EXPECT_TRUE(runs_db("a"));
+  EXPECT_EQ(on("b", {"stop", "root/db"}).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return live_db().empty(); }));
+  EXPECT_EQ(db_as_seen_by("c")["state"], "held");
+  EXPECT_EQ(on("c", {"start", "root/db"}).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return live_db().size() == 1; }));
+  EXPECT_EQ(db_as_seen_by("b")["node"], "a");
+}
+
 TEST_F(ClusterRun, AFrozenNodeStopsWhatMovedAwayWhenItWakes) {
   start_all(cluster_config());
   auto first = live_db().front();

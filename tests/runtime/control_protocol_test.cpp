@@ -124,3 +124,35 @@ TEST(StatusView, ALongLastFailureIsCutToOneLineOfTheTable) {
   EXPECT_NE(row.find("..., 2s ago"), std::string::npos) << table;
   EXPECT_LT(row.size(), 160u) << table;
 }
+
+TEST(StatusView, AClusterShowsEachComponentsNodeAndEveryNode) {
+  component_status root, db;
+  root.path = "root";
+  root.supervisor = true;
+  root.state = "running";
+  root.node = "c";
+  db.path = "root/db";
+  db.state = "running";
+  db.pid = 42;
+  db.node = "a";
+  std::vector<node_status> nodes{{"c", true, true, 0},
+                                 {"a", true, false, 0},
+                                 {"b", false, false, 1'000'000'000}};
+  auto line = status_line({root, db}, 6'000'000'000, nodes);
+  EXPECT_NE(line.find(R"("node":"a","path":"root/db")"), std::string::npos)
+    << line;
+  EXPECT_NE(
+    line.find(R"({"down_for_seconds":5.0,"name":"b","self":false,"up":false})"),
+    std::string::npos)
+    << line;
+  auto table = render_status(line, false);
+  EXPECT_EQ(table,
+            "COMPONENT  STATE      NODE  PID      UPTIME   RESTARTS  PROBES  "
+            "LAST FAILURE\n"
+            "root       running    c                       0\n"
+            "  db       running    a     42                0\n"
+            "NODES: c (this one) up, a up, b down for 5s\n");
+  db.node.clear();
+  auto single = render_status(status_line({db}, 0), false);
+  EXPECT_EQ(single.find("NODE"), std::string::npos) << "alone: no column";
+}
