@@ -100,9 +100,10 @@ std::string render_status(const std::string& answer, bool colour) {
     row r;
     r.name = std::string(2 * depth, ' ') + path.substr(path.rfind('/') + 1);
     r.state = c.value("state", std::string{});
-    if (c.contains("node") && c["node"].is_string())
+    if (c.contains("node") && c["node"].is_string()) {
       r.node = c["node"].get<std::string>();
-    node_width = std::max(node_width, r.node.size() + 2);
+      node_width = std::max(node_width, r.node.size() + 2);
+    }
     if (c.contains("pid") && c["pid"].is_number())
       r.pid = std::to_string(c["pid"].get<long long>());
     if (c.contains("uptime_seconds") && c["uptime_seconds"].is_number())
