@@ -462,8 +462,9 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     ctx->events = control;
     if (cfg.metrics) {
       std::string why;
-      ctx->metrics
-        = runtime::metrics::open(cfg.metrics->host, cfg.metrics->port, &why);
+      ctx->metrics = runtime::metrics::open(
+        cfg.metrics->host, cfg.metrics->port, &why,
+        cfg.cluster ? cfg.cluster->node : std::string{});
       if (!ctx->metrics)
         spdlog::error("{}: going on without them", why);
       else

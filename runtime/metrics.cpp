@@ -16,26 +16,31 @@ namespace grace::runtime {
 namespace pm = prometheus;
 
 struct metrics::impl {
-  explicit impl(const std::string& address)
+  impl(const std::string& address, const pm::Labels& node)
       : exposer(address, 1), registry(std::make_shared<pm::Registry>()),
         up(pm::BuildGauge()
              .Name("grace_component_up")
+             .Labels(node)
              .Help("1 while the component is ready, else 0")
              .Register(*registry)),
         restarts(pm::BuildCounter()
                    .Name("grace_restarts_total")
+                   .Labels(node)
                    .Help("Restarts of the component since grace started")
                    .Register(*registry)),
         incidents(pm::BuildCounter()
                     .Name("grace_incidents_total")
+                    .Labels(node)
                     .Help("Incidents, counted as they close")
                     .Register(*registry)),
         mttr_family(pm::BuildHistogram()
                       .Name("grace_mttr_seconds")
+                      .Labels(node)
                       .Help("Time to recovery of resolved incidents")
                       .Register(*registry)),
         probe_family(pm::BuildHistogram()
                        .Name("grace_probe_duration_seconds")
+                       .Labels(node)
                        .Help("How long each probe check took")
                        .Register(*registry)),
         mttr(mttr_family.Add({}, buckets())) {
@@ -68,10 +73,15 @@ metrics::metrics() = default;
 metrics::~metrics() = default;
 
 std::unique_ptr<metrics> metrics::open(const std::string& host,
-                                       std::uint16_t port, std::string* error) {
+                                       std::uint16_t port, std::string* error,
+                                       const std::string& node) {
   std::unique_ptr<metrics> m{new metrics()};
+  pm::Labels labels;
+  if (!node.empty())
+    labels["node"] = node;
   try {
-    m->impl_ = std::make_unique<impl>(host + ":" + std::to_string(port));
+    m->impl_
+      = std::make_unique<impl>(host + ":" + std::to_string(port), labels);
   } catch (const std::exception& e) {
     if (error)
       *error = "cannot serve metrics on " + host + ":" + std::to_string(port)

@@ -15,10 +15,12 @@ namespace grace::runtime {
 
 class metrics {
 public:
-  /// Serves /metrics on host:port. Returns null and sets `error` if it
+  /// Serves /metrics on host:port, every metric labelled with `node` in a
+  /// cluster (none: a single node). Returns null and sets `error` if it
   /// cannot listen there.
   static std::unique_ptr<metrics> open(const std::string& host,
-                                       std::uint16_t port, std::string* error);
+                                       std::uint16_t port, std::string* error,
+                                       const std::string& node = {});
   ~metrics();
 
   metrics(const metrics&) = delete;

@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "runtime/cgroup.hpp"
@@ -152,6 +156,27 @@ public:
 private:
   const char* name_;
 };
+
+// GET http://127.0.0.1:`port``target` (HTTP/1.0); the whole answer, or "".
+inline std::string http_get(int port, const std::string& target) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    auto req = "GET " + target + " HTTP/1.0\r\n\r\n";
+    if (::write(fd, req.data(), req.size())
+        == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
 
 // `grace VERB [ARGS...] --control <dir>/logs/grace.sock`.
 inline process_result ctl(const std::string& dir,

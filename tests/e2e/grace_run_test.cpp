@@ -469,31 +469,6 @@ TEST_F(GraceRun, EventsFollowStateChangesAndIncidentsLive) {
   EXPECT_EQ(text.wait(5s), 0);
 }
 
-namespace {
-
-// GET http://127.0.0.1:`port``target` (HTTP/1.0); the whole answer, or "".
-std::string http_get(int port, const std::string& target) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    auto req = "GET " + target + " HTTP/1.0\r\n\r\n";
-    if (::write(fd, req.data(), req.size())
-        == static_cast<ssize_t>(req.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  ::close(fd);
-  return out;
-}
-
-} // namespace
-
 TEST_F(GraceRun, MetricsAreScrapedOverHttp) {
   auto metrics = grace::test::free_port();
   auto port = grace::test::free_port_text();
@@ -512,7 +487,7 @@ TEST_F(GraceRun, MetricsAreScrapedOverHttp) {
   ::kill(first_pid("a.stamp"), SIGKILL);
   std::string text;
   ASSERT_TRUE(wait_until([&] {
-    text = http_get(metrics, "/metrics");
+    text = grace::test::http_get(metrics, "/metrics");
     return text.find("grace_mttr_seconds_count 1") != std::string::npos
            && text.find("grace_probe_duration_seconds_count") != text.npos;
   }))
@@ -525,7 +500,7 @@ TEST_F(GraceRun, MetricsAreScrapedOverHttp) {
         "\"tcp\"}"})
     EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
   EXPECT_TRUE(wait_until([&] {
-    return http_get(metrics, "/metrics")
+    return grace::test::http_get(metrics, "/metrics")
              .find("grace_component_up{component=\"root/a\"} 1")
            != std::string::npos;
   }));
