@@ -2,11 +2,17 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
@@ -50,7 +56,14 @@ struct peer {
   std::uint16_t port = 0;
   caf::actor handle; // its cluster actor; none until connected
   bool connecting = false;
+  /// One connection per pair of nodes: the node listed first dials.
+  bool dials = false;
   bool lost_logged = false;
+  std::string last_error; // of the last failed connect, logged once
+  /// A node that answered and refused (its TLS certificate, another
+  /// protocol) is not dialled again before this: each refused handshake
+  /// costs the others' connections a hiccup in CAF 0.17's TLS layer.
+  time_point retry_at{};
   /// The placed components it announced last (path -> epoch), kept while
   /// it is down: a start here outbids them.
   std::map<std::string, std::uint64_t> claims;
@@ -100,13 +113,17 @@ public:
       = std::chrono::duration_cast<milliseconds>(spec.down_after);
     collect_placed(opts.config->root, state.placed);
     std::vector<std::string> names;
+    bool after_self = false;
     for (auto& n : spec.nodes) {
       names.push_back(n.name);
-      if (n.name != state.self) {
-        auto& p = state.peers[n.name];
-        p.host = n.address.host;
-        p.port = n.address.port;
+      if (n.name == state.self) {
+        after_self = true;
+        continue;
       }
+      auto& p = state.peers[n.name];
+      p.host = n.address.host;
+      p.port = n.address.port;
+      p.dials = after_self;
     }
     state.opts = std::move(opts);
     state.members.emplace(state.self, names, state.rules.down_after, now());
@@ -199,12 +216,15 @@ private:
         send(p.handle, hb);
   }
 
-  // Connects to every node it has no connection to; a node that is not
-  // there is tried again at the next heartbeat.
+  // Connects to every node listed after this one that it has no connection
+  // to (those listed before connect to this one); a node that is not there
+  // is tried again at the next heartbeat.
   void connect() {
-    auto mm = system().middleman().actor_handle();
+    auto mm = state.opts.config->cluster->tls
+                ? system().openssl_manager().actor_handle()
+                : system().middleman().actor_handle();
     for (auto& [name, p] : state.peers) {
-      if (p.handle || p.connecting)
+      if (!p.dials || p.handle || p.connecting || now() < p.retry_at)
         continue;
       p.connecting = true;
       request(mm, std::chrono::seconds{2}, caf::connect_atom::value, p.host,
@@ -218,6 +238,7 @@ private:
               return;
             to.handle = caf::actor_cast<caf::actor>(std::move(ptr));
             to.lost_logged = false;
+            to.last_error.clear();
             monitor(to.handle);
             spdlog::debug("cluster: connected to node {} at {}:{}", name,
                           to.host, to.port);
@@ -226,8 +247,22 @@ private:
           [this, name = name](caf::error& err) {
             auto& to = state.peers[name];
             to.connecting = false;
-            spdlog::debug("cluster: cannot reach node {} at {}:{}: {}", name,
-                          to.host, to.port, to_string(err));
+            // Logged once per kind of failure: a node that is not there
+            // yet quietly, one that answers and is refused (its TLS
+            // certificate, another protocol) as a warning.
+            auto why = to_string(err);
+            auto absent = err == caf::sec::cannot_connect_to_node;
+            if (!absent)
+              to.retry_at = now() + std::chrono::seconds{5};
+            if (why == to.last_error)
+              return;
+            to.last_error = why;
+            if (absent)
+              spdlog::debug("cluster: cannot reach node {} at {}:{}: {}", name,
+                            to.host, to.port, why);
+            else
+              spdlog::warn("cluster: node {} at {}:{} refused: {}", name,
+                           to.host, to.port, why);
           });
     }
   }
@@ -259,7 +294,7 @@ private:
       return;
     }
     if (!p.handle) {
-      // It reached this node first: answer on its connection.
+      // It dialled this node: answer on its connection.
       p.handle = caf::actor_cast<caf::actor>(current_sender());
       if (p.handle)
         monitor(p.handle);
@@ -632,6 +667,29 @@ private:
 
 } // namespace
 
+std::string tls_problem(const config::tls_spec& tls) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{
+    SSL_CTX_new(TLS_method()), &SSL_CTX_free};
+  if (!ctx)
+    return "cannot set up TLS";
+  auto why = [](const std::string& what, const std::string& file) {
+    char text[256] = {};
+    ERR_error_string_n(ERR_get_error(), text, sizeof text);
+    ERR_clear_error();
+    return what + " " + file + ": " + text;
+  };
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert.c_str()) != 1)
+    return why("cannot load the certificate", tls.cert);
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(), SSL_FILETYPE_PEM)
+      != 1)
+    return why("cannot load the key", tls.key);
+  if (SSL_CTX_check_private_key(ctx.get()) != 1)
+    return why("the key does not match the certificate", tls.key);
+  if (SSL_CTX_load_verify_locations(ctx.get(), tls.ca.c_str(), nullptr) != 1)
+    return why("cannot load the CA", tls.ca);
+  return {};
+}
+
 caf::actor spawn_cluster(caf::actor_system& sys, cluster_options opts) {
   return sys.spawn<cluster_actor>(std::move(opts));
 }
@@ -643,7 +701,10 @@ std::string publish_cluster(caf::actor_system& sys, const caf::actor& cluster,
   if (me == spec.nodes.end())
     return "node " + spec.node + " is not among the cluster's nodes";
   auto& at = me->address;
-  auto port = sys.middleman().publish(cluster, at.port, at.host.c_str(), true);
+  auto port
+    = spec.tls
+        ? caf::openssl::publish(cluster, at.port, at.host.c_str(), true)
+        : sys.middleman().publish(cluster, at.port, at.host.c_str(), true);
   if (!port)
     return "cluster port " + at.host + ":" + std::to_string(at.port) + ": "
            + sys.render(port.error());

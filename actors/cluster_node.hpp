@@ -39,6 +39,11 @@ struct cluster_options {
 /// Spawns the cluster actor (in a system made with the middleman loaded).
 caf::actor spawn_cluster(caf::actor_system& sys, cluster_options opts);
 
+/// Returns what is wrong with the TLS files of `tls` (unreadable, not a
+/// certificate, a key that does not match it, a CA file without one), or
+/// "": CAF's TLS layer throws on them from a thread of its own.
+std::string tls_problem(const config::tls_spec& tls);
+
 /// Publishes `cluster` on this node's address and port (reused at once
 /// after a restart); returns why not ("" once published).
 std::string publish_cluster(caf::actor_system& sys, const caf::actor& cluster,

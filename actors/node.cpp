@@ -448,6 +448,15 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     sys_opts.connection_timeout
       = std::chrono::duration_cast<std::chrono::milliseconds>(
         cfg.cluster->down_after);
+    if (auto& tls = cfg.cluster->tls) {
+      if (auto why = tls_problem(*tls); !why.empty()) {
+        spdlog::error("cluster.tls: {}", why);
+        return 2;
+      }
+      sys_opts.tls_cert = tls->cert;
+      sys_opts.tls_key = tls->key;
+      sys_opts.tls_ca = tls->ca;
+    }
   }
   auto sys_cfg = make_config(sys_opts);
   caf::actor_system sys{*sys_cfg};

@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
@@ -40,9 +41,16 @@ make_config(const system_options& opts) {
   }
   if (opts.middleman) {
     cfg->load<caf::io::middleman>();
-    cfg->set("middleman.heartbeat-interval", caf::timespan{opts.heartbeat});
-    cfg->set("middleman.connection-timeout",
-             caf::timespan{opts.connection_timeout});
+    if (opts.tls_cert.empty()) {
+      cfg->set("middleman.heartbeat-interval", caf::timespan{opts.heartbeat});
+      cfg->set("middleman.connection-timeout",
+               caf::timespan{opts.connection_timeout});
+    } else {
+      cfg->load<caf::openssl::manager>();
+      cfg->openssl_certificate = opts.tls_cert;
+      cfg->openssl_key = opts.tls_key;
+      cfg->openssl_cafile = opts.tls_ca;
+    }
   }
   register_messages(*cfg);
   // Debian's libcaf is built without logging; keep CAF from creating files.

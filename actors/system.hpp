@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include <caf/fwd.hpp>
 
@@ -25,6 +26,12 @@ struct system_options {
   bool middleman = false;
   std::chrono::milliseconds heartbeat{200};
   std::chrono::milliseconds connection_timeout{1000};
+  /// With the middleman: mutual TLS (libcaf_openssl), this node's
+  /// certificate and key, and the CA every peer's certificate must be
+  /// signed by. Empty: plain connections.
+  std::string tls_cert{};
+  std::string tls_key{};
+  std::string tls_ca{};
 };
 
 /// Returns a CAF config for Grace; pass it to caf::actor_system.

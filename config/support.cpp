@@ -41,11 +41,6 @@ void check(const supervisor_spec& sup, const std::string& no_memory,
 std::vector<config_error> unsupported_for_run(const grace_config& cfg,
                                               const std::string& no_memory) {
   std::vector<config_error> out;
-  if (cfg.cluster && cfg.cluster->tls)
-    out.push_back({cfg.cluster->where,
-                   "cluster.tls: grace check validates it, but 'grace run' "
-                   "does not secure the cluster's connections yet (leave tls: "
-                   "out and keep the nodes on a private network)"});
   check(cfg.root, no_memory, out);
   return out;
 }

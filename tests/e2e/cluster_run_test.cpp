@@ -32,13 +32,14 @@ protected:
   // A cluster of a, b and c with `db` placed on [a, b, c] and `agent` on
   // every node, written to `file`; `extra` is appended to it.
   std::string cluster_config(const std::string& extra = "",
-                             const std::string& file = "cluster.yaml") {
+                             const std::string& file = "cluster.yaml",
+                             const std::string& in_cluster = "") {
     std::string text = "grace: 1\nlog_dir: logs\ncluster:\n  nodes:\n";
     for (auto n : {"a", "b", "c"})
       text += std::string{"    "} + n + ": 127.0.0.1:" + port_[n] + "\n";
-    text += "  heartbeat: 100ms\n  down_after: 1s\n"
-            "supervisor:\n  name: root\n  children:\n"
-            "    - {name: db, nodes: [a, b, c], command: ["
+    text += "  heartbeat: 100ms\n  down_after: 1s\n" + in_cluster
+            + "supervisor:\n  name: root\n  children:\n"
+              "    - {name: db, nodes: [a, b, c], command: ["
             + crashy + ", --stamp, " + dir_ + "/db.stamp]}\n"
             + "    - {name: agent, command: [" + crashy + ", --stamp, " + dir_
             + "/agent.stamp]}\n" + extra;
@@ -46,6 +47,27 @@ protected:
   }
 
   // Starts `node`; each run of it logs to a file of its own.
+  // A CA and a certificate it signed (shared by the nodes on this machine)
+  // under `dir`/tls, made with the openssl CLI.
+  void make_certificates(const std::string& dir) {
+    std::filesystem::create_directories(dir + "/tls");
+    auto tls = dir + "/tls/";
+    auto ssl = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {"/usr/bin/env", "openssl"});
+      auto r = run_process(args);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    };
+    ssl({"req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", tls + "ca.key",
+         "-out", tls + "ca.pem", "-days", "2", "-subj", "/CN=grace-test-ca"});
+    ssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", tls + "node.key", "-out", tls + "node.csr",
+         "-subj", "/CN=grace-node"});
+    ssl({"x509", "-req", "-in", tls + "node.csr", "-CA", tls + "ca.pem",
+         "-CAkey", tls + "ca.key", "-CAcreateserial", "-out", tls + "node.pem",
+         "-days", "2"});
+  }
+
   void start(const std::string& node, const std::string& config) {
     auto run = dir_ + "/" + node + "." + std::to_string(++runs_[node]);
     log_file_[node] = run + ".err";
@@ -295,6 +317,59 @@ TEST_F(ClusterRun, ANodeWithAnotherConfigIsRefusedAndLeaves) {
   for (auto n : {"a", "b"})
     EXPECT_EQ(log(n).find("node c is up"), std::string::npos) << log(n);
   EXPECT_EQ(live_db().size(), 1u);
+}
+
+TEST_F(ClusterRun, WithTlsOnlyPeersSignedByTheCaJoin) {
+  // c runs the same file from another directory, whose tls/ holds a
+  // certificate of another CA.
+  make_certificates(dir_);
+  make_certificates(dir_ + "/foreign");
+  auto tls = "  tls: {cert: tls/node.pem, key: tls/node.key, ca: tls/ca.pem}\n";
+  auto config = cluster_config("", "cluster.yaml", tls);
+  auto foreign = cluster_config("", "foreign/cluster.yaml", tls);
+  start("a", config);
+  start("b", config);
+  start("c", foreign);
+  ASSERT_TRUE(
+    wait_until([&] { return runs_db("a"); }, 20s, [&] { return all_logs(); }));
+  for (auto n : {"a", "b"})
+    EXPECT_TRUE(wait_until(
+      [&] {
+        return log(n).find("cluster: node c at 127.0.0.1:" + port_["c"]
+                           + " refused")
+               != std::string::npos;
+      },
+      default_patience, [&] { return log(n); }));
+  // Over TLS, b asks a what it runs.
+  auto r = run_process(
+    {grace_bin, "status", "--json", "--control", dir_ + "/logs/b/grace.sock"});
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out << r.err;
+  for (auto& c : j["components"])
+    if (c["path"] == "root/db") {
+      EXPECT_EQ(c["node"], "a");
+      EXPECT_EQ(c["state"], "running");
+    }
+  for (auto n : {"a", "b"})
+    EXPECT_EQ(log(n).find("node c is up"), std::string::npos) << log(n);
+  for (auto n : {"a", "b"})
+    EXPECT_EQ(log("c").find(std::string{"cluster: node "} + n + " is up"),
+              std::string::npos)
+      << log("c");
+  EXPECT_EQ(live_db().size(), 1u);
+}
+
+TEST_F(ClusterRun, ATlsFileThatCannotBeLoadedIsNamed) {
+  auto config = cluster_config(
+    "", "cluster.yaml",
+    "  tls: {cert: tls/node.pem, key: tls/node.key, ca: tls/ca.pem}\n");
+  start("a", config);
+  EXPECT_EQ(nodes_["a"]->wait(patience(10s)), 2) << log("a");
+  EXPECT_NE(log("a").find("cluster.tls: cannot load the certificate " + dir_
+                          + "/tls/node.pem"),
+            std::string::npos)
+    << log("a");
+  EXPECT_TRUE(lines_of(dir_ + "/agent.stamp").empty()) << "nothing started";
 }
 
 TEST_F(ClusterRun, ATakenClusterPortIsNamed) {
