@@ -305,9 +305,13 @@ private:
       spdlog::info("cluster: node {} is up", hb.node);
       p.down_at.reset();
     }
-    p.claims.clear();
+    std::map<std::string, std::uint64_t> claims;
     for (auto& c : hb.claims)
-      p.claims[c.path] = c.epoch;
+      claims[c.path] = c.epoch;
+    // Nothing new (most heartbeats): the next tick decides.
+    if (was_up && claims == p.claims)
+      return;
+    p.claims = std::move(claims);
     decide();
   }
 
@@ -368,7 +372,13 @@ private:
     for (auto& gone : state.members->tick(t)) {
       spdlog::warn("cluster: node {} is down (silent for {} ms)", gone.node,
                    state.rules.down_after.count());
-      state.peers[gone.node].down_at = gone.at;
+      auto& p = state.peers[gone.node];
+      p.down_at = gone.at;
+      // Its connection may be half open (its machine gone): dialled afresh.
+      if (p.handle) {
+        demonitor(p.handle);
+        p.handle = nullptr;
+      }
     }
     if (!state.node || state.placed.empty())
       return;

@@ -443,11 +443,6 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
   system_options sys_opts;
   if (cfg.cluster) {
     sys_opts.middleman = true;
-    sys_opts.heartbeat = std::chrono::duration_cast<std::chrono::milliseconds>(
-      cfg.cluster->heartbeat);
-    sys_opts.connection_timeout
-      = std::chrono::duration_cast<std::chrono::milliseconds>(
-        cfg.cluster->down_after);
     if (auto& tls = cfg.cluster->tls) {
       if (auto why = tls_problem(*tls); !why.empty()) {
         spdlog::error("cluster.tls: {}", why);

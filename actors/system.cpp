@@ -35,17 +35,18 @@ make_config(const system_options& opts) {
     // instead of CAF's 500, or with many probes it never sleeps. Measured
     // with bench/scale_bench, 1000 children with a tcp probe each per
     // second: 43 % of a core with CAF's defaults, 11 % with these.
-    cfg->set("work-stealing.moderate-poll-attempts", std::size_t{100});
+    cfg->set("work-stealing.moderate-poll-attempts",
+             std::size_t{opts.middleman ? 5u : 100u});
     cfg->set("work-stealing.relaxed-sleep-duration",
              caf::timespan{std::chrono::seconds{1}});
   }
   if (opts.middleman) {
+    // No heartbeats of CAF's own: the cluster's heartbeats tell whether a
+    // node is up, and a connection to a node declared down is dropped and
+    // dialled afresh (cluster_node.cpp). (CAF's heartbeats also cut TLS
+    // connections in 0.17.)
     cfg->load<caf::io::middleman>();
-    if (opts.tls_cert.empty()) {
-      cfg->set("middleman.heartbeat-interval", caf::timespan{opts.heartbeat});
-      cfg->set("middleman.connection-timeout",
-               caf::timespan{opts.connection_timeout});
-    } else {
+    if (!opts.tls_cert.empty()) {
       cfg->load<caf::openssl::manager>();
       cfg->openssl_certificate = opts.tls_cert;
       cfg->openssl_key = opts.tls_key;

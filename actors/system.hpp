@@ -5,7 +5,6 @@
 // CAF themselves.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -20,12 +19,8 @@ struct system_options {
   bool deterministic = false;
   /// Scheduler threads; 0 = one per core, at least 2.
   std::size_t threads = 0;
-  /// A node of a cluster: load CAF's middleman (libcaf_io), which sends a
-  /// heartbeat on every connection this often and drops a connection
-  /// silent for `connection_timeout` (a frozen peer is noticed).
+  /// A node of a cluster: load CAF's middleman (libcaf_io).
   bool middleman = false;
-  std::chrono::milliseconds heartbeat{200};
-  std::chrono::milliseconds connection_timeout{1000};
   /// With the middleman: mutual TLS (libcaf_openssl), this node's
   /// certificate and key, and the CA every peer's certificate must be
   /// signed by. Empty: plain connections.

@@ -70,6 +70,8 @@ def steps(b, out, smoke):
                                    else ["-n", "300"])]),
         ("containment", [f"{bench}/containment_bench", "--grace", grace, "--child", crashy,
                          "-n", "2" if small else "20"]),
+        ("cluster", [f"{bench}/cluster_bench", "--grace", grace, "--child", crashy,
+                     *(["-n", "2", "--idle-s", "0.5"] if small else ["-n", "30", "--idle-s", "10"])]),
         ("audit", [f"{bench}/audit_bench", "--grace", grace, "--dir", out,
                    *(["-n", "200", "--lines", "2000", "--runs", "1"] if small else [])]),
     ]
@@ -182,6 +184,15 @@ def targets(res):
         add("crash loop: first restarts as fast (p50 <= 1.15x the floor)",
             g["p50"] / f["p50"] <= 1.15,
             f"{g['p50'] / f['p50']:.2f}x ({g['p50'] * 1e3:.3f} vs {f['p50'] * 1e3:.3f} ms)")
+    cl = res.get("cluster")
+    fo = case(cl, "kill -9 of db's node -> db started on another node")
+    if fo:
+        add("cluster failover p50 <= down_after + 0.2 s (1.2 s)", fo["p50"] <= 1.2,
+            f"p50 {fo['p50']:.3f} s, p99 {fo['p99']:.3f} s over {fo['n']} kills")
+    idle_cpu = case(cl, "idle: CPU % of a core per node")
+    if idle_cpu:
+        add("cluster idle: CPU <= 0.5 % of a core per node", idle_cpu["max"] <= 0.5,
+            f"max {idle_cpu['max']:.2f} % of 3 nodes")
     pc = case(res.get("port_conflict"), "port_in_use: incident MTTR")
     if pc:
         add("port-conflict MTTR p50 <= 10 ms", pc["p50"] <= 0.010, f"{pc['p50'] * 1e3:.2f} ms")
