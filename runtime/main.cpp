@@ -40,14 +40,18 @@ void print_errors(const std::vector<config_error>& errors,
 }
 
 // Loads CONFIG as node `node` of its cluster (empty: cluster.node, or no
-// cluster at all); prints what is wrong and returns nothing then.
+// cluster at all; or, unless `need_node`, a cluster's file that names no
+// node); prints what is wrong and returns nothing then.
 std::optional<grace::config::grace_config>
-load_as_node(const std::string& file, const std::string& node) {
+load_as_node(const std::string& file, const std::string& node, bool need_node) {
   auto result = grace::config::load_file(file);
   if (!result.config) {
     print_errors(result.errors, file);
     return std::nullopt;
   }
+  auto& cluster = result.config->cluster;
+  if (!need_node && node.empty() && cluster && cluster->node.empty())
+    return std::move(result.config);
   if (auto wrong = grace::config::choose_node(*result.config, node);
       !wrong.empty()) {
     print_errors(wrong, file);
@@ -68,7 +72,7 @@ bool wants_memory(const grace::config::grace_config& cfg) {
 }
 
 int execute(const grace::runtime::check_command& cmd) {
-  auto loaded = load_as_node(cmd.config, cmd.node);
+  auto loaded = load_as_node(cmd.config, cmd.node, false);
   if (!loaded)
     return 2;
   auto& cfg = *loaded;
@@ -76,16 +80,18 @@ int execute(const grace::runtime::check_command& cmd) {
             << " processes, " << grace::config::count_supervisors(cfg.root)
             << " supervisors, " << cfg.playbooks.size() << " playbooks)\n";
   if (cfg.cluster)
-    std::cout << "cluster of " << cfg.cluster->nodes.size()
-              << " nodes, this one " << cfg.cluster->node << "; config digest "
-              << cfg.digest << "\n";
+    std::cout << "cluster of " << cfg.cluster->nodes.size() << " nodes, "
+              << (cfg.cluster->node.empty()
+                    ? "no node named (grace run needs --node NAME)"
+                    : "this one " + cfg.cluster->node)
+              << "; config digest " << cfg.digest << "\n";
   return 0;
 }
 
 int execute(const grace::runtime::run_command& cmd) {
   // Before any thread exists, so that every thread inherits the mask.
   grace::runtime::block_signals();
-  auto loaded = load_as_node(cmd.config, cmd.node);
+  auto loaded = load_as_node(cmd.config, cmd.node, true);
   if (!loaded)
     return 2;
   auto& cfg = *loaded;
