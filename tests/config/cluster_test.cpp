@@ -165,6 +165,31 @@ TEST(ClusterConfig, GraceRunRunsAClusterWithOrWithoutTls) {
   EXPECT_TRUE(grace::config::unsupported_for_run(secured, "").empty());
 }
 
+TEST(ClusterConfig, GraceRunRefusesADependencyOnAComponentOfAnotherNode) {
+  auto cfg = config_of(three_nodes + R"(supervisor:
+  name: root
+  children:
+    - {name: db, command: [x], nodes: [a, b]}
+    - {name: api, command: [x], depends_on: [root/db]}
+    - supervisor:
+        name: jobs
+        nodes: [b, c]
+        children:
+          - {name: q, command: [x]}
+          - {name: w, command: [x], depends_on: [root/jobs/q]}
+    - {name: agent, command: [x]}
+    - {name: cache, command: [x], nodes: [c], depends_on: [root/agent]}
+)");
+  auto refused = grace::config::unsupported_for_run(cfg, "");
+  ASSERT_EQ(refused.size(), 1u) << "within a unit, or on a component that "
+                                   "runs everywhere: fine";
+  EXPECT_EQ(to_string(refused[0]),
+            "t.yaml:12:46: error: root/api: depends_on root/db: it is placed "
+            "on nodes of the cluster (nodes: of root/db), and a dependency on "
+            "a component that may run on another node is not supported yet "
+            "by 'grace run'");
+}
+
 TEST(ClusterConfig, TheDigestIsTheSha256OfTheFilesBytes) {
   EXPECT_EQ(grace::config::digest("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
