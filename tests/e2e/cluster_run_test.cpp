@@ -2,6 +2,7 @@
 // section 9), each with its own log_dir: where a placed component runs, what
 // happens when its node is killed, frozen or comes back, and a node that
 // brings another config.
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -207,6 +208,29 @@ TEST_F(ClusterRun, AComponentFailsOverWhenItsNodeIsKilledAndStaysPut) {
     [&] { return live_db().size() == 1 && runs_db("b") && !runs_db("a"); },
     patience(2s)))
     << all_logs();
+}
+
+TEST_F(ClusterRun, WithFailbackAComponentMovesBackToItsPreferredNode) {
+  auto config = cluster_config("", "cluster.yaml", "  failback: true\n");
+  start_all(config);
+  nodes_["a"]->signal(SIGKILL);
+  ASSERT_TRUE(
+    wait_until([&] { return runs_db("b"); }, 20s, [&] { return all_logs(); }));
+  start("a", config);
+  // Once a has been up for down_after, b stops db, then a starts it: never
+  // two instances.
+  std::size_t most = 0;
+  ASSERT_TRUE(wait_until(
+    [&] {
+      most = std::max(most, live_db().size());
+      return runs_db("a") && !runs_db("b") && live_db().size() == 1;
+    },
+    20s, [&] { return all_logs(); }));
+  EXPECT_LE(most, 1u) << all_logs();
+  auto b_log = log("b");
+  EXPECT_NE(b_log.find("cluster: stopping root/db here (failback, node a"),
+            std::string::npos)
+    << b_log;
 }
 
 TEST_F(ClusterRun, StatusOperationsAndMetricsSpanTheCluster) {
