@@ -27,6 +27,34 @@ namespace {
 using std::chrono::milliseconds;
 using time_point = cluster::membership::time_point;
 
+// Steady nanoseconds, as the node's clock and the tracker count them.
+std::int64_t steady_ns_of(time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           t.time_since_epoch())
+    .count();
+}
+
+// The failure a cluster records for a placed component: `mode` with `node`
+// among its fields.
+component_failure cluster_failure(config::failure_mode mode, std::string detail,
+                                  const std::string& node) {
+  component_failure what;
+  what.mode = mode;
+  what.detail = std::move(detail);
+  what.fields.texts.emplace_back("node", node);
+  return what;
+}
+
+// The node that runs the placed component `path` is, or is under, by
+// `running` (running_on()); null if `path` is not placed.
+const std::string* placed_on(const std::map<std::string, std::string>& running,
+                             const std::string& path) {
+  for (auto& [unit, node] : running)
+    if (path == unit || path.starts_with(unit + "/"))
+      return &node;
+  return nullptr;
+}
+
 // Every component (or subtree) with `nodes:`, in the tree's order.
 void collect_placed(const config::supervisor_spec& sup,
                     std::vector<cluster::placed>& out) {
@@ -409,12 +437,8 @@ private:
 
   caf::result<bool> pass_on(const std::string& verb, const std::string& who) {
     auto rp = make_response_promise<bool>();
-    auto v = current_view(now());
-    auto running = running_on(cluster::decide(state.rules, state.placed, v), v);
-    std::string where;
-    for (auto& [p, node] : running)
-      if (who == p || who.starts_with(p + "/"))
-        where = node;
+    auto* on = placed_on(running_now(), who);
+    auto where = on ? *on : std::string{};
     if (where.empty() || where == state.self) {
       rp.deliver(false);
       return rp;
@@ -450,15 +474,7 @@ private:
   // placed component another node runs replaced by that node's own rows,
   // and every node, up or down since when.
   caf::result<status_list, node_list> whole_status(status_list local) {
-    auto t = now();
-    auto v = current_view(t);
-    auto running = running_on(cluster::decide(state.rules, state.placed, v), v);
-    auto placed_under = [&](const std::string& path) -> const std::string* {
-      for (auto& [p, node] : running)
-        if (path == p || path.starts_with(p + "/"))
-          return &node;
-      return nullptr;
-    };
+    auto running = running_now();
     struct gather {
       status_list rows;
       std::map<std::string, std::map<std::string, component_status>> theirs;
@@ -468,9 +484,9 @@ private:
       std::string self;
       void finish() {
         for (auto& r : rows) {
-          auto it = theirs.find(r.node);
           if (r.node == self || r.node.empty())
             continue;
+          auto it = theirs.find(r.node);
           if (it == theirs.end() || !it->second.count(r.path)) {
             r.state = "unknown"; // its node did not answer
             r.pid = 0;
@@ -488,7 +504,7 @@ private:
     g->rows = std::move(local);
     std::set<std::string> owners;
     for (auto& r : g->rows) {
-      auto* where = placed_under(r.path);
+      auto* where = placed_on(running, r.path);
       r.node = where ? *where : state.self;
       if (where && !where->empty() && *where != state.self)
         owners.insert(*where);
@@ -496,12 +512,8 @@ private:
     g->nodes.push_back({state.self, true, true, 0});
     for (auto& [name, p] : state.peers) {
       auto down = state.members->down_since(name);
-      g->nodes.push_back(
-        {name, state.members->is_up(name), false,
-         down ? std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  down->time_since_epoch())
-                  .count()
-              : 0});
+      g->nodes.push_back({name, state.members->is_up(name), false,
+                          down ? steady_ns_of(*down) : 0});
     }
     for (auto& owner : owners) {
       auto& p = state.peers[owner];
@@ -533,6 +545,12 @@ private:
     if (g->pending == 0)
       g->finish();
     return g->rp;
+  }
+
+  // running_on() of what this node sees now.
+  std::map<std::string, std::string> running_now() const {
+    auto v = current_view(now());
+    return running_on(cluster::decide(state.rules, state.placed, v), v);
   }
 
   // Where each placed component runs by the claims heard: its owner, if
@@ -576,16 +594,12 @@ private:
     if (failover) {
       spdlog::warn("cluster: starting {} here: node {} that ran it is down",
                    s.path, s.from);
-      component_failure what;
-      what.mode = config::failure_mode::node_down;
-      what.detail = "node " + s.from + " is down";
-      what.fields.texts.emplace_back("node", s.from);
       auto at = state.peers[s.from].down_at.value_or(now());
       auto note
-        = failed_note(s.path, std::move(what),
-                      std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        at.time_since_epoch())
-                        .count());
+        = failed_note(s.path,
+                      cluster_failure(config::failure_mode::node_down,
+                                      "node " + s.from + " is down", s.from),
+                      steady_ns_of(at));
       note.playbook = "failover";
       send_note(this, tracker, time, std::move(note));
       send_note(this, tracker, time,
@@ -627,11 +641,11 @@ private:
                    s.path);
       auto& time = *state.opts.time;
       auto& tracker = state.opts.tracker;
-      component_failure what;
-      what.mode = config::failure_mode::partitioned;
-      what.detail = "node " + state.self + " has no quorum";
-      what.fields.texts.emplace_back("node", state.self);
-      send_note(this, tracker, time, failed_note(s.path, std::move(what)));
+      send_note(this, tracker, time,
+                failed_note(s.path, cluster_failure(
+                                      config::failure_mode::partitioned,
+                                      "node " + state.self + " has no quorum",
+                                      state.self)));
       send_note(this, tracker, time,
                 action_note(s.path, "stop",
                             "fenced: held stopped until the quorum is back"));

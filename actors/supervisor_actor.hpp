@@ -162,6 +162,11 @@ private:
   std::optional<std::size_t> child_asked_for(const std::string& who,
                                              caf::response_promise& rp);
 
+  // Whether child `i` is placed on another node of the cluster; if so,
+  // `rp` is refused (only the cluster starts it, where it places it).
+  bool placed_elsewhere(std::size_t i, const std::string& who,
+                        caf::response_promise& rp);
+
   // Starts child `who` (a playbook's `start`, later the operator's): a held
   // or stopped child is released and started; one on its way up is urged
   // on (a start blocked by a held port looks again). Counts toward the

@@ -20,6 +20,16 @@ supervisor_actor::child_asked_for(const std::string& who,
   return std::nullopt;
 }
 
+bool supervisor_actor::placed_elsewhere(std::size_t i, const std::string& who,
+                                        caf::response_promise& rp) {
+  auto& c = state.core.children[i];
+  if (!c.placed || c.here)
+    return false;
+  rp.deliver(grace_error(grace_errc::elsewhere,
+                         who + ": the cluster places it on another node"));
+  return true;
+}
+
 void supervisor_actor::restart_requested(const std::string& who,
                                          caf::response_promise rp) {
   auto refuse = [&](grace_errc code, const std::string& why) {
@@ -67,11 +77,8 @@ void supervisor_actor::start_requested(const std::string& who,
   auto i = *found;
   auto& s = state.children[i];
   auto& c = state.core.children[i];
-  if (c.placed && !c.here) {
-    rp.deliver(grace_error(grace_errc::elsewhere,
-                           who + ": the cluster places it on another node"));
+  if (placed_elsewhere(i, who, rp))
     return;
-  }
   c.waiting = false;
   switch (c.phase) {
     case slot_phase::running:
@@ -432,9 +439,7 @@ caf::result<bool> supervisor_actor::operate(const std::string& verb,
     rp.deliver(
       grace_error(grace_errc::unknown_operation, "unknown operation " + verb));
     return rp;
-  } else if (c.placed && !c.here) {
-    rp.deliver(grace_error(grace_errc::elsewhere,
-                           who + ": the cluster places it on another node"));
+  } else if (placed_elsewhere(i, who, rp)) {
     return rp;
   }
   if (!supervising(state.core.now)) {

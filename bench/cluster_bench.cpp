@@ -18,7 +18,6 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,13 +34,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::vector<std::string> names{"a", "b", "c"};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The stamps of db's instances: pid and CLOCK_MONOTONIC start, in order.
 std::vector<std::pair<int, long long>> stamps(const std::string& file) {
@@ -103,17 +95,6 @@ long long bytes_sent(const std::set<int>& ports) {
   return total;
 }
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until)
-      return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
 class cluster {
 public:
   cluster(std::string grace, std::string dir)
@@ -135,7 +116,9 @@ public:
 
   int pid(const std::string& node) { return nodes_[node]->pid(); }
 
-  std::string log(const std::string& node) { return slurp(logs_[node]); }
+  std::string log(const std::string& node) {
+    return grace::test::slurp(logs_[node]);
+  }
 
   // The node that says it runs db, if one does.
   std::optional<std::string> owner() {
@@ -211,7 +194,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "--- %s\n%s", n.c_str(), c.log(n).c_str());
     return 1;
   };
-  if (!wait_for(
+  if (!grace::bench::wait_for(
         [&] {
           return c.owner() && c.joined("a") && c.joined("b") && c.joined("c");
         },
@@ -221,18 +204,19 @@ int main(int argc, char** argv) {
   for (int i = 0; i < opts.n; ++i) {
     auto victim = *c.owner();
     // Its instance has stamped its start (it may log "runs here" first).
-    if (!wait_for([&] { return live_instances(dir + "/db.stamp") == 1; }, 10s))
+    if (!grace::bench::wait_for(
+          [&] { return live_instances(dir + "/db.stamp") == 1; }, 10s))
       return fail("round " + std::to_string(i) + ": no single instance of db");
     auto before = stamps(dir + "/db.stamp").size();
     auto t0 = grace::bench::now_ns();
     c.kill(victim);
-    if (!wait_for([&] { return stamps(dir + "/db.stamp").size() > before; },
-                  10s))
+    if (!grace::bench::wait_for(
+          [&] { return stamps(dir + "/db.stamp").size() > before; }, 10s))
       return fail("round " + std::to_string(i) + ": db did not move");
     failover.push_back(
       static_cast<double>(stamps(dir + "/db.stamp").back().second - t0) / 1e9);
     c.start(victim);
-    if (!wait_for(
+    if (!grace::bench::wait_for(
           [&] {
             auto o = c.owner();
             return o && *o != victim && c.joined(victim);

@@ -37,6 +37,18 @@ inline long long now_ns() {
   return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
 }
 
+/// Polls `done` every millisecond until it holds (true) or `timeout`
+/// passes (false).
+template <class F>
+bool wait_for(F done, std::chrono::milliseconds timeout) {
+  for (auto until = std::chrono::steady_clock::now() + timeout;
+       std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(std::chrono::milliseconds{1}))
+    if (done())
+      return true;
+  return done();
+}
+
 /// Binds 127.0.0.1:`port` (0: any free port) and lets it go again; returns
 /// the port it got, or -1 if it is taken.
 inline int try_loopback_port(int port) {

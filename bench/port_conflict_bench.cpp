@@ -42,16 +42,6 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-template <class F>
-bool wait_for(F done, std::chrono::milliseconds timeout) {
-  for (auto until = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < until;
-       std::this_thread::sleep_for(1ms))
-    if (done())
-      return true;
-  return done();
-}
-
 // The last line of the incident of root/api in `log`, once closed.
 std::optional<grace::runtime::incident> closed(const std::string& log) {
   std::optional<grace::runtime::incident> last;
@@ -98,7 +88,8 @@ int main(int argc, char** argv) {
     fs::remove(log, ec);
     // The stale instance: the component's own command line, not Grace's.
     grace::bench::process stale{api, dir + "/stale.out"};
-    if (!wait_for([&] { return grace::runtime::port_listened(port); }, 5s)) {
+    if (!grace::bench::wait_for(
+          [&] { return grace::runtime::port_listened(port); }, 5s)) {
       std::fprintf(stderr, "the stale instance did not listen\n");
       ok = false;
       break;
@@ -107,7 +98,8 @@ int main(int argc, char** argv) {
     {
       grace::bench::process g{{grace, "run", dir + "/grace.yaml"},
                               dir + "/grace.out"};
-      wait_for([&] { return (x = closed(log)).has_value(); }, 10s);
+      grace::bench::wait_for([&] { return (x = closed(log)).has_value(); },
+                             10s);
     }
     // Reaped here if Grace stopped it (it is this process's child).
     bool stale_gone = !stale.alive();
