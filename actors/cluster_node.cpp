@@ -55,6 +55,11 @@ const std::string* placed_on(const std::map<std::string, std::string>& running,
   return nullptr;
 }
 
+// (It points into `running`, which must outlive the answer.)
+const std::string* placed_on(std::map<std::string, std::string>&&,
+                             const std::string&)
+  = delete;
+
 // Every component (or subtree) with `nodes:`, in the tree's order.
 void collect_placed(const config::supervisor_spec& sup,
                     std::vector<cluster::placed>& out) {
@@ -437,7 +442,8 @@ private:
 
   caf::result<bool> pass_on(const std::string& verb, const std::string& who) {
     auto rp = make_response_promise<bool>();
-    auto* on = placed_on(running_now(), who);
+    auto running = running_now();
+    auto* on = placed_on(running, who);
     auto where = on ? *on : std::string{};
     if (where.empty() || where == state.self) {
       rp.deliver(false);
