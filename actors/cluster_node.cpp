@@ -18,6 +18,7 @@
 #include "actors/messages.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/placement.hpp"
+#include "config/cluster.hpp"
 #include "runtime/incident.hpp"
 
 namespace grace::actors {
@@ -102,6 +103,18 @@ struct peer {
   std::map<std::string, std::uint64_t> claims;
   /// When it went down last (the `detected_at` of a failover from it).
   std::optional<time_point> down_at;
+  /// Of what it runs that other nodes depend on: what is ready, and why
+  /// what is not is down.
+  std::set<std::string> ready;
+  std::vector<cluster_fault> faults;
+};
+
+/// A dependency that crosses nodes, as this node follows it.
+struct remote_dependency {
+  std::string unit; // its placed unit
+  /// Ready on some node at the last look; none: never ready yet.
+  std::optional<bool> ready;
+  std::string ready_on; // the node it was last ready on
 };
 
 struct cluster_state {
@@ -126,6 +139,17 @@ struct cluster_state {
   /// Where each placed component runs by the claims heard, as last logged.
   std::map<std::string, std::string> seen_on;
   caf::actor node; // carries the decisions out
+  // -- dependencies that cross nodes (config::cluster_layout)
+  config::cluster_layout layout;
+  std::map<std::string, remote_dependency> deps;
+  /// Those this node runs that are ready, and why those down here are.
+  std::set<std::string> ready;
+  std::map<std::string, cluster_fault> faults;
+  /// Components released here: they waited for such a dependency.
+  std::set<std::string> released;
+  /// Units this node runs, placed (started) once what they depend on on
+  /// other nodes is ready: failover or not.
+  std::map<std::string, bool> deferred;
   bool quorum = false;
   time_point quorum_since{};
   bool stopping_node = false; // grace stops: no more starts
@@ -145,6 +169,9 @@ public:
     state.rules.down_after
       = std::chrono::duration_cast<milliseconds>(spec.down_after);
     collect_placed(opts.config->root, state.placed);
+    state.layout = config::layout_of(*opts.config);
+    for (auto& [dep, unit] : state.layout.shared)
+      state.deps[dep].unit = unit;
     std::vector<std::string> names;
     bool after_self = false;
     for (auto& n : spec.nodes) {
@@ -166,6 +193,9 @@ public:
     log_stray_messages(this);
     set_down_handler([this](caf::down_msg& dm) { connection_lost(dm); });
     send(this, tick_atom::value);
+    if (state.opts.coordinator)
+      send(state.opts.coordinator, register_atom::value,
+           caf::actor_cast<caf::actor>(this));
     return {
       [this](register_atom, caf::actor node) {
         state.node = std::move(node);
@@ -179,6 +209,23 @@ public:
         watch_deadlines();
       },
       [this](deadline_atom) { decide(); },
+      // A dependency of other nodes' components failed here, or is back.
+      [this](dep_down_atom, const std::string& path, config::failure_mode mode,
+             const std::string& detail) {
+        if (!runs_here(path))
+          return;
+        state.ready.erase(path);
+        state.faults[path]
+          = {path, std::string{config::to_string(mode)}, detail};
+        tell_dependents();
+      },
+      [this](dep_up_atom, const std::string& path) {
+        if (!runs_here(path) || state.starting.count(state.deps[path].unit))
+          return;
+        state.ready.insert(path);
+        state.faults.erase(path);
+        tell_dependents();
+      },
       [this](stop_atom) { state.stopping_node = true; },
       [this](cluster_heartbeat& hb) { heard(std::move(hb)); },
       [this](status_atom,
@@ -239,6 +286,9 @@ private:
     hb.started_us = state.started_us;
     for (auto& [path, epoch] : state.mine)
       hb.claims.push_back({path, epoch});
+    hb.ready.assign(state.ready.begin(), state.ready.end());
+    for (auto& [path, fault] : state.faults)
+      hb.faults.push_back(fault);
     return hb;
   }
 
@@ -341,10 +391,14 @@ private:
     std::map<std::string, std::uint64_t> claims;
     for (auto& c : hb.claims)
       claims[c.path] = c.epoch;
+    std::set<std::string> ready(hb.ready.begin(), hb.ready.end());
     // Nothing new (most heartbeats): the next tick decides.
-    if (was_up && claims == p.claims)
+    if (was_up && claims == p.claims && ready == p.ready
+        && hb.faults == p.faults)
       return;
     p.claims = std::move(claims);
+    p.ready = std::move(ready);
+    p.faults = std::move(hb.faults);
     decide();
   }
 
@@ -438,6 +492,160 @@ private:
       for (auto& s : d.starts)
         start(s);
     settle_fenced(d.quorum, running);
+    follow_dependencies(running);
+  }
+
+  // -- dependencies that cross nodes ------------------------------------------
+
+  // Whether this node runs (or starts) the unit of dependency `path`.
+  bool runs_here(const std::string& path) {
+    auto it = state.deps.find(path);
+    return it != state.deps.end() && state.mine.count(it->second.unit)
+           && !state.stopping.count(it->second.unit);
+  }
+
+  // What this node runs that others depend on changed: they hear of it now,
+  // not at the next heartbeat; so does this node.
+  void tell_dependents() {
+    beat();
+    follow_dependencies(running_now());
+  }
+
+  // The unit `unit` is ready here, or leaves: so are its dependencies that
+  // cross nodes.
+  void mark_unit(const std::string& unit, bool ready) {
+    for (auto& [dep, d] : state.deps) {
+      if (d.unit != unit)
+        continue;
+      state.faults.erase(dep);
+      if (ready)
+        state.ready.insert(dep);
+      else
+        state.ready.erase(dep);
+    }
+  }
+
+  // Whether dependency `dep` (of unit `unit`) is ready on its node `where`.
+  bool ready_on(const std::string& dep, const std::string& unit,
+                const std::string& where) {
+    if (where.empty())
+      return false;
+    if (where == state.self)
+      return state.ready.count(dep) && !state.starting.count(unit)
+             && !state.stopping.count(unit);
+    return state.members->is_up(where) && state.peers[where].ready.count(dep);
+  }
+
+  // Each dependency that crosses nodes, where it stands now: one ready for
+  // the first time releases what waited for it; one that goes down or comes
+  // back is told to the coordinator, which holds or restarts what depends
+  // on it here (unless it failed here: the coordinator knows).
+  void follow_dependencies(const std::map<std::string, std::string>& running) {
+    if (state.deps.empty())
+      return;
+    for (auto& [dep, d] : state.deps) {
+      auto on = running.find(d.unit);
+      auto where = on == running.end() ? std::string{} : on->second;
+      auto up = ready_on(dep, d.unit, where);
+      auto was = d.ready;
+      if (up)
+        d.ready_on = where;
+      if (was == up)
+        continue;
+      d.ready = up;
+      if (up) {
+        spdlog::info("cluster: {} is ready on node {}", dep, where);
+        if (was && state.opts.coordinator)
+          send(state.opts.coordinator, dep_up_atom::value, dep,
+               remote_atom::value);
+        continue;
+      }
+      if (!was)
+        continue; // never ready: nothing waits on it yet
+      auto [mode, detail, at] = why_down(dep, where, d.ready_on);
+      spdlog::warn("cluster: {} is down ({}: {}): what depends on it here "
+                   "waits for it",
+                   dep, config::to_string(mode), detail);
+      if (where == state.self && state.faults.count(dep))
+        continue; // the coordinator heard it from here
+      if (state.opts.coordinator)
+        send(state.opts.coordinator, dep_down_atom::value, dep, mode, detail,
+             steady_ns_of(at), remote_atom::value);
+    }
+    release_waiting();
+  }
+
+  struct down_reason {
+    config::failure_mode mode;
+    std::string detail;
+    time_point at;
+  };
+
+  // Why dependency `dep` is not ready, now on node `where` ("": none),
+  // after it was ready on node `last`.
+  down_reason why_down(const std::string& dep, const std::string& where,
+                       const std::string& last) {
+    using fm = config::failure_mode;
+    auto t = now();
+    if (!state.quorum)
+      return {fm::partitioned, "node " + state.self + " has no quorum", t};
+    if (last != state.self && !state.members->is_up(last))
+      return {fm::node_down, "node " + last + " is down",
+              state.peers[last].down_at.value_or(t)};
+    auto faults = where == state.self ? std::vector<cluster_fault>{}
+                  : where.empty()     ? std::vector<cluster_fault>{}
+                                      : state.peers[where].faults;
+    if (auto it = state.faults.find(dep);
+        where == state.self && it != state.faults.end())
+      faults.push_back(it->second);
+    for (auto& f : faults)
+      if (f.path == dep)
+        return {config::from_string<fm>(f.mode).value_or(fm::crashed),
+                "on node " + where + ": " + f.detail, t};
+    if (where.empty())
+      return {fm::exited, "it runs on no node", t};
+    if (where != last)
+      return {fm::exited,
+              "stopped on node " + last + ", moving to node " + where, t};
+    return {fm::exited, "not ready on node " + where, t};
+  }
+
+  // Components that waited for dependencies on other nodes: started once
+  // each is ready (a placed unit, where the cluster placed it).
+  void release_waiting() {
+    auto all_ready = [&](const std::string& who) {
+      auto it = state.layout.gated.find(who);
+      if (it == state.layout.gated.end())
+        return true;
+      return std::all_of(it->second.begin(), it->second.end(),
+                         [&](const std::string& dep) {
+                           return state.deps[dep].ready.value_or(false);
+                         });
+    };
+    for (auto it = state.deferred.begin(); it != state.deferred.end();) {
+      if (!all_ready(it->first)) {
+        ++it;
+        continue;
+      }
+      auto [path, failover] = *it;
+      it = state.deferred.erase(it);
+      place(path, failover);
+    }
+    if (!state.node)
+      return;
+    for (auto& [who, deps] : state.layout.gated) {
+      if (state.layout.unit[who] == who || state.released.count(who)
+          || !all_ready(who))
+        continue;
+      state.released.insert(who);
+      request(state.node, std::chrono::seconds{30}, op_atom::value,
+              std::string{"release"}, who, local_atom::value)
+        .then([](bool) {},
+              [who](caf::error& err) {
+                spdlog::error("cluster: {} not released: {}", who,
+                              error_text(err));
+              });
+    }
   }
 
   caf::result<bool> pass_on(const std::string& verb, const std::string& who) {
@@ -615,17 +823,39 @@ private:
     } else {
       spdlog::info("cluster: starting {} here", s.path);
     }
+    if (auto gated = state.layout.gated.find(s.path);
+        gated != state.layout.gated.end()
+        && !std::all_of(gated->second.begin(), gated->second.end(),
+                        [&](const std::string& dep) {
+                          return state.deps[dep].ready.value_or(false);
+                        })) {
+      spdlog::info("cluster: {} starts here once what it depends on is ready",
+                   s.path);
+      state.deferred[s.path] = failover;
+      return;
+    }
+    place(s.path, failover);
+  }
+
+  // Starts placed unit `path` here (claimed already).
+  void place(const std::string& path, bool failover) {
+    if (state.opts.coordinator)
+      send(state.opts.coordinator, here_atom::value, path, true);
     request(state.node, std::chrono::minutes{5}, op_atom::value,
-            std::string{"place"}, s.path, local_atom::value)
+            std::string{"place"}, path, local_atom::value)
       .then(
-        [this, path = s.path, failover](bool) {
+        [this, path, failover](bool) {
           state.starting.erase(path);
           spdlog::info("cluster: {} runs here", path);
+          if (state.mine.count(path) && !state.stopping.count(path)) {
+            mark_unit(path, true);
+            tell_dependents();
+          }
           if (failover)
             send_note(this, state.opts.tracker, *state.opts.time,
                       recovered_note(path, "ready on node " + state.self));
         },
-        [this, path = s.path, failover](caf::error& err) {
+        [this, path, failover](caf::error& err) {
           state.starting.erase(path);
           spdlog::error("cluster: {} did not start here: {}", path,
                         error_text(err));
@@ -660,6 +890,11 @@ private:
       spdlog::info("cluster: stopping {} here ({}, node {} runs it)", s.path,
                    why, s.to);
     }
+    state.deferred.erase(s.path);
+    mark_unit(s.path, false);
+    tell_dependents();
+    if (state.opts.coordinator)
+      send(state.opts.coordinator, here_atom::value, s.path, false);
     request(state.node, std::chrono::minutes{5}, op_atom::value,
             std::string{"unplace"}, s.path, local_atom::value)
       .then(

@@ -10,11 +10,23 @@
 // component over, `partitioned` on a node that stops what another node may
 // take over.
 //
+// A `depends_on` may cross nodes (config::cluster_layout): the node that
+// runs such a dependency tells the others, in its heartbeats, whether it is
+// ready (or why not), at once when that changes. Each node releases the
+// components that wait for it (held at their first start) once it is ready
+// somewhere, places a unit that depends on it only then, and tells its
+// coordinator when it goes down and comes back, which holds and restarts
+// the dependents here as for a dependency on this node.
+//
 //   node actor --(register_atom, node)--> cluster    who carries decisions out
 //   cluster --(op_atom, "start"|"stop", path)--> node
 //   node --stop_atom--> cluster                      no more starts: stopping
 //   cluster --(stop_atom, 2)--> node                 another config: leave
 //   cluster <--cluster_heartbeat--> other nodes' cluster actors
+//   coordinator --(dep_down_atom|dep_up_atom, path...)--> cluster
+//   cluster --(dep_down_atom|dep_up_atom, path..., remote_atom)--> coordinator
+//   cluster --(here_atom, unit, bool)--> coordinator   placed here or not
+//   cluster --(op_atom, "release", path)--> node      its dependency is ready
 #pragma once
 
 #include <memory>
@@ -33,6 +45,9 @@ struct cluster_options {
   std::shared_ptr<const config::grace_config> config;
   /// Records the cluster's incidents; may be none.
   caf::actor tracker;
+  /// Hears of dependencies on other nodes that fail and recover, and
+  /// tells of those that do here; may be none.
+  caf::actor coordinator;
   std::shared_ptr<const clock> time = machine_clock();
 };
 

@@ -9,6 +9,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/playbook.hpp"
+#include "config/cluster.hpp"
 #include "playbooks/plan.hpp"
 
 namespace grace::actors {
@@ -44,6 +45,12 @@ struct coordinator_state {
   std::unordered_map<std::string, std::int64_t> down_since;
   std::deque<std::string> to_restart; // dependents whose dependencies are up
   bool restarting = false;            // one of them is being restarted
+  // -- in a cluster
+  caf::actor cluster; // hears of the dependencies that fail and recover here
+  config::cluster_layout layout;
+  std::set<std::string> here; // the placed units the cluster runs here
+  // Dependencies down on another node (no incident of theirs here).
+  std::set<std::string> remote;
 };
 
 class coordinator_actor : public caf::stateful_actor<coordinator_state> {
@@ -80,9 +87,30 @@ public:
       },
       [this](dep_down_atom, const std::string& path, config::failure_mode mode,
              const std::string& detail, std::int64_t at_ns) {
+        tell_cluster_down(path, mode, detail);
         dependency_down(path, mode, detail, at_ns);
       },
-      [this](dep_up_atom, const std::string& path) { dependency_up(path); },
+      [this](dep_up_atom, const std::string& path) {
+        tell_cluster_up(path);
+        dependency_up(path);
+      },
+      // In a cluster: the cluster actor, which hears of the dependencies
+      // that fail and recover here, and tells of those on other nodes.
+      [this](register_atom, caf::actor cluster) {
+        state.cluster = std::move(cluster);
+      },
+      [this](here_atom, const std::string& unit, bool here) {
+        if (here)
+          state.here.insert(unit);
+        else
+          state.here.erase(unit);
+      },
+      [this](dep_down_atom, const std::string& path, config::failure_mode mode,
+             const std::string& detail, std::int64_t at_ns,
+             remote_atom) { dependency_down(path, mode, detail, at_ns, true); },
+      [this](dep_up_atom, const std::string& path, remote_atom) {
+        dependency_up(path);
+      },
       [this](done_atom, const std::string& path, std::uint64_t id,
              runtime::incident_status outcome,
              const std::string& why) { ended(path, id, outcome, why); },
@@ -94,6 +122,8 @@ private:
   void use(std::shared_ptr<const config::grace_config> cfg) {
     state.opts.config = std::move(cfg);
     state.children.clear();
+    state.layout = state.opts.config ? config::layout_of(*state.opts.config)
+                                     : config::cluster_layout{};
     if (state.opts.config)
       config::for_each_child(
         state.opts.config->root,
@@ -122,7 +152,8 @@ private:
       // Its dependency is down: counted on its incident (caused by the
       // dependency's), healed when the dependency is back.
       auto n = failed_note(f.path, f.what, f.at_ns);
-      n.caused_by = w->second;
+      if (!state.remote.count(w->second))
+        n.caused_by = w->second;
       n.verified = true;
       note(std::move(n));
       if (f.child)
@@ -175,8 +206,10 @@ private:
     auto actor = spawn_playbook(this, std::move(job));
     state.active[f.path]
       = healing{id, f.child, actor, f.supervisor, f.probe.empty()};
-    if (state.opts.topology && state.opts.topology->has_dependents(f.path))
+    if (state.opts.topology && state.opts.topology->has_dependents(f.path)) {
+      tell_cluster_down(f.path, f.what.mode, f.what.detail);
       dependency_down(f.path, f.what.mode, f.what.detail, f.at_ns);
+    }
   }
 
   void ended(const std::string& path, std::uint64_t id,
@@ -187,8 +220,10 @@ private:
     auto h = std::move(it->second);
     state.active.erase(it);
     auto resolved = outcome == runtime::incident_status::resolved;
-    if (resolved && state.down.count(path))
+    if (resolved && state.down.count(path)) {
+      tell_cluster_up(path);
       dependency_up(path);
+    }
     if (outcome == runtime::incident_status::failed && h.exit && h.supervisor) {
       // An exit its playbook could not heal: back to the supervisor's
       // rules, a restart that counts toward its intensity.
@@ -211,23 +246,48 @@ private:
 
   // -- topology ---------------------------------------------------------------
 
-  // `path` failed: what depends on it waits for it, each with an incident
-  // caused by its one.
+  // In a cluster, a dependency that failed or recovered here: the cluster
+  // actor tells the nodes whose components depend on it.
+  void tell_cluster_down(const std::string& path, config::failure_mode mode,
+                         const std::string& detail) {
+    if (state.cluster && state.layout.shared.count(path))
+      send(state.cluster, dep_down_atom::value, path, mode, detail);
+  }
+
+  void tell_cluster_up(const std::string& path) {
+    if (state.cluster && state.layout.shared.count(path))
+      send(state.cluster, dep_up_atom::value, path);
+  }
+
+  // Whether component `x` runs on this node: it is placed nowhere, or its
+  // unit is placed here.
+  bool runs_here(const std::string& x) const {
+    auto it = state.layout.unit.find(x);
+    return it == state.layout.unit.end() || it->second.empty()
+           || state.here.count(it->second);
+  }
+
+  // `path` failed (`remote`: on another node of the cluster): what depends
+  // on it here waits for it, each with an incident caused by its one.
   void dependency_down(const std::string& path, config::failure_mode mode,
-                       const std::string& detail, std::int64_t at_ns) {
+                       const std::string& detail, std::int64_t at_ns,
+                       bool remote = false) {
     auto& topo = state.opts.topology;
     if (!topo || !state.down.emplace(path, at_ns).second)
       return;
+    if (remote)
+      state.remote.insert(path);
     for (auto& x : topo->dependents(path)) {
       auto m = state.members.find(x);
-      if (m == state.members.end() || state.waiting.count(x))
+      if (m == state.members.end() || state.waiting.count(x) || !runs_here(x))
         continue;
       state.waiting[x] = path;
       state.down_since[x] = state.down[path];
       auto n = failed_note(x, config::failure_mode::dependency_failed,
                            path + " is down (" + std::string{to_string(mode)}
                              + ": " + detail + ")");
-      n.caused_by = path;
+      if (!remote)
+        n.caused_by = path;
       n.playbook = "restart_dependents";
       n.verified = true;
       note(std::move(n));
@@ -242,6 +302,7 @@ private:
     auto& topo = state.opts.topology;
     if (!topo || !state.down.erase(path))
       return;
+    state.remote.erase(path);
     for (auto& x : topo->dependents(path))
       if (state.waiting.count(x)
           && std::find(state.to_restart.begin(), state.to_restart.end(), x)

@@ -76,6 +76,8 @@ using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using local_atom = caf::atom_constant<caf::atom("local")>;
 using peer_status_atom = caf::atom_constant<caf::atom("peerstat")>;
 using peer_op_atom = caf::atom_constant<caf::atom("peerop")>;
+using remote_atom = caf::atom_constant<caf::atom("remote")>;
+using here_atom = caf::atom_constant<caf::atom("here")>;
 
 /// What happened to a child.
 enum class report_kind : std::uint8_t {
@@ -268,19 +270,39 @@ typename Inspector::result_type inspect(Inspector& f, cluster_claim& x) {
   return f(caf::meta::type_name("grace.cluster_claim"), x.path, x.epoch);
 }
 
+/// A dependency of other nodes' components that is down on the node that
+/// runs it: its failure mode (config::to_string) and what happened.
+struct cluster_fault {
+  std::string path;
+  std::string mode;
+  std::string detail;
+
+  friend bool operator==(const cluster_fault&, const cluster_fault&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_fault& x) {
+  return f(caf::meta::type_name("grace.cluster_fault"), x.path, x.mode,
+           x.detail);
+}
+
 /// One node's heartbeat to the others (cluster_node.hpp): who it is, the
-/// config it runs, since when, and what it runs of the placed components.
+/// config it runs, since when, what it runs of the placed components, and
+/// which of those that other nodes' components depend on are ready (or
+/// down, and why).
 struct cluster_heartbeat {
   std::string node;
   std::string digest;          // of its config file (config/cluster.hpp)
   std::int64_t started_us = 0; // wall clock: the later of two configs leaves
   std::vector<cluster_claim> claims;
+  std::vector<std::string> ready;
+  std::vector<cluster_fault> faults;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_heartbeat& x) {
   return f(caf::meta::type_name("grace.cluster_heartbeat"), x.node, x.digest,
-           x.started_us, x.claims);
+           x.started_us, x.claims, x.ready, x.faults);
 }
 
 /// Registers the message types above with a CAF config.

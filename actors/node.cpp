@@ -18,6 +18,7 @@
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
 #include "actors/tracker.hpp"
+#include "config/cluster.hpp"
 #include "config/diff.hpp"
 #include "config/loader.hpp"
 #include "config/support.hpp"
@@ -490,6 +491,8 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     heal.io = &io;
     heal.topology = std::make_shared<const config::topology>(cfg.root);
     ctx->topology = heal.topology;
+    for (auto& [who, deps] : config::layout_of(cfg).gated)
+      ctx->gated.insert(who);
     if (cfg.restart_budget)
       ctx->budget = std::make_shared<restart_budget>(
         cfg.restart_budget->restarts, cfg.restart_budget->period);
@@ -524,7 +527,7 @@ int run_tree(const config::grace_config& cfg, const run_options& opts,
     if (cfg.cluster) {
       cluster
         = spawn_cluster(sys, {std::make_shared<const config::grace_config>(cfg),
-                              ctx->tracker, ctx->time});
+                              ctx->tracker, ctx->coordinator, ctx->time});
       if (auto err = publish_cluster(sys, cluster, *cfg.cluster);
           !err.empty()) {
         spdlog::error("cluster: {}", err);

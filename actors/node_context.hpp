@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -43,6 +44,9 @@ struct node_context {
   std::shared_ptr<restart_budget> budget;
   /// Who depends on whom (`depends_on`); none in tests that do not need it.
   std::shared_ptr<const config::topology> topology;
+  /// In a cluster: the components that wait for a dependency on another
+  /// node before they first start (config::cluster_layout::gated).
+  std::set<std::string> gated;
   /// The cgroups of this instance (runtime/cgroup.hpp); none: process
   /// groups only.
   std::shared_ptr<runtime::containment> containment;

@@ -133,6 +133,8 @@ void supervisor_actor::create_children() {
     state.children.push_back(std::move(s));
     state.core.children.push_back(
       make_core_child(c, state.ctx->default_backoff));
+    state.core.children.back().gated
+      = state.ctx->gated.count(state.children.back().path) > 0;
     spawn_slot_actor(state.children.size() - 1);
   }
 }
@@ -184,7 +186,7 @@ void supervisor_actor::start() {
   state.core.intensity.clear();
   for (auto& c : state.core.children) {
     c.removed = false;
-    c.held = c.placed && !c.here;
+    c.held = (c.placed && !c.here) || c.gated;
   }
   state.ready_owed = true;
   state.core.now = supervisor_mode::starting;

@@ -178,6 +178,14 @@ private:
   // has stopped.
   void stop_requested(const std::string& who, caf::response_promise rp);
 
+  // Whether child `c` waits for a dependency on another node before its
+  // first start (and would run here).
+  static bool awaits_release(const core_child& c);
+
+  // What child `i` depends on on another node is ready (the cluster says
+  // so): it starts if it waited for that, alone, not counted.
+  void release(std::size_t i);
+
   std::string budget_text() const;
 
   // The node's restart budget is spent: child i is held, not restarted (no

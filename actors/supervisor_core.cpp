@@ -47,6 +47,31 @@ admission admit(supervisor_core& core, restart_budget* budget, time_point now) {
   return admission::admitted;
 }
 
+namespace {
+
+// A restart plan of `stops` and `starts`, with whatever the interrupted
+// plan still had to stop or start (a stop of `i` only if `stop_it`).
+plan folded_plan(const supervisor_core& core, std::size_t i, bool stop_it,
+                 std::set<std::size_t, std::greater<>> stops,
+                 std::set<std::size_t> starts) {
+  plan p;
+  p.why = purpose::restart;
+  if (core.current && core.current->why != purpose::shutdown) {
+    auto& old = *core.current;
+    for (auto k = old.next_stop; k < old.stops.size(); ++k)
+      if (old.stops[k] != i || stop_it)
+        stops.insert(old.stops[k]);
+    for (auto k = old.next_start; k < old.starts.size(); ++k)
+      if (!core.children[old.starts[k]].removed)
+        starts.insert(old.starts[k]);
+  }
+  p.stops.assign(stops.begin(), stops.end());
+  p.starts.assign(starts.begin(), starts.end());
+  return p;
+}
+
+} // namespace
+
 plan restart_plan(supervisor_core& core, std::size_t i, bool stop_it,
                   duration delay) {
   auto& children = core.children;
@@ -63,29 +88,20 @@ plan restart_plan(supervisor_core& core, std::size_t i, bool stop_it,
     }
     starts.insert(j);
   }
-  plan p;
-  p.why = purpose::restart;
   std::set<std::size_t, std::greater<>> stops;
   for (auto j : set)
     if (j != i || stop_it)
       stops.insert(j);
-  // Whatever the interrupted plan still had to stop or start is done too.
-  if (core.current && core.current->why != purpose::shutdown) {
-    auto& old = *core.current;
-    for (auto k = old.next_stop; k < old.stops.size(); ++k)
-      if (old.stops[k] != i || stop_it)
-        stops.insert(old.stops[k]);
-    for (auto k = old.next_start; k < old.starts.size(); ++k)
-      if (!children[old.starts[k]].removed)
-        starts.insert(old.starts[k]);
-  }
-  p.stops.assign(stops.begin(), stops.end());
-  p.starts.assign(starts.begin(), starts.end());
+  auto p = folded_plan(core, i, stop_it, std::move(stops), std::move(starts));
   if (delay > duration::zero()) {
     p.delayed = i;
     p.delay = delay;
   }
   return p;
+}
+
+plan start_plan(const supervisor_core& core, std::size_t i) {
+  return folded_plan(core, i, false, {}, {i});
 }
 
 plan shutdown_plan(std::size_t children, purpose why) {

@@ -66,6 +66,9 @@ struct core_child {
   /// not placed it (`here`), whatever starts its supervisor.
   bool placed = false;
   bool here = false;
+  /// It depends on a component the cluster may place on another node: held
+  /// at its first start until that one is ready on some node (released).
+  bool gated = false;
   bool waiting = false;   // a dependency of it is down (restart_dependents)
   bool permitted = false; // holds a restart permit (the fast path)
   /// A restart of its own is due (one_for_one): it starts once its backoff
@@ -139,6 +142,12 @@ admission admit(supervisor_core& core, restart_budget* budget, time_point now);
 /// removed (OTP).
 plan restart_plan(supervisor_core& core, std::size_t i, bool stop_it,
                   duration delay);
+
+/// The plan that starts child `i`, stopped, and nothing else (whatever the
+/// strategy: no sibling terminated), with what an interrupted plan still
+/// had to do: the cluster places it here, or its dependency on another
+/// node is ready.
+plan start_plan(const supervisor_core& core, std::size_t i);
 
 /// Every child stopped, last started first.
 plan shutdown_plan(std::size_t children, purpose why);

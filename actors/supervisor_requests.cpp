@@ -44,9 +44,11 @@ void supervisor_actor::restart_requested(const std::string& who,
   if (!supervising(state.core.now))
     return refuse(grace_errc::not_supervising,
                   "its supervisor is stopping or gave up");
-  if (c.removed || c.held)
+  if (c.removed || (c.held && !awaits_release(c)))
     return refuse(grace_errc::not_running, "it is not running");
-  c.waiting = false;
+  // (A component still waiting for its first start: its dependency on
+  // another node failed before it was ever ready, and is back.)
+  c.held = c.gated = c.waiting = false;
   auto admitted = admit(state.core, state.ctx->budget.get(), now());
   if (admitted == admission::budget_spent)
     return refuse(grace_errc::budget_spent,
@@ -106,7 +108,7 @@ void supervisor_actor::start_requested(const std::string& who,
     case admission::admitted:
       break;
   }
-  c.held = false;
+  c.held = c.gated = false;
   c.removed = false;
   counted_restart(i);
   state.restart_waiters.emplace_back(i, std::move(rp));
@@ -124,6 +126,7 @@ void supervisor_actor::stop_requested(const std::string& who,
   auto& s = state.children[i];
   auto& c = state.core.children[i];
   c.held = true;
+  c.gated = false; // the operator's hold from now on
   revoke(i);
   // Its restart or start asked for will not happen.
   settle(state.restart_waiters, i,
@@ -144,6 +147,25 @@ void supervisor_actor::stop_requested(const std::string& who,
   c.phase = slot_phase::stopping;
   send(s.handle, stop_atom::value);
   advance();
+}
+
+bool supervisor_actor::awaits_release(const core_child& c) {
+  return c.gated && c.held && !(c.placed && !c.here);
+}
+
+void supervisor_actor::release(std::size_t i) {
+  auto& c = state.core.children[i];
+  auto waited = awaits_release(c);
+  c.gated = false;
+  if (!waited || !supervising(state.core.now))
+    return; // it starts with its supervisor, or where it is placed
+  c.held = false;
+  spdlog::info("{}: starting {}: what it depends on is ready on a node of "
+               "the cluster",
+               path(), state.children[i].path);
+  auto p = start_plan(state.core, i);
+  restarting();
+  run(std::move(p));
 }
 
 std::string supervisor_actor::budget_text() const {
@@ -287,6 +309,8 @@ void supervisor_actor::answer_reloads(const caf::error& failed) {
 std::string supervisor_actor::slot_state(const core_child& s) {
   if (s.removed)
     return "done";
+  if (awaits_release(s))
+    return "waiting"; // for a dependency on another node
   if (s.held)
     return "held";
   if (s.waiting)
@@ -431,6 +455,12 @@ caf::result<bool> supervisor_actor::operate(const std::string& verb,
       stop_requested(who, rp);
       return rp;
     }
+    // The cluster places it once what it depends on is ready.
+    c.gated = false;
+  } else if (verb == "release") {
+    release(i);
+    rp.deliver(true);
+    return rp;
   } else if (verb == "stop") {
     spdlog::info("{}: stopping {} (asked to by the operator)", path(), who);
     stop_requested(who, rp);
@@ -450,7 +480,7 @@ caf::result<bool> supervisor_actor::operate(const std::string& verb,
   }
   // The operator's start and restart (and the cluster's placing) release a
   // hold and do not count toward the restart intensity or the node's budget.
-  c.held = c.removed = c.waiting = false;
+  c.held = c.removed = c.waiting = c.gated = false;
   auto restart = verb == "restart";
   if (!restart && c.phase == slot_phase::running) {
     rp.deliver(true);
@@ -462,7 +492,9 @@ caf::result<bool> supervisor_actor::operate(const std::string& verb,
   if (verb != "place")
     spdlog::info("{}: {} {} (asked to by the operator)", path(),
                  restart ? "restarting" : "starting", who);
-  auto p = restart_plan(state.core, i, restart, duration::zero());
+  auto p = verb == "place"
+             ? start_plan(state.core, i)
+             : restart_plan(state.core, i, restart, duration::zero());
   restarting();
   run(std::move(p));
   return rp;

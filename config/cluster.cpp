@@ -1,6 +1,7 @@
 #include "config/cluster.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include <openssl/evp.h>
 
@@ -58,6 +59,54 @@ std::vector<config_error> choose_node(grace_config& cfg,
   }
   c.node = name;
   own_log_dir();
+  return out;
+}
+
+namespace {
+
+void placed_units(const supervisor_spec& sup, const std::string& unit,
+                  std::map<std::string, std::string>& out) {
+  auto& mine = out[sup.path] = !sup.nodes.empty() ? sup.path : unit;
+  for (auto& c : sup.children) {
+    if (auto* s = std::get_if<supervisor_spec>(&c.node)) {
+      placed_units(*s, mine, out);
+      continue;
+    }
+    auto& ch = std::get<child_spec>(c.node);
+    out[ch.path] = !ch.nodes.empty() ? ch.path : mine;
+  }
+}
+
+} // namespace
+
+cluster_layout layout_of(const grace_config& cfg) {
+  cluster_layout out;
+  if (!cfg.cluster)
+    return out;
+  placed_units(cfg.root, "", out.unit);
+  auto crossing
+    = [&](const std::string& path, const std::vector<reference>& refs) {
+        for (auto& d : refs) {
+          auto it = out.unit.find(d.name);
+          if (it == out.unit.end() || it->second.empty()
+              || it->second == out.unit[path])
+            continue; // runs on every node, or moves with `path`
+          out.shared[d.name] = it->second;
+          out.gated[path].push_back(d.name);
+        }
+      };
+  std::function<void(const supervisor_spec&)> walk
+    = [&](const supervisor_spec& sup) {
+        crossing(sup.path, sup.depends_on);
+        for (auto& c : sup.children) {
+          if (auto* s = std::get_if<supervisor_spec>(&c.node))
+            walk(*s);
+          else
+            crossing(std::get<child_spec>(c.node).path,
+                     std::get<child_spec>(c.node).depends_on);
+        }
+      };
+  walk(cfg.root);
   return out;
 }
 

@@ -1,5 +1,9 @@
 // `cluster:` and `nodes:` (SPEC.md section 9): what the loader reads, and
 // every mistake it reports with its position.
+#include <map>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "config/cluster.hpp"
@@ -165,7 +169,7 @@ TEST(ClusterConfig, GraceRunRunsAClusterWithOrWithoutTls) {
   EXPECT_TRUE(grace::config::unsupported_for_run(secured, "").empty());
 }
 
-TEST(ClusterConfig, GraceRunRefusesADependencyOnAComponentOfAnotherNode) {
+TEST(ClusterConfig, DependenciesThatCrossNodesAreFoundAndRun) {
   auto cfg = config_of(three_nodes + R"(supervisor:
   name: root
   children:
@@ -174,20 +178,38 @@ TEST(ClusterConfig, GraceRunRefusesADependencyOnAComponentOfAnotherNode) {
     - supervisor:
         name: jobs
         nodes: [b, c]
+        depends_on: [root/db]
         children:
           - {name: q, command: [x]}
           - {name: w, command: [x], depends_on: [root/jobs/q]}
     - {name: agent, command: [x]}
     - {name: cache, command: [x], nodes: [c], depends_on: [root/agent]}
+    - {name: web, command: [x], nodes: [a], depends_on: [root/jobs/q]}
 )");
-  auto refused = grace::config::unsupported_for_run(cfg, "");
-  ASSERT_EQ(refused.size(), 1u) << "within a unit, or on a component that "
-                                   "runs everywhere: fine";
-  EXPECT_EQ(to_string(refused[0]),
-            "t.yaml:12:46: error: root/api: depends_on root/db: it is placed "
-            "on nodes of the cluster (nodes: of root/db), and a dependency on "
-            "a component that may run on another node is not supported yet "
-            "by 'grace run'");
+  EXPECT_TRUE(grace::config::unsupported_for_run(cfg, "").empty());
+  auto layout = grace::config::layout_of(cfg);
+  using units = std::map<std::string, std::string>;
+  EXPECT_EQ(layout.unit, (units{{"root", ""},
+                                {"root/db", "root/db"},
+                                {"root/api", ""},
+                                {"root/jobs", "root/jobs"},
+                                {"root/jobs/q", "root/jobs"},
+                                {"root/jobs/w", "root/jobs"},
+                                {"root/agent", ""},
+                                {"root/cache", "root/cache"},
+                                {"root/web", "root/web"}}));
+  // Within a unit (w on q), or on a component on every node (cache on
+  // agent): each node has its own.
+  EXPECT_EQ(layout.shared,
+            (units{{"root/db", "root/db"}, {"root/jobs/q", "root/jobs"}}));
+  using deps = std::map<std::string, std::vector<std::string>>;
+  EXPECT_EQ(layout.gated, (deps{{"root/api", {"root/db"}},
+                                {"root/jobs", {"root/db"}},
+                                {"root/web", {"root/jobs/q"}}}));
+  auto alone
+    = config_of("grace: 1\nsupervisor: {children: [{name: a, command: [x]}, "
+                "{name: b, command: [x], depends_on: [root/a]}]}\n");
+  EXPECT_TRUE(grace::config::layout_of(alone).unit.empty());
 }
 
 TEST(ClusterConfig, TheDigestIsTheSha256OfTheFilesBytes) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,56 @@ protected:
             + "    - {name: agent, command: [" + crashy + ", --stamp, " + dir_
             + "/agent.stamp]}\n" + extra;
     return tmp_.write(file, text);
+  }
+
+  // db placed on [a, b], ready 700 ms after it starts, and api on every
+  // node, which depends on it.
+  std::string dependency_config() {
+    std::string text = "grace: 1\nlog_dir: logs\ncluster:\n  nodes:\n";
+    for (auto n : {"a", "b", "c"})
+      text += std::string{"    "} + n + ": 127.0.0.1:" + port_[n] + "\n";
+    text += "  heartbeat: 100ms\n  down_after: 1s\n"
+            "supervisor:\n  name: root\n  children:\n"
+            "    - {name: db, nodes: [a, b], ready: {delay: 700ms}, command: ["
+            + crashy + ", --stamp, " + dir_ + "/db.stamp]}\n"
+            + "    - {name: api, depends_on: [root/db], command: [" + crashy
+            + ", --stamp, " + dir_ + "/api.stamp]}\n";
+    return tmp_.write("cluster.yaml", text);
+  }
+
+  // The starts stamped in `file`: pid and CLOCK_MONOTONIC nanoseconds.
+  struct stamp {
+    int pid = 0;
+    std::int64_t at_ns = 0;
+  };
+  std::vector<stamp> stamps(const std::string& file) const {
+    std::vector<stamp> out;
+    for (auto& line : lines_of(file)) {
+      std::istringstream in{line};
+      stamp s;
+      if (in >> s.pid >> s.at_ns)
+        out.push_back(s);
+    }
+    return out;
+  }
+
+  // The incident of `node` on `component` in `mode`, once it is resolved.
+  nlohmann::json resolved(const std::string& node, const std::string& component,
+                          const std::string& mode) {
+    nlohmann::json found;
+    wait_until(
+      [&] {
+        for (auto& i : incidents(node))
+          if (i["component"] == component && i["failure_mode"] == mode
+              && i["status"] == "resolved")
+            found = i;
+        return !found.is_null();
+      },
+      default_patience,
+      [&] {
+        return slurp(dir_ + "/logs/" + node + "/incidents.jsonl") + all_logs();
+      });
+    return found;
   }
 
   // Starts `node`; each run of it logs to a file of its own.
@@ -413,6 +464,82 @@ TEST_F(ClusterRun, ATakenClusterPortIsNamed) {
     << log("b");
   EXPECT_TRUE(lines_of(dir_ + "/agent.stamp").empty()) << "nothing started";
   ::close(fd);
+}
+
+TEST_F(ClusterRun, ADependencyOnAnotherNodeIsReadyBeforeItsDependentsStart) {
+  start_all(dependency_config());
+  ASSERT_TRUE(
+    wait_until([&] { return stamps(dir_ + "/api.stamp").size() == 3; },
+               default_patience, [&] { return all_logs(); }))
+    << "api runs on every node";
+  auto db = stamps(dir_ + "/db.stamp");
+  ASSERT_EQ(db.size(), 1u);
+  // db is ready 700 ms after it started, on a; api, on every node, only
+  // then (without the wait it would start at once, before db).
+  for (auto& api : stamps(dir_ + "/api.stamp"))
+    EXPECT_GE(api.at_ns, db[0].at_ns + 650'000'000) << all_logs();
+  for (auto n : {"b", "c"})
+    EXPECT_NE(log(n).find("cluster: root/db is ready on node a"),
+              std::string::npos)
+      << log(n);
+}
+
+TEST_F(ClusterRun, AFailureOfADependencyIsSeenAcrossTheCluster) {
+  start_all(dependency_config());
+  ASSERT_TRUE(
+    wait_until([&] { return stamps(dir_ + "/api.stamp").size() == 3; },
+               default_patience, [&] { return all_logs(); }));
+  ::kill(live_db().front(), SIGKILL);
+  // db restarts on a; api, on every node, waits for it and starts again
+  // once it is ready.
+  ASSERT_TRUE(
+    wait_until([&] { return stamps(dir_ + "/api.stamp").size() == 6; },
+               default_patience, [&] { return all_logs(); }))
+    << "api restarted on every node";
+  auto db = stamps(dir_ + "/db.stamp");
+  ASSERT_EQ(db.size(), 2u);
+  auto api = stamps(dir_ + "/api.stamp");
+  for (std::size_t i = 3; i < api.size(); ++i)
+    EXPECT_GE(api[i].at_ns, db[1].at_ns + 650'000'000) << all_logs();
+  for (auto n : {"b", "c"}) {
+    auto inc = resolved(n, "root/api", "dependency_failed");
+    ASSERT_FALSE(inc.is_null()) << n;
+    EXPECT_NE(inc["detail"].dump().find("on node a"), std::string::npos)
+      << inc.dump();
+  }
+  // On a, caused by db's own incident there.
+  auto on_a = resolved("a", "root/api", "dependency_failed");
+  ASSERT_FALSE(on_a.is_null());
+  auto db_incident = resolved("a", "root/db", "crashed");
+  ASSERT_FALSE(db_incident.is_null());
+  EXPECT_EQ(on_a["caused_by"], db_incident["incident_id"]);
+  EXPECT_EQ(live_db().size(), 1u);
+}
+
+TEST_F(ClusterRun, WhenADependencyFailsOverItsDependentsRestartAfterIt) {
+  start_all(dependency_config());
+  ASSERT_TRUE(
+    wait_until([&] { return stamps(dir_ + "/api.stamp").size() == 3; },
+               default_patience, [&] { return all_logs(); }));
+  nodes_["a"]->signal(SIGKILL);
+  // db moves to b; api on b and c (a's went with a) restarts once db is
+  // ready there.
+  ASSERT_TRUE(
+    wait_until([&] { return stamps(dir_ + "/api.stamp").size() == 5; },
+               default_patience, [&] { return all_logs(); }))
+    << "api restarted on b and c";
+  auto db = stamps(dir_ + "/db.stamp");
+  ASSERT_EQ(db.size(), 2u);
+  auto api = stamps(dir_ + "/api.stamp");
+  for (std::size_t i = 3; i < api.size(); ++i)
+    EXPECT_GE(api[i].at_ns, db[1].at_ns + 650'000'000) << all_logs();
+  for (auto n : {"b", "c"}) {
+    auto inc = resolved(n, "root/api", "dependency_failed");
+    ASSERT_FALSE(inc.is_null()) << n;
+    EXPECT_NE(inc["detail"].dump().find("node a is down"), std::string::npos)
+      << inc.dump();
+  }
+  EXPECT_FALSE(resolved("b", "root/db", "node_down").is_null());
 }
 
 } // namespace
