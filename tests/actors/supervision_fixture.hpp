@@ -23,6 +23,7 @@
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
 #include "actors/tracker.hpp"
+#include "config/cluster.hpp"
 #include "config/loader.hpp"
 #include "runtime/audit_log.hpp"
 #include "runtime/incident.hpp"
@@ -179,6 +180,8 @@ protected:
     heal.io = io_.get();
     heal.topology = std::make_shared<const config::topology>(cfg_.root);
     ctx->topology = heal.topology;
+    for (auto& [who, deps] : config::layout_of(cfg_).gated)
+      ctx->gated.insert(who);
     if (cfg_.restart_budget)
       ctx->budget = std::make_shared<actors::restart_budget>(
         cfg_.restart_budget->restarts, cfg_.restart_budget->period);

@@ -263,6 +263,26 @@ TEST(SupervisorCore, ARestartFoldsInWhatTheInterruptedPlanHadLeft) {
   EXPECT_EQ(shutdown_plan(3, purpose::give_up).stops, (indices{2, 1, 0}));
 }
 
+TEST(SupervisorCore, AStartOfAStoppedChildStopsNoSibling) {
+  // The cluster places child 1 here, or releases it: under one_for_all a
+  // restart would stop its siblings; a start does not.
+  auto core = running(strategy::one_for_all, 3);
+  core.children[1].phase = slot_phase::stopped;
+  auto p = start_plan(core, 1);
+  EXPECT_TRUE(p.stops.empty());
+  EXPECT_EQ(p.starts, (indices{1}));
+  EXPECT_EQ(restart_plan(core, 1, false, duration::zero()).stops,
+            (indices{2, 0}))
+    << "(what a restart would stop)";
+  // What an interrupted plan had left is folded in.
+  plan old;
+  old.why = purpose::start;
+  old.starts = {0, 1, 2};
+  old.next_start = 2;
+  core.current = old;
+  EXPECT_EQ(start_plan(core, 1).starts, (indices{1, 2}));
+}
+
 // -- the fast-path permit
 // ------------------------------------------------------
 

@@ -136,3 +136,46 @@ TEST_F(Supervision, ADependentItsStrategyRestartedIsNotRestartedAgain) {
   EXPECT_TRUE(never_within([&] { return starts("api").size() > 2; }, 300ms))
     << "restarted once, by its strategy";
 }
+
+TEST_F(Supervision, ADependencyOnAnotherNodeIsFollowedAsTheClusterTellsIt) {
+  // db runs on node b, web on node c; this is node a.
+  start("grace: 1\ndefaults: {backoff: {min: 0s}}\n"
+        "cluster:\n  node: a\n  nodes: {a: 127.0.0.1:1, b: 127.0.0.1:2, "
+        "c: 127.0.0.1:3}\n"
+        "supervisor:\n  intensity: 10\n  children:\n"
+        "    - {name: db, nodes: [b], command: [CRASHY, --stamp, "
+        "DIR/db.stamp]}\n"
+        "    - {name: api, command: [CRASHY, --stamp, DIR/api.stamp], "
+        "depends_on: [root/db]}\n"
+        "    - {name: web, nodes: [c], command: [CRASHY, --stamp, "
+        "DIR/web.stamp], depends_on: [root/db]}\n");
+  ASSERT_TRUE(wait_report(actors::report_kind::ready));
+  EXPECT_TRUE(never_within([&] { return !starts("api").empty(); }, 300ms))
+    << "api waits for db to be ready on its node";
+  // The cluster: db is ready on b.
+  ASSERT_FALSE(operate("release", "root/api"));
+  ASSERT_TRUE(wait_starts("api", 1));
+  // db fails on b, then is back.
+  caf::anon_send(
+    coordinator_, actors::dep_down_atom::value, std::string{"root/db"},
+    config::failure_mode::crashed, std::string{"on node b: killed by SIGKILL"},
+    actors::machine_clock()->steady_ns(), actors::remote_atom::value);
+  ASSERT_TRUE(wait_until([&] {
+    for (auto& x : incident_lines())
+      if (x.component == "root/api")
+        return true;
+    return false;
+  }));
+  caf::anon_send(coordinator_, actors::dep_up_atom::value,
+                 std::string{"root/db"}, actors::remote_atom::value);
+  ASSERT_TRUE(wait_closed(1));
+  auto all = closed_incidents();
+  ASSERT_EQ(all.size(), 1u) << "none for web, which runs on c";
+  EXPECT_EQ(all[0].component, "root/api");
+  EXPECT_EQ(all[0].status, incident_status::resolved);
+  EXPECT_EQ(all[0].failure_mode, "dependency_failed");
+  EXPECT_FALSE(all[0].caused_by) << "db's incident is b's";
+  ASSERT_TRUE(wait_starts("api", 2)) << "restarted once db was back";
+  EXPECT_TRUE(starts("web").empty());
+  EXPECT_TRUE(starts("db").empty());
+}
