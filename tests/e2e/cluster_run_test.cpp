@@ -48,8 +48,8 @@ protected:
     return tmp_.write(file, text);
   }
 
-  // db placed on [a, b], ready 700 ms after it starts, and api on every
-  // node, which depends on it.
+  // db placed on [a, b], ready 700 ms after it starts; api on every node
+  // and web on [c, b], which depend on it.
   std::string dependency_config() {
     std::string text = "grace: 1\nlog_dir: logs\ncluster:\n  nodes:\n";
     for (auto n : {"a", "b", "c"})
@@ -59,7 +59,10 @@ protected:
             "    - {name: db, nodes: [a, b], ready: {delay: 700ms}, command: ["
             + crashy + ", --stamp, " + dir_ + "/db.stamp]}\n"
             + "    - {name: api, depends_on: [root/db], command: [" + crashy
-            + ", --stamp, " + dir_ + "/api.stamp]}\n";
+            + ", --stamp, " + dir_ + "/api.stamp]}\n"
+            + "    - {name: web, nodes: [c, b], depends_on: [root/db], "
+              "command: ["
+            + crashy + ", --stamp, " + dir_ + "/web.stamp]}\n";
     return tmp_.write("cluster.yaml", text);
   }
 
@@ -478,6 +481,16 @@ TEST_F(ClusterRun, ADependencyOnAnotherNodeIsReadyBeforeItsDependentsStart) {
   // then (without the wait it would start at once, before db).
   for (auto& api : stamps(dir_ + "/api.stamp"))
     EXPECT_GE(api.at_ns, db[0].at_ns + 650'000'000) << all_logs();
+  // web is placed on c only then.
+  ASSERT_TRUE(
+    wait_until([&] { return stamps(dir_ + "/web.stamp").size() == 1; },
+               default_patience, [&] { return all_logs(); }));
+  EXPECT_GE(stamps(dir_ + "/web.stamp")[0].at_ns, db[0].at_ns + 650'000'000)
+    << all_logs();
+  EXPECT_NE(log("c").find("cluster: root/web starts here once what it "
+                          "depends on is ready"),
+            std::string::npos)
+    << log("c");
   for (auto n : {"b", "c"})
     EXPECT_NE(log(n).find("cluster: root/db is ready on node a"),
               std::string::npos)
