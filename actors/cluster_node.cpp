@@ -1,6 +1,7 @@
 #include "actors/cluster_node.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -142,9 +143,11 @@ struct cluster_state {
   // -- dependencies that cross nodes (config::cluster_layout)
   config::cluster_layout layout;
   std::map<std::string, remote_dependency> deps;
-  /// Those this node runs that are ready, and why those down here are.
+  /// Those this node runs that are ready, and why those down here are
+  /// (`local`: the coordinator said so, and holds what depends on them).
   std::set<std::string> ready;
   std::map<std::string, cluster_fault> faults;
+  std::set<std::string> local;
   /// Components released here: they waited for such a dependency.
   std::set<std::string> released;
   /// Units this node runs, placed (started) once what they depend on on
@@ -217,6 +220,7 @@ public:
         state.ready.erase(path);
         state.faults[path]
           = {path, std::string{config::to_string(mode)}, detail};
+        state.local.insert(path);
         tell_dependents();
       },
       [this](dep_up_atom, const std::string& path) {
@@ -224,6 +228,7 @@ public:
           return;
         state.ready.insert(path);
         state.faults.erase(path);
+        state.local.erase(path);
         tell_dependents();
       },
       [this](stop_atom) { state.stopping_node = true; },
@@ -244,6 +249,10 @@ public:
         if (!state.node || !member) {
           rp.deliver(grace_error(grace_errc::unknown_operation,
                                  "not a node of this cluster"));
+          return rp;
+        }
+        if (verb == "yield") {
+          yield(who, first_up(who), rp);
           return rp;
         }
         request(state.node, std::chrono::minutes{5}, op_atom::value, verb, who,
@@ -512,12 +521,18 @@ private:
   }
 
   // The unit `unit` is ready here, or leaves: so are its dependencies that
-  // cross nodes.
-  void mark_unit(const std::string& unit, bool ready) {
+  // cross nodes. `why`: it is not ready yet, for this reason.
+  void mark_unit(const std::string& unit, bool ready,
+                 std::optional<cluster_fault> why = std::nullopt) {
     for (auto& [dep, d] : state.deps) {
       if (d.unit != unit)
         continue;
       state.faults.erase(dep);
+      state.local.erase(dep);
+      if (why) {
+        why->path = dep;
+        state.faults[dep] = *why;
+      }
       if (ready)
         state.ready.insert(dep);
       else
@@ -566,7 +581,7 @@ private:
       spdlog::warn("cluster: {} is down ({}: {}): what depends on it here "
                    "waits for it",
                    dep, config::to_string(mode), detail);
-      if (where == state.self && state.faults.count(dep))
+      if (where == state.self && state.local.count(dep))
         continue; // the coordinator heard it from here
       if (state.opts.coordinator)
         send(state.opts.coordinator, dep_down_atom::value, dep, mode, detail,
@@ -592,16 +607,19 @@ private:
     if (last != state.self && !state.members->is_up(last))
       return {fm::node_down, "node " + last + " is down",
               state.peers[last].down_at.value_or(t)};
-    auto faults = where == state.self ? std::vector<cluster_fault>{}
-                  : where.empty()     ? std::vector<cluster_fault>{}
-                                      : state.peers[where].faults;
-    if (auto it = state.faults.find(dep);
-        where == state.self && it != state.faults.end())
-      faults.push_back(it->second);
-    for (auto& f : faults)
-      if (f.path == dep)
-        return {config::from_string<fm>(f.mode).value_or(fm::crashed),
-                "on node " + where + ": " + f.detail, t};
+    // Why its node says it is down.
+    const cluster_fault* fault = nullptr;
+    if (where == state.self) {
+      if (auto it = state.faults.find(dep); it != state.faults.end())
+        fault = &it->second;
+    } else if (!where.empty()) {
+      for (auto& f : state.peers[where].faults)
+        if (f.path == dep)
+          fault = &f;
+    }
+    if (fault)
+      return {config::from_string<fm>(fault->mode).value_or(fm::crashed),
+              "on node " + where + ": " + fault->detail, t};
     if (where.empty())
       return {fm::exited, "it runs on no node", t};
     if (where != last)
@@ -653,6 +671,12 @@ private:
     auto running = running_now();
     auto* on = placed_on(running, who);
     auto where = on ? *on : std::string{};
+    // SPEC: a start places it on the first node of its list that is up.
+    if (auto to = first_up(who);
+        verb == "start" && !where.empty() && !to.empty() && to != where) {
+      move(who, where, to, rp);
+      return rp;
+    }
     if (where.empty() || where == state.self) {
       rp.deliver(false);
       return rp;
@@ -801,10 +825,16 @@ private:
       return;
     state.mine[s.path] = s.epoch;
     state.starting.insert(s.path);
+    bool failover = s.why == cluster::start_reason::failover;
+    if (failover) // what depends on it hears why from the node taking over
+      mark_unit(s.path, false,
+                cluster_fault{{},
+                              std::string{config::to_string(
+                                config::failure_mode::node_down)},
+                              "node " + s.from + " is down"});
     beat(); // the others learn of it now, not at the next heartbeat
     auto& time = *state.opts.time;
     auto& tracker = state.opts.tracker;
-    bool failover = s.why == cluster::start_reason::failover;
     if (failover) {
       spdlog::warn("cluster: starting {} here: node {} that ran it is down",
                    s.path, s.from);
@@ -867,9 +897,15 @@ private:
         });
   }
 
-  void stop(const cluster::stop& s) {
-    if (!state.mine.count(s.path) || !state.stopping.insert(s.path).second)
+  // Stops `s.path` here and drops its claim; then `then` (if any) hears
+  // how it went.
+  void stop(const cluster::stop& s,
+            std::function<void(const caf::error&)> then = nullptr) {
+    if (!state.mine.count(s.path) || !state.stopping.insert(s.path).second) {
+      if (then)
+        then(caf::error{});
       return;
+    }
     auto why = std::string{cluster::to_string(s.why)};
     if (s.why == cluster::stop_reason::fenced) {
       spdlog::warn("cluster: stopping {} here: no quorum, another node may "
@@ -898,15 +934,72 @@ private:
     request(state.node, std::chrono::minutes{5}, op_atom::value,
             std::string{"unplace"}, s.path, local_atom::value)
       .then(
-        [this, path = s.path](bool) {
+        [this, path = s.path, then](bool) {
           state.stopping.erase(path);
           state.mine.erase(path);
+          beat(); // where it moves to hears of it now
+          if (then)
+            then(caf::error{});
         },
-        [this, path = s.path](caf::error& err) {
+        [this, path = s.path, then](caf::error& err) {
           spdlog::error("cluster: {} did not stop here: {}", path,
                         error_text(err));
           state.stopping.erase(path);
+          if (then)
+            then(err);
         });
+  }
+
+  // The first node of placed unit `unit`'s list that is up, with a quorum;
+  // "" if none (or `unit` is not placed).
+  std::string first_up(const std::string& unit) const {
+    if (!state.quorum)
+      return {};
+    for (auto& p : state.placed) {
+      if (p.path != unit)
+        continue;
+      for (auto& n : p.nodes)
+        if (n == state.self || state.members->is_up(n))
+          return n;
+    }
+    return {};
+  }
+
+  // The operator's start of `unit`, which runs on node `where`, not on
+  // node `to`, the first of its list that is up: `where` stops it and
+  // drops its claim, then `to` starts it, as placement has it.
+  void move(const std::string& unit, const std::string& where,
+            const std::string& to, caf::response_promise rp) {
+    spdlog::info("cluster: start {}: it moves from node {} to node {}, the "
+                 "first of its list that is up",
+                 unit, where, to);
+    if (where == state.self) {
+      yield(unit, to, std::move(rp));
+      return;
+    }
+    auto& from = state.peers[where];
+    if (!from.handle || !state.members->is_up(where)) {
+      rp.deliver(
+        grace_error(grace_errc::not_running, unit + ": it runs on node " + where
+                                               + ", which does not answer"));
+      return;
+    }
+    request(from.handle, std::chrono::minutes{5}, peer_op_atom::value,
+            std::string{"yield"}, unit)
+      .then([rp](bool) mutable { rp.deliver(true); },
+            [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  }
+
+  // Gives `unit` up for node `to` to start it.
+  void yield(const std::string& unit, const std::string& to,
+             caf::response_promise rp) {
+    stop({unit, cluster::stop_reason::moved, to},
+         [rp](const caf::error& err) mutable {
+           if (err)
+             rp.deliver(err);
+           else
+             rp.deliver(true);
+         });
   }
 
   // A fenced component's incident resolves once the quorum is back and it

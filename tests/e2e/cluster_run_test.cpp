@@ -262,6 +262,20 @@ TEST_F(ClusterRun, AComponentFailsOverWhenItsNodeIsKilledAndStaysPut) {
     [&] { return live_db().size() == 1 && runs_db("b") && !runs_db("a"); },
     patience(2s)))
     << all_logs();
+
+  // The operator's start places it on the first node of its list that is
+  // up: a (asked of c). b stops it first: never two instances.
+  auto r = run_process(
+    {grace_bin, "start", "root/db", "--control", dir_ + "/logs/c/grace.sock"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::size_t most = 0;
+  ASSERT_TRUE(wait_until(
+    [&] {
+      most = std::max(most, live_db().size());
+      return runs_db("a") && !runs_db("b") && live_db().size() == 1;
+    },
+    20s, [&] { return all_logs(); }));
+  EXPECT_LE(most, 1u) << all_logs();
 }
 
 TEST_F(ClusterRun, WithFailbackAComponentMovesBackToItsPreferredNode) {
