@@ -562,21 +562,19 @@ private:
       auto on = running.find(d.unit);
       auto where = on == running.end() ? std::string{} : on->second;
       auto up = ready_on(dep, d.unit, where);
-      auto was = d.ready;
       if (up)
         d.ready_on = where;
-      if (was == up)
-        continue;
+      if (d.ready == up || (!d.ready && !up))
+        continue; // no change, or never ready yet: nothing waits on it
+      auto first = !d.ready;
       d.ready = up;
       if (up) {
         spdlog::info("cluster: {} is ready on node {}", dep, where);
-        if (was && state.opts.coordinator)
+        if (!first && state.opts.coordinator)
           send(state.opts.coordinator, dep_up_atom::value, dep,
                remote_atom::value);
         continue;
       }
-      if (!was)
-        continue; // never ready: nothing waits on it yet
       auto [mode, detail, at] = why_down(dep, where, d.ready_on);
       spdlog::warn("cluster: {} is down ({}: {}): what depends on it here "
                    "waits for it",
@@ -628,20 +626,21 @@ private:
     return {fm::exited, "not ready on node " + where, t};
   }
 
+  // Whether what `who` depends on on other nodes is ready (on some node).
+  bool dependencies_ready(const std::string& who) {
+    auto it = state.layout.gated.find(who);
+    return it == state.layout.gated.end()
+           || std::all_of(it->second.begin(), it->second.end(),
+                          [&](const std::string& dep) {
+                            return state.deps[dep].ready.value_or(false);
+                          });
+  }
+
   // Components that waited for dependencies on other nodes: started once
   // each is ready (a placed unit, where the cluster placed it).
   void release_waiting() {
-    auto all_ready = [&](const std::string& who) {
-      auto it = state.layout.gated.find(who);
-      if (it == state.layout.gated.end())
-        return true;
-      return std::all_of(it->second.begin(), it->second.end(),
-                         [&](const std::string& dep) {
-                           return state.deps[dep].ready.value_or(false);
-                         });
-    };
     for (auto it = state.deferred.begin(); it != state.deferred.end();) {
-      if (!all_ready(it->first)) {
+      if (!dependencies_ready(it->first)) {
         ++it;
         continue;
       }
@@ -653,7 +652,7 @@ private:
       return;
     for (auto& [who, deps] : state.layout.gated) {
       if (state.layout.unit[who] == who || state.released.count(who)
-          || !all_ready(who))
+          || !dependencies_ready(who))
         continue;
       state.released.insert(who);
       request(state.node, std::chrono::seconds{30}, op_atom::value,
@@ -853,12 +852,7 @@ private:
     } else {
       spdlog::info("cluster: starting {} here", s.path);
     }
-    if (auto gated = state.layout.gated.find(s.path);
-        gated != state.layout.gated.end()
-        && !std::all_of(gated->second.begin(), gated->second.end(),
-                        [&](const std::string& dep) {
-                          return state.deps[dep].ready.value_or(false);
-                        })) {
+    if (!dependencies_ready(s.path)) {
       spdlog::info("cluster: {} starts here once what it depends on is ready",
                    s.path);
       state.deferred[s.path] = failover;

@@ -7,7 +7,11 @@
 // idle: each node's CPU, and the bytes their connections carry (ss).
 //
 //   cluster_bench --grace BIN --child CRASHY_CHILD [-n 20] [--idle-s 10]
-//                 [--json FILE]
+//                 [--windows K] [--json FILE]
+//
+// With --windows K, the idle span is also measured in K consecutive
+// windows, each printed: whether the cost settles after the failovers.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -160,10 +164,14 @@ int main(int argc, char** argv) {
   grace::bench::run_options opts;
   opts.n = 20;
   double idle_s = 10;
+  int windows = 1;
   std::vector<char*> rest{argv[0]};
   for (int i = 1; i < argc; ++i) {
     if (std::string{argv[i]} == "--idle-s")
       idle_s = std::atof(grace::bench::next_arg(argc, argv, i).c_str());
+    else if (std::string{argv[i]} == "--windows")
+      windows
+        = std::max(1, std::atoi(grace::bench::next_arg(argc, argv, i).c_str()));
     else
       rest.push_back(argv[i]);
   }
@@ -231,7 +239,24 @@ int main(int argc, char** argv) {
     before[n] = cpu_seconds(c.pid(n));
   auto sent_before = bytes_sent(ports);
   auto t0 = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(idle_s));
+  for (int w = 0; w < windows; ++w) {
+    std::map<std::string, double> at;
+    for (auto& n : names)
+      at[n] = cpu_seconds(c.pid(n));
+    auto w0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(
+      std::chrono::duration<double>(idle_s / windows));
+    auto span
+      = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0)
+          .count();
+    if (windows > 1) {
+      std::printf("idle window %d of %d (%.1f s): CPU %% of a core per node",
+                  w + 1, windows, span);
+      for (auto& n : names)
+        std::printf(" %.2f", 100.0 * (cpu_seconds(c.pid(n)) - at[n]) / span);
+      std::printf("\n");
+    }
+  }
   auto took
     = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
         .count();
