@@ -101,6 +101,41 @@ protected:
     return found;
   }
 
+  // db comes to run on a alone (from b), and never runs twice meanwhile.
+  void expect_moved_back_to_a() {
+    std::size_t most = 0;
+    ASSERT_TRUE(wait_until(
+      [&] {
+        most = std::max(most, live_db().size());
+        return runs_db("a") && !runs_db("b") && live_db().size() == 1;
+      },
+      20s, [&] { return all_logs(); }));
+    EXPECT_LE(most, 1u) << all_logs();
+  }
+
+  // Whether api (dependency_config()) has started `n` times in all.
+  bool api_started(std::size_t n) {
+    return wait_until([&] { return stamps(dir_ + "/api.stamp").size() == n; },
+                      default_patience, [&] { return all_logs(); });
+  }
+
+  // api's starts from the `from`-th on came after db's latest instance was
+  // ready (700 ms after its start), and b's and c's `dependency_failed`
+  // incidents of api, resolved, say `why`.
+  void expect_restarted_after_db(std::size_t from, const std::string& why) {
+    auto db = stamps(dir_ + "/db.stamp");
+    ASSERT_EQ(db.size(), 2u);
+    auto api = stamps(dir_ + "/api.stamp");
+    for (auto i = from; i < api.size(); ++i)
+      EXPECT_GE(api[i].at_ns, db[1].at_ns + 650'000'000) << all_logs();
+    for (auto n : {"b", "c"}) {
+      auto inc = resolved(n, "root/api", "dependency_failed");
+      ASSERT_FALSE(inc.is_null()) << n;
+      EXPECT_NE(inc["detail"].dump().find(why), std::string::npos)
+        << inc.dump();
+    }
+  }
+
   // Starts `node`; each run of it logs to a file of its own.
   // A CA and a certificate it signed (shared by the nodes on this machine)
   // under `dir`/tls, made with the openssl CLI.
@@ -268,14 +303,7 @@ TEST_F(ClusterRun, AComponentFailsOverWhenItsNodeIsKilledAndStaysPut) {
   auto r = run_process(
     {grace_bin, "start", "root/db", "--control", dir_ + "/logs/c/grace.sock"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  std::size_t most = 0;
-  ASSERT_TRUE(wait_until(
-    [&] {
-      most = std::max(most, live_db().size());
-      return runs_db("a") && !runs_db("b") && live_db().size() == 1;
-    },
-    20s, [&] { return all_logs(); }));
-  EXPECT_LE(most, 1u) << all_logs();
+  expect_moved_back_to_a();
 }
 
 TEST_F(ClusterRun, WithFailbackAComponentMovesBackToItsPreferredNode) {
@@ -287,14 +315,7 @@ TEST_F(ClusterRun, WithFailbackAComponentMovesBackToItsPreferredNode) {
   start("a", config);
   // Once a has been up for down_after, b stops db, then a starts it: never
   // two instances.
-  std::size_t most = 0;
-  ASSERT_TRUE(wait_until(
-    [&] {
-      most = std::max(most, live_db().size());
-      return runs_db("a") && !runs_db("b") && live_db().size() == 1;
-    },
-    20s, [&] { return all_logs(); }));
-  EXPECT_LE(most, 1u) << all_logs();
+  expect_moved_back_to_a();
   auto b_log = log("b");
   EXPECT_NE(b_log.find("cluster: stopping root/db here (failback, node a"),
             std::string::npos)
@@ -485,10 +506,7 @@ TEST_F(ClusterRun, ATakenClusterPortIsNamed) {
 
 TEST_F(ClusterRun, ADependencyOnAnotherNodeIsReadyBeforeItsDependentsStart) {
   start_all(dependency_config());
-  ASSERT_TRUE(
-    wait_until([&] { return stamps(dir_ + "/api.stamp").size() == 3; },
-               default_patience, [&] { return all_logs(); }))
-    << "api runs on every node";
+  ASSERT_TRUE(api_started(3)) << "api runs on every node";
   auto db = stamps(dir_ + "/db.stamp");
   ASSERT_EQ(db.size(), 1u);
   // db is ready 700 ms after it started, on a; api, on every node, only
@@ -513,27 +531,12 @@ TEST_F(ClusterRun, ADependencyOnAnotherNodeIsReadyBeforeItsDependentsStart) {
 
 TEST_F(ClusterRun, AFailureOfADependencyIsSeenAcrossTheCluster) {
   start_all(dependency_config());
-  ASSERT_TRUE(
-    wait_until([&] { return stamps(dir_ + "/api.stamp").size() == 3; },
-               default_patience, [&] { return all_logs(); }));
+  ASSERT_TRUE(api_started(3));
   ::kill(live_db().front(), SIGKILL);
   // db restarts on a; api, on every node, waits for it and starts again
   // once it is ready.
-  ASSERT_TRUE(
-    wait_until([&] { return stamps(dir_ + "/api.stamp").size() == 6; },
-               default_patience, [&] { return all_logs(); }))
-    << "api restarted on every node";
-  auto db = stamps(dir_ + "/db.stamp");
-  ASSERT_EQ(db.size(), 2u);
-  auto api = stamps(dir_ + "/api.stamp");
-  for (std::size_t i = 3; i < api.size(); ++i)
-    EXPECT_GE(api[i].at_ns, db[1].at_ns + 650'000'000) << all_logs();
-  for (auto n : {"b", "c"}) {
-    auto inc = resolved(n, "root/api", "dependency_failed");
-    ASSERT_FALSE(inc.is_null()) << n;
-    EXPECT_NE(inc["detail"].dump().find("on node a"), std::string::npos)
-      << inc.dump();
-  }
+  ASSERT_TRUE(api_started(6)) << "api restarted on every node";
+  expect_restarted_after_db(3, "on node a");
   // On a, caused by db's own incident there.
   auto on_a = resolved("a", "root/api", "dependency_failed");
   ASSERT_FALSE(on_a.is_null());
@@ -545,27 +548,12 @@ TEST_F(ClusterRun, AFailureOfADependencyIsSeenAcrossTheCluster) {
 
 TEST_F(ClusterRun, WhenADependencyFailsOverItsDependentsRestartAfterIt) {
   start_all(dependency_config());
-  ASSERT_TRUE(
-    wait_until([&] { return stamps(dir_ + "/api.stamp").size() == 3; },
-               default_patience, [&] { return all_logs(); }));
+  ASSERT_TRUE(api_started(3));
   nodes_["a"]->signal(SIGKILL);
   // db moves to b; api on b and c (a's went with a) restarts once db is
   // ready there.
-  ASSERT_TRUE(
-    wait_until([&] { return stamps(dir_ + "/api.stamp").size() == 5; },
-               default_patience, [&] { return all_logs(); }))
-    << "api restarted on b and c";
-  auto db = stamps(dir_ + "/db.stamp");
-  ASSERT_EQ(db.size(), 2u);
-  auto api = stamps(dir_ + "/api.stamp");
-  for (std::size_t i = 3; i < api.size(); ++i)
-    EXPECT_GE(api[i].at_ns, db[1].at_ns + 650'000'000) << all_logs();
-  for (auto n : {"b", "c"}) {
-    auto inc = resolved(n, "root/api", "dependency_failed");
-    ASSERT_FALSE(inc.is_null()) << n;
-    EXPECT_NE(inc["detail"].dump().find("node a is down"), std::string::npos)
-      << inc.dump();
-  }
+  ASSERT_TRUE(api_started(5)) << "api restarted on b and c";
+  expect_restarted_after_db(3, "node a is down");
   EXPECT_FALSE(resolved("b", "root/db", "node_down").is_null());
 }
 
