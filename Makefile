@@ -1,7 +1,9 @@
 # The two commands of the README, and the builds behind them.
 #   make demo   install what is missing, build, run the demo tree
 #   make test   install what is missing, then every test in a normal and in a
-#               sanitizer (ASan + UBSan) build
+#               sanitizer (ASan + UBSan) build, and every fuzzer over its
+#               corpus plus 30 s of new inputs
+#   make fuzz   every fuzzer for FUZZ_SECONDS (300) of new inputs
 #   make test-stress  the same while busy loops keep every core busy, then
 #               the actor and end-to-end tests three times over
 JOBS ?= $(shell nproc)
@@ -10,11 +12,13 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 
 BENCH_BUILD ?= build-bench
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 300
 SOURCES = $(shell find actors bench cluster config playbooks runtime tests \
             -name '*.cpp' -o -name '*.hpp')
 
-.PHONY: all deps build build-asan demo test test-normal test-asan \
-        test-stress bench format format-check clean
+.PHONY: all deps build build-asan build-fuzz demo test test-normal test-asan \
+        test-fuzz test-stress bench fuzz format format-check clean
 
 all: build
 
@@ -35,6 +39,14 @@ build: deps $(BUILD)/build.ninja
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# The fuzzers alone (tests/fuzz), with clang's libFuzzer, ASan and UBSan.
+$(FUZZ_BUILD)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++-14 -DGRACE_FUZZ=ON
+
+build-fuzz: deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target grace_fuzzers
+
 demo: build
 	./$(BUILD)/grace run config/examples/demo.yaml --for 20s
 	@echo
@@ -50,7 +62,13 @@ SANITIZER_ENV = \
 test-asan: build-asan
 	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS)
 
-test: format-check test-normal test-asan
+test-fuzz: build-fuzz
+	tests/fuzz/run $(FUZZ_BUILD) 30
+
+test: format-check test-normal test-asan test-fuzz
+
+fuzz: build-fuzz
+	tests/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Not part of `make test`: about three times as long (.ci/stress).
 test-stress: build build-asan
@@ -75,4 +93,4 @@ bench: deps $(BENCH_BUILD)/build.ninja
 	python3 bench/run.py --build $(BENCH_BUILD) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)

@@ -62,7 +62,9 @@ parsed<duration> parse_duration(std::string_view text, bool allow_infinity) {
   // Anything past ~290 years does not fit in nanoseconds.
   if (ns >= static_cast<double>(std::numeric_limits<int64_t>::max() / 2))
     return "duration '" + std::string{text} + "' is too large";
-  return duration{static_cast<int64_t>(std::llround(ns))};
+  // To the microsecond, the finest unit it is written in: what grace prints
+  // of it (format_duration) reads back.
+  return duration{static_cast<int64_t>(std::llround(ns / 1e3)) * 1000};
 }
 
 parsed<std::uint64_t> parse_size(std::string_view text) {

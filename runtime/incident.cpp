@@ -18,8 +18,8 @@ constexpr std::array<std::string_view, 6> status_names{
   "open", "resolved", "failed", "escalated", "held", "abandoned"};
 
 void put(ojson& out, const detail_fields& fields) {
-  for (auto& [key, value] : fields)
-    std::visit([&](auto& v) { out[key] = v; }, value);
+  for (auto& field : fields) // (clang 14 captures no structured binding)
+    std::visit([&](auto& v) { out[field.first] = v; }, field.second);
 }
 
 std::optional<detail_value> value_of(const ojson& j) {

@@ -184,7 +184,9 @@ void for_each_line(int fd, off_t begin, off_t end, F&& fn, T&& torn) {
   constexpr std::size_t chunk = 1 << 20;
   std::string buf;
   std::string carry;
-  buf.resize(chunk);
+  // (A small file, or a small part of one, needs no 1 MiB buffer.)
+  buf.resize(static_cast<std::size_t>(std::min<off_t>(
+    static_cast<off_t>(chunk), std::max<off_t>(end - begin, 1))));
   auto pos = begin;
   while (pos < end) {
     auto want = static_cast<std::size_t>(

@@ -53,6 +53,16 @@ TEST(Duration, RejectsMissingOrUnknownUnitsAndNegatives) {
   EXPECT_EQ(dur_err("99999999999h"), "duration '99999999999h' is too large");
 }
 
+TEST(Duration, IsKeptToTheMicrosecondSoThatItPrintsAsItReads) {
+  // Found by tests/fuzz/units_fuzz: ".08940108940h" was 321843921840 ns,
+  // which printed as "321843921840ns", a unit the config does not read.
+  auto d = dur_ok(".08940108940h");
+  EXPECT_EQ(d, 321843922us);
+  EXPECT_EQ(format_duration(d), "321843922us");
+  EXPECT_EQ(dur_ok(format_duration(d)), d);
+  EXPECT_EQ(dur_ok("0.0004us"), 0us);
+}
+
 TEST(Duration, FormatsAsWritten) {
   EXPECT_EQ(format_duration(150ms), "150ms");
   EXPECT_EQ(format_duration(5s), "5s");
