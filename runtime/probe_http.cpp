@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 
 #include "config/units.hpp"
+#include "runtime/http_response.hpp"
 #include "runtime/io_loop.hpp"
 #include "runtime/probes.hpp"
 #include "runtime/resolve.hpp"
@@ -20,7 +21,6 @@ namespace grace::runtime {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
 struct http_check : std::enable_shared_from_this<http_check> {
   http_check(io_loop& l, probe_callback d)
       : stream(l.context()), done(std::move(d)) {}
@@ -69,7 +69,7 @@ namespace {
 // the whole exchange.
 void exchange(io_loop& loop, const std::shared_ptr<http_check>& c,
               const std::string& host, std::uint16_t port) {
-  c->parser.body_limit(1 << 20); // a health endpoint, not a download
+  c->parser.body_limit(http_body_limit);
   c->request.version(11);
   c->request.set(http::field::host, host);
   c->request.set(http::field::user_agent, "grace");
@@ -86,28 +86,17 @@ void exchange(io_loop& loop, const std::shared_ptr<http_check>& c,
         c->stream, c->request, [c](const beast::error_code& werr, std::size_t) {
           if (werr)
             return c->fail(werr, "send");
-          http::async_read(
-            c->stream, c->buffer, c->parser,
-            [c](const beast::error_code& rerr, std::size_t) {
-              if (rerr)
-                return c->fail(rerr, "read");
-              auto& res = c->parser.get();
-              auto status = static_cast<int>(res.result_int());
-              probe_result r;
-              r.value = c->elapsed();
-              // Enough for a KPI's JSON document.
-              r.output = res.body().substr(0, 64 * 1024);
-              if (status == 429) {
-                r.mode = config::failure_mode::rate_limited;
-                r.detail = c->where + ": status 429";
-              } else if (status < c->expect_min || status > c->expect_max) {
-                r.mode = config::failure_mode::api_error;
-                r.detail = c->where + ": status " + std::to_string(status);
-              } else {
-                r.ok = true;
-              }
-              c->finish(std::move(r));
-            });
+          http::async_read(c->stream, c->buffer, c->parser,
+                           [c](const beast::error_code& rerr, std::size_t) {
+                             if (rerr)
+                               return c->fail(rerr, "read");
+                             auto& res = c->parser.get();
+                             auto r = judge_http_status(
+                               static_cast<int>(res.result_int()), res.body(),
+                               c->expect_min, c->expect_max, c->where);
+                             r.value = c->elapsed();
+                             c->finish(std::move(r));
+                           });
         });
     });
 }

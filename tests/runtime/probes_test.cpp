@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/http_response.hpp"
 #include "runtime/probes.hpp"
 
 using namespace grace::runtime;
@@ -65,4 +66,43 @@ TEST(Kpi, AnUnreadableKpiFailsAtOnce) {
   failed.detail = "exit code 2";
   EXPECT_EQ(judge_kpi(failed, rule, memory).detail,
             "cannot read the KPI: exit code 2");
+}
+
+TEST(HttpResponse, IsJudgedByItsStatusWithItsBodyAsOutput) {
+  auto ok = judge_http_response("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n"
+                                "{\"up\": 42}\n",
+                                200, 399, "h:1/health");
+  EXPECT_TRUE(ok.ok) << ok.detail;
+  EXPECT_EQ(ok.output, "{\"up\": 42}\n");
+  auto sick = judge_http_response("HTTP/1.1 503 Service Unavailable\r\n"
+                                  "Content-Length: 0\r\n\r\n",
+                                  200, 399, "h:1/health");
+  EXPECT_FALSE(sick.ok);
+  EXPECT_EQ(sick.mode, grace::config::failure_mode::api_error);
+  EXPECT_EQ(sick.detail, "h:1/health: status 503");
+  auto limited = judge_http_response(
+    "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n", 200, 399,
+    "h:1/health");
+  EXPECT_EQ(limited.mode, grace::config::failure_mode::rate_limited);
+  // Chunked, and a body that lasts until the server closes.
+  auto chunked = judge_http_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                                     "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                                     200, 399, "h:1/");
+  EXPECT_TRUE(chunked.ok) << chunked.detail;
+  EXPECT_EQ(chunked.output, "abc");
+  auto until_close
+    = judge_http_response("HTTP/1.0 200 OK\r\n\r\nall of it", 200, 399, "h:1/");
+  EXPECT_TRUE(until_close.ok) << until_close.detail;
+  EXPECT_EQ(until_close.output, "all of it");
+}
+
+TEST(HttpResponse, AMalformedOrIncompleteOneIsAnApiError) {
+  for (auto raw : {"", "garbage\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Len",
+                   "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+                   "HTTP/1.1 2000 OK\r\n\r\n"}) {
+    auto r = judge_http_response(raw, 200, 399, "h:1/");
+    EXPECT_FALSE(r.ok) << "[" << raw << "] " << r.detail;
+    EXPECT_EQ(r.mode, grace::config::failure_mode::api_error) << raw;
+    EXPECT_TRUE(r.detail.starts_with("h:1/: read: ")) << r.detail;
+  }
 }
