@@ -85,6 +85,9 @@ struct client : std::enable_shared_from_this<client> {
   bool writing = false;  // a write is under way
   bool draining = false; // write what is queued, then close
   bool closing = false;
+  /// Since when it has had nothing under way (its start, its last answer).
+  std::chrono::steady_clock::time_point idle_since
+    = std::chrono::steady_clock::now();
   std::deque<std::string> out; // answers still to write
   // Cleared when the client goes: a stream's producer learns it from its
   // reply function's result.
@@ -122,11 +125,25 @@ struct control_server::impl : std::enable_shared_from_this<impl> {
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0
         || (cred.uid != ::geteuid() && cred.uid != 0))
       return refuse("permission denied: not the user grace runs as");
-    if (clients.size() >= limit.max_clients)
+    if (clients.size() >= limit.max_clients && !evict_idlest())
       return refuse("too many clients");
     auto c = std::make_shared<client>(std::move(s), shared_from_this());
     clients.insert(c);
     c->start();
+  }
+
+  // Makes room for a newcomer: the client idle longest (nothing asked,
+  // nothing streamed; a connection opened and never written first) is
+  // closed. False if every client has something under way.
+  bool evict_idlest() {
+    std::shared_ptr<client> idlest;
+    for (auto& c : clients)
+      if (!c->busy && (!idlest || c->idle_since < idlest->idle_since))
+        idlest = c;
+    if (!idlest)
+      return false;
+    idlest->close();
+    return true;
   }
 
   void stop() {
@@ -155,6 +172,7 @@ void client::start() {
 }
 
 void client::arm_idle() {
+  idle_since = std::chrono::steady_clock::now();
   idle.expires_after(owner->limit.idle);
   idle.async_wait(
     [self = shared_from_this()](const boost::system::error_code& ec) {

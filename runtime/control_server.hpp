@@ -5,8 +5,10 @@
 // answered in order, one at a time. A line longer than 64 KiB, a client
 // that sends nothing complete for a while (one byte a second) or too many
 // clients at once get an error or are dropped; none of them blocks the
-// daemon or other clients. Runs on the I/O thread; Asio stays out of this
-// header.
+// daemon or other clients. With as many clients as it takes, a newcomer
+// takes the place of the one idle longest (one that connected and never
+// wrote, say); only if each has something under way is it refused. Runs on the
+// I/O thread; Asio stays out of this header.
 #pragma once
 
 #include <chrono>
@@ -24,7 +26,7 @@ class io_loop;
 /// What a control socket tolerates.
 struct control_limits {
   std::size_t max_line = 64 * 1024;
-  std::size_t max_clients = 128;
+  std::size_t max_clients = 128; // at once (the idlest makes room)
   /// A client this many lines behind (a stream it does not read) is
   /// dropped.
   std::size_t max_backlog = 10'000;

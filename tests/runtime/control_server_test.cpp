@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -53,6 +55,17 @@ std::string read_line(int fd) {
   return out;
 }
 
+// This process's open descriptors.
+std::size_t open_fds() {
+  std::size_t n = 0;
+  if (auto* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d))
+      ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
 class ControlServer : public ::testing::Test {
 protected:
   // Echoes each request as {"echo":<request>}; "slow" answers after 100 ms.
@@ -68,6 +81,15 @@ protected:
           answering_.emplace_back([reply] {
             std::this_thread::sleep_for(100ms);
             reply("{\"echo\":\"slow\"}", true);
+          });
+          return;
+        }
+        if (line == "flood") {
+          // A stream without end, until its client is gone.
+          answering_.emplace_back([this, reply] {
+            for (int i = 0; i < 10'000'000 && reply("{\"n\":1}", false); ++i)
+              ++flooded_;
+            flood_over_ = true;
           });
           return;
         }
@@ -93,6 +115,8 @@ protected:
   std::string path_ = tmp_.path() + "/grace.sock";
   grace::runtime::io_loop io_;
   std::atomic<int> requests_{0};
+  std::atomic<int> flooded_{0};
+  std::atomic<bool> flood_over_{false};
   std::vector<std::thread> answering_; // used on the I/O thread only
 };
 
@@ -261,4 +285,60 @@ TEST_F(ControlServer, NobodyAnsweringIsAClearError) {
   std::string err;
   EXPECT_EQ(control_request(path_, "8", 1s, &err), "");
   EXPECT_NE(err.find("no grace answers at " + path_), std::string::npos) << err;
+}
+
+TEST_F(ControlServer, AThousandSilentConnectionsDoNotKeepOthersOut) {
+  // Both ends live in this process: room for 1000 of each.
+  rlimit nofile{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &nofile), 0);
+  nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 4096);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &nofile), 0);
+  ASSERT_GE(nofile.rlim_cur, 2300u) << "this host allows too few descriptors";
+  auto server = open(); // at most 128 clients at once
+  auto before = open_fds();
+  std::vector<int> silent;
+  for (int i = 0; i < 1000; ++i) {
+    silent.push_back(dial(path_));
+    ASSERT_GE(silent.back(), 0) << i;
+  }
+  std::string err;
+  EXPECT_EQ(control_request(path_, "7", grace::test::patience(2s), &err),
+            "{\"echo\":7}")
+    << err;
+  // (Accepted in order: all 1000 were before that answer.) The server kept
+  // at most its 128, the longest idle going first.
+  EXPECT_LE(open_fds(), before + 1000 + 128);
+  char c;
+  EXPECT_EQ(::read(silent.front(), &c, 1), 0) << "the first one was dropped";
+  for (auto fd : silent)
+    ::close(fd);
+}
+
+TEST_F(ControlServer, ARequestSentByteByByteIsAnswered) {
+  auto server = open();
+  int fd = dial(path_);
+  ASSERT_GE(fd, 0);
+  for (char c : std::string{"{\"a\":[1,2]}\n"})
+    ASSERT_EQ(::write(fd, &c, 1), 1);
+  EXPECT_EQ(read_line(fd), "{\"echo\":{\"a\":[1,2]}}\n");
+  ::close(fd);
+}
+
+TEST_F(ControlServer, AStreamNobodyReadsIsDroppedAtItsBacklog) {
+  grace::runtime::control_limits lim;
+  lim.max_backlog = 100;
+  auto server = open(lim);
+  int fd = dial(path_);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "flood\n", 6), 6); // and never reads
+  std::string err;
+  EXPECT_EQ(control_request(path_, "8", grace::test::patience(2s), &err),
+            "{\"echo\":8}")
+    << err;
+  // Once the socket's buffers are full, 100 lines queue, then the client is
+  // dropped and the stream's producer learns it.
+  EXPECT_TRUE(grace::test::wait_until([&] { return flood_over_.load(); }))
+    << flooded_.load() << " lines";
+  EXPECT_LT(flooded_.load(), 1'000'000);
+  ::close(fd);
 }
