@@ -4,11 +4,14 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -412,6 +415,79 @@ TEST_F(GraceRun, GarbageOnTheControlSocketChangesNothing) {
   EXPECT_EQ(ctl(dir_, {"status"}).exit_code, 0);
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(10s), 0) << err();
+}
+
+TEST_F(GraceRun, HostileClientsKeepNobodyOutAndHoldNoMemory) {
+  // This process holds a thousand connections; grace inherits the limit.
+  rlimit nofile{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &nofile), 0);
+  nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 4096);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &nofile), 0);
+  ASSERT_GE(nofile.rlim_cur, 1200u) << "this host allows too few descriptors";
+  // A child that crashes every 20 ms: events all the time.
+  auto g = run(write_config(child("a", "--sleep, \"20\", --exit, \"1\""),
+                            "  intensity: 1000000\n  period: 1s\n"));
+  ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
+  auto sock = dir_ + "/logs/grace.sock";
+  auto fds_of_grace = [&] {
+    return std::distance(
+      std::filesystem::directory_iterator{"/proc/" + std::to_string(g->pid())
+                                          + "/fd"},
+      std::filesystem::directory_iterator{});
+  };
+  auto rss_kib = [&] {
+    for (auto& line : lines_of("/proc/" + std::to_string(g->pid()) + "/status"))
+      if (line.starts_with("VmRSS:"))
+        return std::stol(line.substr(6));
+    return 0L;
+  };
+  auto fds_before = fds_of_grace();
+  auto rss_before = rss_kib();
+  auto dial = [&] {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+              0);
+    return fd;
+  };
+  // A `grace events` client that reads nothing, then a thousand that never
+  // write, then one sending its request byte by byte.
+  int deaf = dial();
+  std::string events = "{\"cmd\":\"events\"}\n";
+  ASSERT_EQ(::write(deaf, events.data(), events.size()),
+            static_cast<ssize_t>(events.size()));
+  std::vector<int> silent;
+  for (int i = 0; i < 1000; ++i)
+    silent.push_back(dial());
+  int slow = dial();
+  for (char c : std::string{"{\"cmd\":\"status\"}\n"})
+    ASSERT_EQ(::write(slow, &c, 1), 1);
+  std::string answer;
+  char c;
+  while (::read(slow, &c, 1) == 1 && c != '\n')
+    answer += c;
+  EXPECT_NE(answer.find("\"ok\":true"), std::string::npos)
+    << answer.substr(0, 200);
+  EXPECT_NE(answer.find("\"path\":\"root/a\""), std::string::npos);
+  // And a plain `grace status` is served.
+  EXPECT_EQ(ctl(dir_, {"status"}).exit_code, 0) << err();
+  // grace kept at most its 128 clients, and its memory.
+  auto fds_after = fds_of_grace();
+  auto rss_after = rss_kib();
+  std::printf("hostile clients: grace holds %ld descriptors (%ld before), "
+              "RSS %ld KiB (%ld before)\n",
+              static_cast<long>(fds_after), static_cast<long>(fds_before),
+              rss_after, rss_before);
+  EXPECT_LE(fds_after, fds_before + 128 + 8);
+  EXPECT_LE(rss_after, rss_before + 64 * 1024);
+  for (auto fd : silent)
+    ::close(fd);
+  ::close(slow);
+  ::close(deaf);
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(grace::test::patience(10s)), 0) << err();
 }
 
 TEST_F(GraceRun, ASecondGraceOnTheSameLogDirRefusesToStart) {
