@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -165,8 +166,10 @@ std::string to_json_line(const incident& x) {
   return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
-std::optional<incident> incident_from_json(std::string_view line,
-                                           std::string* error) {
+namespace {
+
+std::optional<incident> read_incident(std::string_view line,
+                                      std::string* error) {
   auto fail = [&](std::string why) -> std::optional<incident> {
     if (error)
       *error = std::move(why);
@@ -215,15 +218,25 @@ std::optional<incident> incident_from_json(std::string_view line,
   x.mttr_seconds = number("mttr_seconds");
   x.ttd_seconds = number("ttd_seconds");
   x.playbook = text("playbook").value_or("");
-  x.attempts = static_cast<int>(number("attempts").value_or(0));
-  x.failures = static_cast<int>(number("failures").value_or(1));
+  // Counts as a line may hold them (a hand edit: 1e300, -5, 2.5).
+  auto count = [&](const char* key, int otherwise) {
+    auto n = number(key);
+    if (!n || !std::isfinite(*n))
+      return otherwise;
+    return static_cast<int>(std::clamp(*n, 0.0, 1e9));
+  };
+  x.attempts = count("attempts", 0);
+  x.failures = count("failures", 1);
   if (auto it = j.find("actions"); it != j.end() && it->is_array()) {
     for (auto& a : *it) {
       if (!a.is_object())
         continue;
       incident_action act;
-      act.step = a.value("step", std::string{});
-      act.ok = a.value("ok", false);
+      // (value() would throw on a key of another type.)
+      if (auto s = a.find("step"); s != a.end() && s->is_string())
+        act.step = s->get<std::string>();
+      auto ok = a.find("ok");
+      act.ok = ok != a.end() && ok->is_boolean() && ok->get<bool>();
       if (auto t = a.find("at"); t != a.end() && t->is_string())
         act.at_us = parse_utc(t->get<std::string>()).value_or(0);
       take(a, act.fields, {"step", "ok", "at"});
@@ -235,6 +248,21 @@ std::optional<incident> incident_from_json(std::string_view line,
   if (auto it = j.find("detail"); it != j.end() && it->is_object())
     take(*it, x.detail);
   return x;
+}
+
+} // namespace
+
+std::optional<incident> incident_from_json(std::string_view line,
+                                           std::string* error) {
+  // Every key is checked for its type first; should one slip through, a
+  // line that makes the JSON library throw is one more unreadable line.
+  try {
+    return read_incident(line, error);
+  } catch (const nlohmann::json::exception& e) {
+    if (error)
+      *error = e.what();
+    return std::nullopt;
+  }
 }
 
 } // namespace grace::runtime

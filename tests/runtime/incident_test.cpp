@@ -106,6 +106,24 @@ TEST(Incident, GarbageAndTornLinesAreRejectedWithAReason) {
   }
 }
 
+TEST(Incident, KeysOfAnotherTypeAreReadAroundNeverThrown) {
+  // Found by tests/fuzz/incident_line_fuzz: an action's "ok" holding a
+  // string threw from the JSON library (std::terminate).
+  std::string line = R"({"incident_id":"x","component":"c",)"
+                     R"("failure_mode":"crashed","status":"resolved",)"
+                     R"("detected_at":"2026-11-27T16:43:28.024197Z",)"
+                     R"("attempts":1e300,"failures":-5,)"
+                     R"("actions":[{"step":7,"ok":"2026-12-06T05:28:42Z"}]})";
+  std::string error;
+  auto x = incident_from_json(line, &error);
+  ASSERT_TRUE(x) << error;
+  ASSERT_EQ(x->actions.size(), 1u);
+  EXPECT_EQ(x->actions[0].step, "");
+  EXPECT_FALSE(x->actions[0].ok);
+  EXPECT_EQ(x->attempts, 1'000'000'000);
+  EXPECT_EQ(x->failures, 0);
+}
+
 TEST(Incident, UtcTimesHaveMicroseconds) {
   EXPECT_EQ(format_utc(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(format_utc(1'795'884'208'024'197), "2026-11-28T16:43:28.024197Z");
