@@ -419,11 +419,8 @@ TEST_F(GraceRun, GarbageOnTheControlSocketChangesNothing) {
 
 TEST_F(GraceRun, HostileClientsKeepNobodyOutAndHoldNoMemory) {
   // This process holds a thousand connections; grace inherits the limit.
-  rlimit nofile{};
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &nofile), 0);
-  nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 4096);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &nofile), 0);
-  ASSERT_GE(nofile.rlim_cur, 1200u) << "this host allows too few descriptors";
+  ASSERT_GE(grace::test::raise_open_files(4096), 1200u)
+    << "this host allows too few descriptors";
   // A child that crashes every 20 ms: events all the time.
   auto g = run(write_config(child("a", "--sleep, \"20\", --exit, \"1\""),
                             "  intensity: 1000000\n  period: 1s\n"));

@@ -19,6 +19,7 @@
 
 #include "runtime/control_server.hpp"
 #include "runtime/io_loop.hpp"
+#include "tests/support/proc.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait_until.hpp"
 
@@ -289,11 +290,8 @@ TEST_F(ControlServer, NobodyAnsweringIsAClearError) {
 
 TEST_F(ControlServer, AThousandSilentConnectionsDoNotKeepOthersOut) {
   // Both ends live in this process: room for 1000 of each.
-  rlimit nofile{};
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &nofile), 0);
-  nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 4096);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &nofile), 0);
-  ASSERT_GE(nofile.rlim_cur, 2300u) << "this host allows too few descriptors";
+  ASSERT_GE(grace::test::raise_open_files(4096), 2300u)
+    << "this host allows too few descriptors";
   auto server = open(); // at most 128 clients at once
   auto before = open_fds();
   std::vector<int> silent;

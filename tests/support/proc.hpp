@@ -2,14 +2,28 @@
 // file written by a child.
 #pragma once
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <signal.h>
+#include <sys/resource.h>
 
 namespace grace::test {
+
+/// Raises this process's descriptor limit (and its children's) to `want`,
+/// or to the hard limit if lower; returns the limit now in force.
+inline rlim_t raise_open_files(rlim_t want) {
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0)
+    return 0;
+  nofile.rlim_cur = std::min(nofile.rlim_max, want);
+  if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+    return 0;
+  return nofile.rlim_cur;
+}
 
 /// Returns true if `pid` exists and is not a zombie.
 inline bool alive(int pid) {
