@@ -542,10 +542,14 @@ void process_actor::spawn_failed(int error, const std::string& why,
                                  bool sandbox) {
   auto stopped = step(state.fsm, child_event::spawn_failed)
                  == child_effect::report_stopped;
-  spdlog::error("{}: {}", state.spec.path, why);
   component_failure what;
   what.code = error;
   what.detail = why;
+  if (auto short_of = runtime::shortage(error); !short_of.empty())
+    what.detail += " (grace is short of " + short_of
+                   + "; it tries again after its backoff, not counted "
+                     "against the intensity)";
+  spdlog::error("{}: {}", state.spec.path, what.detail);
   what.mode = sandbox ? config::failure_mode::sandbox_failed
                       : config::failure_mode::spawn_failed;
   send_report(report(stopped ? report_kind::stopped : report_kind::spawn_failed,

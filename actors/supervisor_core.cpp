@@ -234,7 +234,7 @@ failure_decision decide(supervisor_core& core, const child_failure& e,
     case route::restart:
       break;
   }
-  switch (admit(core, budget, now)) {
+  switch (e.shortage ? admission::admitted : admit(core, budget, now)) {
     case admission::budget_spent:
       c.held = true;
       return decision::hold{};

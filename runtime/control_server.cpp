@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "runtime/io_loop.hpp"
 #include "runtime/unique_fd.hpp"
@@ -97,7 +98,8 @@ struct client : std::enable_shared_from_this<client> {
 
 struct control_server::impl : std::enable_shared_from_this<impl> {
   impl(io_loop& l, handler h, limits lim)
-      : loop(l), acceptor(l.context()), on_request(std::move(h)), limit(lim) {}
+      : loop(l), acceptor(l.context()), retry(l.context()),
+        on_request(std::move(h)), limit(lim) {}
 
   void accept() {
     acceptor.async_accept(
@@ -105,9 +107,37 @@ struct control_server::impl : std::enable_shared_from_this<impl> {
                                   local::socket s) {
         if (ec == asio::error::operation_aborted || !self->acceptor.is_open())
           return;
+        if (ec == asio::error::no_descriptors
+            || (ec.category() == boost::system::system_category()
+                && ec.value() == ENFILE))
+          return self->short_of_descriptors(ec);
         if (!ec)
           self->admit(std::move(s));
         self->accept();
+      });
+  }
+
+  // grace has no descriptor left for a newcomer (EMFILE, ENFILE): the
+  // idlest client makes room, or, with none idle, the socket is tried
+  // again in 100 ms (at once, it would spin: it stays readable). Said once
+  // per 10 s, with how often it happened.
+  void short_of_descriptors(const boost::system::error_code& ec) {
+    auto now = std::chrono::steady_clock::now();
+    ++refused_for_descriptors;
+    if (now - said_short_at >= std::chrono::seconds{10}) {
+      spdlog::error("control socket: cannot accept a client: {} ({} times "
+                    "since last said); the idlest client makes room",
+                    ec.message(), refused_for_descriptors);
+      said_short_at = now;
+      refused_for_descriptors = 0;
+    }
+    if (evict_idlest())
+      return accept();
+    retry.expires_after(std::chrono::milliseconds{100});
+    retry.async_wait(
+      [self = shared_from_this()](const boost::system::error_code& e) {
+        if (!e && self->acceptor.is_open())
+          self->accept();
       });
   }
 
@@ -149,6 +179,7 @@ struct control_server::impl : std::enable_shared_from_this<impl> {
   void stop() {
     boost::system::error_code ignored;
     acceptor.close(ignored);
+    retry.cancel();
     auto all = clients;
     for (auto& c : all)
       c->close();
@@ -157,6 +188,9 @@ struct control_server::impl : std::enable_shared_from_this<impl> {
 
   io_loop& loop;
   local::acceptor acceptor;
+  asio::steady_timer retry; // of an accept short of descriptors
+  std::chrono::steady_clock::time_point said_short_at{};
+  std::uint64_t refused_for_descriptors = 0;
   handler on_request;
   limits limit;
   std::unordered_set<std::shared_ptr<client>> clients;

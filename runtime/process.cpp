@@ -538,6 +538,24 @@ spawn_result spawn(const spawn_options& opts) {
   return child;
 }
 
+std::string shortage(int error) {
+  switch (error) {
+    case EMFILE: {
+      rlimit nofile{};
+      ::getrlimit(RLIMIT_NOFILE, &nofile);
+      return "descriptors (its limit: " + std::to_string(nofile.rlim_cur) + ")";
+    }
+    case ENFILE:
+      return "the system's descriptors";
+    case EAGAIN:
+      return "processes (a pids limit, or its user's RLIMIT_NPROC)";
+    case ENOMEM:
+      return "memory";
+    default:
+      return {};
+  }
+}
+
 namespace {
 
 // Waits on the I/O thread until the cgroup behind `dirfd` is empty, after

@@ -61,6 +61,12 @@ struct spawn_failure {
   bool sandbox = false;
 };
 
+/// Returns what a start that failed with `error` was short of, if it is a
+/// resource of grace's or of the machine's rather than the program's fault
+/// (EMFILE: "descriptors (its limit: 128)", ENFILE: the system's, EAGAIN:
+/// processes, ENOMEM: memory); "" otherwise. Such a start is retried.
+std::string shortage(int error);
+
 /// A started process. Its process group id is its pid.
 struct child_process {
   int pid = -1;

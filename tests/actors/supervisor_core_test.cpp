@@ -220,6 +220,33 @@ TEST(SupervisorCore, ASpentBudgetHoldsTheChildAndCountsNothing) {
   EXPECT_EQ(admit(core, nullptr, at(3s)), admission::admitted);
 }
 
+TEST(SupervisorCore, AStartShortOfResourcesIsRetriedAndCountsNothing) {
+  auto core = running(strategy::one_for_one, 1, 3, 10s);
+  core.children[0].backoff = {100ms, 1s, 2.0, 0.0};
+  restart_budget budget{1, 60s};
+  auto short_of = crash(0, exit_kind::abnormal, failure_mode::spawn_failed);
+  short_of.shortage = true;
+  // Far more than the intensity, and the budget, allow: each is retried
+  // after the backoff, which grows as for a crash loop.
+  duration last{};
+  for (int k = 0; k < 10; ++k) {
+    auto d = decide(core, short_of, at(1s + k * 100ms), 0, &budget);
+    ASSERT_TRUE(std::holds_alternative<decision::restart_alone>(d)) << k;
+    last = std::get<decision::restart_alone>(d).delay;
+  }
+  EXPECT_EQ(last, 1s);
+  EXPECT_EQ(core.intensity.restarts_in_window(at(2s)), 0u);
+  EXPECT_EQ(admit(core, &budget, at(3s)), admission::admitted);
+  // The same failure that is the program's own counts as ever (the admit
+  // above is the first of three).
+  auto own = short_of;
+  own.shortage = false;
+  for (int k = 0; k < 2; ++k)
+    EXPECT_TRUE(restarts(decide(core, own, at(4s + k * 100ms), 0, nullptr)));
+  EXPECT_TRUE(std::holds_alternative<decision::give_up>(
+    decide(core, own, at(5s), 0, nullptr)));
+}
+
 // -- backoff and plans
 // ---------------------------------------------------------
 

@@ -32,6 +32,8 @@ using grace::test::alive;
 using grace::test::background;
 using grace::test::lines_of;
 using grace::test::never_within;
+using grace::test::open_fds;
+using grace::test::rss_kib;
 using grace::test::slurp;
 using grace::test::wait_until;
 
@@ -426,27 +428,11 @@ TEST_F(GraceRun, HostileClientsKeepNobodyOutAndHoldNoMemory) {
                             "  intensity: 1000000\n  period: 1s\n"));
   ASSERT_TRUE(wait_until([&] { return first_pid("a.stamp") > 1; }));
   auto sock = dir_ + "/logs/grace.sock";
-  auto fds_of_grace = [&] {
-    return std::distance(
-      std::filesystem::directory_iterator{"/proc/" + std::to_string(g->pid())
-                                          + "/fd"},
-      std::filesystem::directory_iterator{});
-  };
-  auto rss_kib = [&] {
-    for (auto& line : lines_of("/proc/" + std::to_string(g->pid()) + "/status"))
-      if (line.starts_with("VmRSS:"))
-        return std::stol(line.substr(6));
-    return 0L;
-  };
-  auto fds_before = fds_of_grace();
-  auto rss_before = rss_kib();
+  auto fds_before = open_fds(g->pid());
+  auto rss_before = rss_kib(g->pid());
   auto dial = [&] {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
-              0);
+    int fd = grace::test::dial(sock);
+    EXPECT_GE(fd, 0);
     return fd;
   };
   // A `grace events` client that reads nothing, then a thousand that never
@@ -471,8 +457,8 @@ TEST_F(GraceRun, HostileClientsKeepNobodyOutAndHoldNoMemory) {
   // And a plain `grace status` is served.
   EXPECT_EQ(ctl(dir_, {"status"}).exit_code, 0) << err();
   // grace kept at most its 128 clients, and its memory.
-  auto fds_after = fds_of_grace();
-  auto rss_after = rss_kib();
+  auto fds_after = open_fds(g->pid());
+  auto rss_after = rss_kib(g->pid());
   std::printf("hostile clients: grace holds %ld descriptors (%ld before), "
               "RSS %ld KiB (%ld before)\n",
               static_cast<long>(fds_after), static_cast<long>(fds_before),

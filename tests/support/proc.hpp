@@ -1,9 +1,11 @@
 // Small /proc helpers for tests: is a process alive (not a zombie), read a
-// file written by a child.
+// file written by a child, what a process holds (descriptors, memory).
 #pragma once
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -51,6 +53,25 @@ inline std::vector<std::string> lines_of(const std::string& path) {
   for (std::string line; std::getline(in, line);)
     lines.push_back(line);
   return lines;
+}
+
+/// Returns how many descriptors `pid` holds open (-1 if it is gone).
+inline long open_fds(int pid) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it{"/proc/" + std::to_string(pid) + "/fd",
+                                         ec};
+  if (ec)
+    return -1;
+  return static_cast<long>(
+    std::distance(it, std::filesystem::directory_iterator{}));
+}
+
+/// Returns the resident set of `pid` in KiB (0 if it is gone).
+inline long rss_kib(int pid) {
+  for (auto& line : lines_of("/proc/" + std::to_string(pid) + "/status"))
+    if (line.starts_with("VmRSS:"))
+      return std::stol(line.substr(6));
+  return 0;
 }
 
 /// Kills `pid` with SIGKILL if it is still alive (cleanup in tests).

@@ -1,0 +1,126 @@
+// grace when what it runs on runs out (SPEC.md section 13): its own
+// descriptors, the processes a user may have, the disk under log_dir, a
+// child writing faster than its log takes it. Each time it says so in one
+// clear line, records an incident for the component it concerns, keeps
+// supervising, and loses nothing it recorded.
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/grace_run_fixture.hpp"
+
+namespace grace::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// How many times `what` occurs in `text`.
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + what.size()))
+    ++n;
+  return n;
+}
+
+// Every line of the audit log `log` reads, and every incident in it has
+// its open line first and one closing line after it.
+void expect_every_incident_closed(const std::string& log) {
+  std::map<std::string, std::vector<std::string>> statuses;
+  for (auto& line : lines_of(log)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    statuses[j.value("incident_id", "")].push_back(j.value("status", ""));
+  }
+  EXPECT_FALSE(statuses.empty());
+  for (auto& [id, seen] : statuses) {
+    ASSERT_EQ(seen.size(), 2u) << id;
+    EXPECT_EQ(seen.front(), "open") << id;
+    EXPECT_NE(seen.back(), "open") << id;
+  }
+}
+
+// CPU seconds (user + system) `pid` has used so far.
+double cpu_seconds(int pid) {
+  auto stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  auto fields = stat.substr(stat.rfind(')') + 2);
+  std::istringstream in{fields};
+  std::string skip;
+  for (int i = 0; i < 11; ++i) // state .. cmajflt (fields 3-13)
+    in >> skip;
+  double utime = 0, stime = 0;
+  in >> utime >> stime;
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+TEST_F(GraceRun, OutOfDescriptorsItSaysSoAndRestartsOnceItHasThemAgain) {
+  ASSERT_GE(raise_open_files(4096), 1200u)
+    << "this host allows too few descriptors";
+  // A child that crashes 50 ms after each start, restarted after its
+  // backoff (20 ms, then 100 ms: about 7 restarts a second, within the
+  // intensity of 8). grace may hold 128 descriptors.
+  auto config = tmp_.write(
+    "grace.yaml", "grace: 1\nlog_dir: logs\n"
+                  "defaults: {backoff: {min: 20ms, max: 100ms}}\n"
+                  "supervisor:\n  intensity: 8\n  period: 1s\n"
+                  "  children:\n"
+                    + child("c", "--sleep, \"50\", --exit, \"1\""));
+  constexpr int limit = 128;
+  background g(
+    {"/usr/bin/prlimit", "--nofile=128:128", "--", grace_bin, "run", config},
+    dir_ + "/out", dir_ + "/err");
+  ASSERT_TRUE(wait_until([&] { return first_pid("c.stamp") > 1; })) << err();
+  auto sock = dir_ + "/logs/grace.sock";
+  // Connections that never write, until grace holds all it may.
+  std::vector<int> silent;
+  for (int i = 0; i < 2 * limit; ++i) {
+    auto fd = dial(sock);
+    ASSERT_GE(fd, 0) << "connection " << i;
+    silent.push_back(fd);
+  }
+  ASSERT_TRUE(wait_until(
+    [&] { return err().find("Too many open files") != std::string::npos; }))
+    << "grace held " << open_fds(g.pid()) << " descriptors\n"
+    << err();
+  // It says what it is short of, and does not spin.
+  ASSERT_TRUE(wait_until([&] {
+    return err().find("grace is short of descriptors (its limit: 128)")
+           != std::string::npos;
+  }))
+    << err();
+  auto cpu_before = cpu_seconds(g.pid());
+  auto stamps_before = lines_of(dir_ + "/c.stamp").size();
+  std::this_thread::sleep_for(1s); // a span to measure, not a synchronisation
+  auto cpu_used = cpu_seconds(g.pid()) - cpu_before;
+  EXPECT_LT(cpu_used, 0.5) << "grace spins while out of descriptors";
+  std::printf("out of descriptors: grace holds %ld of %d, used %.2f s of CPU "
+              "in 1 s, c started %zu times in it\n",
+              open_fds(g.pid()), limit, cpu_used,
+              lines_of(dir_ + "/c.stamp").size() - stamps_before);
+  // Once, not at every connection it cannot take.
+  EXPECT_LE(count_of(err(), "control socket: cannot accept"), 2u) << err();
+  // The operator still gets in.
+  auto status = ctl(dir_, {"status"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  // Descriptors back: c runs again, and grace goes on supervising it.
+  for (auto fd : silent)
+    ::close(fd);
+  auto stamps = lines_of(dir_ + "/c.stamp").size();
+  EXPECT_TRUE(wait_until(
+    [&] { return lines_of(dir_ + "/c.stamp").size() >= stamps + 3; }))
+    << err();
+  g.signal(SIGTERM);
+  EXPECT_EQ(g.wait(patience(20s)), 0) << err();
+  // The failed restarts are on record in the incident they healed.
+  auto log = dir_ + "/logs/incidents.jsonl";
+  EXPECT_NE(slurp(log).find("grace is short of descriptors"),
+            std::string::npos);
+  expect_every_incident_closed(log);
+}
+
+} // namespace
+} // namespace grace::test
