@@ -499,7 +499,14 @@ void process_actor::spawned(int pid) {
     begin_stop(); // a stop came while it was being spawned
     return;
   }
-  spdlog::info("{}: started (pid {})", state.spec.path, pid);
+  if (state.spawn_failures_alike > 0)
+    spdlog::info("{}: started (pid {}) after {} more failed starts like the "
+                 "last said",
+                 state.spec.path, pid, state.spawn_failures_alike);
+  else
+    spdlog::info("{}: started (pid {})", state.spec.path, pid);
+  state.last_spawn_failure.clear();
+  state.spawn_failures_alike = 0;
   send_report(report(report_kind::started));
   arm_readiness();
 }
@@ -545,11 +552,19 @@ void process_actor::spawn_failed(int error, const std::string& why,
   component_failure what;
   what.code = error;
   what.detail = why;
-  if (auto short_of = runtime::shortage(error); !short_of.empty())
-    what.detail += " (grace is short of " + short_of
-                   + "; it tries again after its backoff, not counted "
-                     "against the intensity)";
-  spdlog::error("{}: {}", state.spec.path, what.detail);
+  auto short_of = runtime::shortage(error);
+  if (!short_of.empty())
+    what.detail += " (grace is short of " + short_of + ")";
+  if (what.detail != state.last_spawn_failure) {
+    spdlog::error("{}: {}{}", state.spec.path, what.detail,
+                  short_of.empty() ? ""
+                                   : "; tried again after its backoff, not "
+                                     "counted against the intensity");
+    state.last_spawn_failure = what.detail;
+    state.spawn_failures_alike = 0;
+  } else {
+    ++state.spawn_failures_alike; // said already
+  }
   what.mode = sandbox ? config::failure_mode::sandbox_failed
                       : config::failure_mode::spawn_failed;
   send_report(report(stopped ? report_kind::stopped : report_kind::spawn_failed,

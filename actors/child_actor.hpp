@@ -125,6 +125,10 @@ struct child_state {
   std::int64_t oom_kills = -1;
   std::int64_t started_ns = 0; // steady clock: when `pid` was spawned
   int attempt = 0;
+  /// The last failed start's reason, and how many failed alike since it
+  /// was logged (a shortage retried for minutes is said once).
+  std::string last_spawn_failure;
+  std::uint64_t spawn_failures_alike = 0;
   runtime::cancel_flag cancel_ready;
   std::shared_ptr<runtime::output_sink> out; // used on the I/O thread only
   std::shared_ptr<runtime::output_sink> err;

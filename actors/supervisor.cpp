@@ -446,8 +446,10 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
       action_note(failed_path, "restart", restart_detail(restart.next, delay)));
     run(std::move(restart.next));
   }
-  // Logged once the restart is under way, not before.
-  spdlog::warn(
+  // Logged once the restart is under way, not before; a start short of
+  // resources is retried quietly (the child said what it is short of).
+  spdlog::log(
+    e.shortage ? spdlog::level::debug : spdlog::level::warn,
     "{}: restarting {} ({}){}", path(), failed_path, detail,
     delay > duration::zero()
       ? " in "

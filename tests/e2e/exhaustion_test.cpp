@@ -3,11 +3,14 @@
 // child writing faster than its log takes it. Each time it says so in one
 // clear line, records an incident for the component it concerns, keeps
 // supervising, and loses nothing it recorded.
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <pwd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -63,12 +66,12 @@ TEST_F(GraceRun, OutOfDescriptorsItSaysSoAndRestartsOnceItHasThemAgain) {
   // A child that crashes 50 ms after each start, restarted after its
   // backoff (20 ms, then 100 ms: about 7 restarts a second, within the
   // intensity of 8). grace may hold 128 descriptors.
-  auto config = tmp_.write(
-    "grace.yaml", "grace: 1\nlog_dir: logs\n"
-                  "defaults: {backoff: {min: 20ms, max: 100ms}}\n"
-                  "supervisor:\n  intensity: 8\n  period: 1s\n"
-                  "  children:\n"
-                    + child("c", "--sleep, \"50\", --exit, \"1\""));
+  auto config = tmp_.write("grace.yaml",
+                           "grace: 1\nlog_dir: logs\n"
+                           "defaults: {backoff: {min: 20ms, max: 100ms}}\n"
+                           "supervisor:\n  intensity: 8\n  period: 1s\n"
+                           "  children:\n"
+                             + child("c", "--sleep, \"50\", --exit, \"1\""));
   constexpr int limit = 128;
   background g(
     {"/usr/bin/prlimit", "--nofile=128:128", "--", grace_bin, "run", config},
@@ -119,6 +122,99 @@ TEST_F(GraceRun, OutOfDescriptorsItSaysSoAndRestartsOnceItHasThemAgain) {
   auto log = dir_ + "/logs/incidents.jsonl";
   EXPECT_NE(slurp(log).find("grace is short of descriptors"),
             std::string::npos);
+  expect_every_incident_closed(log);
+}
+
+// How many processes run as `uid`.
+int processes_of(uid_t uid) {
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator{"/proc"}) {
+    auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    for (auto& line : lines_of(e.path() / "status"))
+      if (line.starts_with("Uid:"))
+        n += std::stoul(line.substr(4)) == uid;
+  }
+  return n;
+}
+
+TEST_F(GraceRun, OutOfProcessesOfAUserItRetriesUntilOneIsFree) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "switching users needs root";
+  // A user no other test runs anything as (their processes come and go:
+  // the count must hold still), which may have one process more than it
+  // has now: a and b start, c cannot (execve fails with EAGAIN past
+  // RLIMIT_NPROC).
+  const passwd* user = nullptr;
+  for (auto name : {"sys", "bin", "daemon"})
+    if ((user = ::getpwnam(name)))
+      break;
+  ASSERT_NE(user, nullptr) << "no user sys, bin or daemon";
+  std::string name = user->pw_name;
+  auto limit = std::to_string(processes_of(user->pw_uid) + 1);
+  std::string children;
+  for (auto child_name : {"a", "b", "c"})
+    children += std::string{"    - {name: "} + child_name + ", user: " + name
+                + ", cwd: /, command: [/bin/sleep, \"3600\"]}\n";
+  auto config
+    = tmp_.write("grace.yaml", "grace: 1\nlog_dir: logs\n"
+                               "defaults: {backoff: {min: 20ms, max: 100ms}}\n"
+                               "supervisor:\n  intensity: 8\n  period: 1s\n"
+                               "  children:\n"
+                                 + children);
+  background g({"/usr/bin/prlimit", "--nproc=" + limit + ":" + limit, "--",
+                grace_bin, "run", config},
+               dir_ + "/out", dir_ + "/err");
+  auto pid_of = [&](const std::string& path) {
+    auto log = err();
+    auto key = path + ": started (pid ";
+    auto at = log.find(key);
+    return at == std::string::npos ? 0
+                                   : std::atoi(log.c_str() + at + key.size());
+  };
+  ASSERT_TRUE(wait_until([&] { return pid_of("root/b") > 1; })) << err();
+  auto a = pid_of("root/a");
+  // c waits for a process to be free, said once; a restart every backoff.
+  ASSERT_TRUE(wait_until([&] {
+    return count_of(err(), "restarting root/c") == 0
+           && err().find("root/c: cannot execute '/bin/sleep': Resource "
+                         "temporarily unavailable (grace is short of "
+                         "processes")
+                != std::string::npos;
+  }))
+    << err();
+  // Far beyond the intensity (8 a second), it goes on trying, quietly.
+  auto restarts_of_c = [&] {
+    auto status = nlohmann::json::parse(ctl(dir_, {"status", "--json"}).out,
+                                        nullptr, false);
+    if (status.is_discarded())
+      return -1;
+    for (auto& row : status["components"])
+      if (row["path"] == "root/c")
+        return row["restarts"].get<int>();
+    return -1;
+  };
+  ASSERT_TRUE(wait_until([&] { return restarts_of_c() >= 20; }))
+    << restarts_of_c() << "\n"
+    << err();
+  EXPECT_EQ(count_of(err(), "root/c: cannot execute"), 1u) << err();
+  EXPECT_EQ(count_of(err(), "restarting root/c"), 0u) << err();
+  // One of the user's processes stopped: c starts, and its incident resolves.
+  ASSERT_EQ(ctl(dir_, {"stop", "root/a"}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return !alive(a); }));
+  ASSERT_TRUE(wait_until([&] { return pid_of("root/c") > 1; })) << err();
+  EXPECT_NE(err().find("root/c: started (pid "
+                       + std::to_string(pid_of("root/c")) + ") after "),
+            std::string::npos)
+    << err();
+  g.signal(SIGTERM);
+  EXPECT_EQ(g.wait(patience(20s)), 0) << err();
+  auto log = dir_ + "/logs/incidents.jsonl";
+  EXPECT_NE(slurp(log).find("\"component\":\"root/c\",\"failure_mode\":"
+                            "\"spawn_failed\""),
+            std::string::npos)
+    << slurp(log);
   expect_every_incident_closed(log);
 }
 
