@@ -218,6 +218,10 @@ struct audit_log::impl {
       buf += '\n';
     buf += line;
     buf += '\n';
+    // Where the line starts: a fragment a full disk let through is cut
+    // off again, so that the retry leaves no torn line behind.
+    struct stat st {};
+    auto start = ::fstat(fd.get(), &st) == 0 ? st.st_size : off_t{-1};
     for (;;) {
       auto n = ::write(fd.get(), buf.data(), buf.size());
       if (n == static_cast<ssize_t>(buf.size())) {
@@ -227,8 +231,8 @@ struct audit_log::impl {
       if (n < 0 && errno == EINTR)
         continue;
       auto err = n < 0 ? errno : ENOSPC;
-      if (n > 0)
-        need_newline = true; // a fragment landed: end it before the retry
+      if (n > 0 && (start < 0 || ::ftruncate(fd.get(), start) != 0))
+        need_newline = true; // a fragment stays: end it before the retry
       report("write to it", err);
       fd.reset(); // reopen: the file may have been replaced or remounted
       return false;

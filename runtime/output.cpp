@@ -110,7 +110,7 @@ bool output_sink::open_file() {
   fd_.reset(
     ::open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   if (!fd_) {
-    spdlog::error("cannot open {}: {}", file_, std::strerror(errno));
+    failing("cannot open", errno);
     return false;
   }
   struct stat st {};
@@ -151,12 +151,23 @@ void output_sink::feed_taps(const char* data, std::size_t size) {
   }
 }
 
+void output_sink::failing(const char* what, int error) {
+  if (error_ != error)
+    spdlog::error("{} {}: {}; the child's output is dropped until it can be "
+                  "written",
+                  what, file_, std::strerror(error));
+  error_ = error;
+}
+
 void output_sink::write(const char* data, std::size_t size) {
   if (!taps_.empty())
     feed_taps(data, size);
   while (size > 0) {
-    if (!fd_ && !open_file())
-      return; // reported; the output is dropped rather than block the child
+    if (!fd_ && !open_file()) {
+      // Dropped rather than block the child (said once).
+      dropped_ += size;
+      return;
+    }
     if (size_ >= max_bytes_) {
       rotate();
       continue;
@@ -167,9 +178,16 @@ void output_sink::write(const char* data, std::size_t size) {
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      spdlog::error("cannot write {}: {}", file_, std::strerror(errno));
+      failing("cannot write", errno);
       fd_.reset(); // retried (reopened) with the next output
+      dropped_ += size;
       return;
+    }
+    if (error_ != 0) {
+      spdlog::info("{}: written again; {} bytes of output were dropped", file_,
+                   dropped_);
+      error_ = 0;
+      dropped_ = 0;
     }
     size_ += static_cast<std::uint64_t>(n);
     total_ += static_cast<std::uint64_t>(n);

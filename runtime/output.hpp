@@ -63,6 +63,7 @@ private:
 
   struct reader;
   void write(const char* data, std::size_t size);
+  void failing(const char* what, int error); // says so once per errno
   void rotate();
   bool open_file();
 
@@ -71,8 +72,10 @@ private:
   std::uint64_t max_bytes_;
   int keep_;
   unique_fd fd_;
-  std::uint64_t size_ = 0;  // of the current file
-  std::uint64_t total_ = 0; // copied overall
+  std::uint64_t size_ = 0;    // of the current file
+  std::uint64_t total_ = 0;   // copied overall
+  int error_ = 0;             // of the failing writes (0: none)
+  std::uint64_t dropped_ = 0; // bytes since it began
   std::vector<std::function<void(std::string_view)>> taps_;
   std::string partial_; // the start of a line not ended yet (for taps)
 

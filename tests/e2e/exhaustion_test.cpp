@@ -3,14 +3,18 @@
 // child writing faster than its log takes it. Each time it says so in one
 // clear line, records an incident for the component it concerns, keeps
 // supervising, and loses nothing it recorded.
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <pwd.h>
+#include <sched.h>
+#include <sys/mount.h>
 
 #include <nlohmann/json.hpp>
 
@@ -215,6 +219,108 @@ TEST_F(GraceRun, OutOfProcessesOfAUserItRetriesUntilOneIsFree) {
                             "\"spawn_failed\""),
             std::string::npos)
     << slurp(log);
+  expect_every_incident_closed(log);
+}
+
+// A tmpfs of `bytes` on `dir`, in a mount namespace of this thread's own
+// (grace, started from it, shares it); unmounted at the end.
+class small_disk {
+public:
+  small_disk(std::string dir, std::size_t bytes) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+    auto size = "size=" + std::to_string(bytes);
+    if (::unshare(CLONE_NEWNS) != 0)
+      why_not_ = std::string{"unshare: "} + std::strerror(errno);
+    else if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      why_not_
+        = std::string{"mount --make-rprivate /: "} + std::strerror(errno);
+    else if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, size.c_str()) != 0)
+      why_not_ = std::string{"mount tmpfs: "} + std::strerror(errno);
+  }
+  ~small_disk() {
+    if (why_not_.empty())
+      ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  small_disk(const small_disk&) = delete;
+  small_disk& operator=(const small_disk&) = delete;
+
+  // Why there is none ("" once mounted).
+  const std::string& why_not() const { return why_not_; }
+
+private:
+  std::string dir_;
+  std::string why_not_;
+};
+
+TEST_F(GraceRun, ADiskFilledByAChildLosesNoIncidentAndStopsNoRestart) {
+  // log_dir on a 4 MiB disk; f writes its output faster than that fills
+  // it, c crashes 50 ms after each start (restarted after its backoff).
+  small_disk disk{dir_ + "/logs", 4 << 20};
+  if (!disk.why_not().empty())
+    GTEST_SKIP() << "no disk of its own: " << disk.why_not();
+  auto config = tmp_.write(
+    "grace.yaml", "grace: 1\nlog_dir: logs\n"
+                  "defaults: {backoff: {min: 20ms, max: 100ms}}\n"
+                  "supervisor:\n  intensity: 1000\n  period: 1s\n"
+                  "  children:\n"
+                    + child("c", "--sleep, \"50\", --exit, \"1\"")
+                    + "    - {name: f, command: [" + crashy + ", --flood]}\n");
+  auto g = run(config);
+  auto log = dir_ + "/logs/incidents.jsonl";
+  // The disk fills; grace says so, once for each file.
+  ASSERT_TRUE(wait_until([&] {
+    return err().find("audit log " + log
+                      + ": cannot write to it: No space left on device")
+             != std::string::npos
+           && err().find("cannot write " + dir_
+                         + "/logs/root.f.out: No space left on device")
+                != std::string::npos;
+  }))
+    << err();
+  // It goes on restarting c, and reading f; what it records waits.
+  auto starts = lines_of(dir_ + "/c.stamp").size();
+  auto held_at = slurp(log).size();
+  ASSERT_TRUE(wait_until(
+    [&] { return lines_of(dir_ + "/c.stamp").size() >= starts + 10; }))
+    << err();
+  EXPECT_EQ(slurp(log).size(), held_at) << "written on a full disk?";
+  EXPECT_EQ(count_of(err(), "root.f.out: No space left on device"), 1u)
+    << err();
+  EXPECT_EQ(ctl(dir_, {"status"}).exit_code, 0);
+  std::printf("a full disk: %zu bytes of the audit log written before\n",
+              held_at);
+  // Space again: f stopped and its output emptied. Every record grace
+  // held is written, and nothing is torn.
+  ASSERT_EQ(ctl(dir_, {"stop", "root/f"}).exit_code, 0);
+  for (auto& e : std::filesystem::directory_iterator{dir_ + "/logs"})
+    if (e.path().filename().string().starts_with("root.f.out"))
+      std::filesystem::resize_file(e.path(), 0);
+  ASSERT_TRUE(wait_until([&] {
+    return err().find("audit log " + log + " is writable again")
+           != std::string::npos;
+  }))
+    << err();
+  ASSERT_EQ(ctl(dir_, {"stop", "root/c"}).exit_code, 0);
+  // One incident per crash of c: each start but the last ended in one
+  // (or each, if the stop came while a restart was due).
+  starts = lines_of(dir_ + "/c.stamp").size();
+  auto incidents_of_c = [&] {
+    std::set<std::string> ids;
+    for (auto& line : lines_of(log)) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.value("component", "") == "root/c"
+          && j.value("status", "") != "open")
+        ids.insert(j.value("incident_id", ""));
+    }
+    return ids.size();
+  };
+  ASSERT_TRUE(wait_until([&] { return incidents_of_c() + 1 >= starts; }))
+    << incidents_of_c() << " incidents closed, " << starts << " starts";
+  EXPECT_LE(incidents_of_c(), starts);
+  std::printf("a full disk: c started %zu times, %zu incidents on record\n",
+              starts, incidents_of_c());
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(patience(20s)), 0) << err();
   expect_every_incident_closed(log);
 }
 

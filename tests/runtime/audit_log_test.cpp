@@ -1,8 +1,10 @@
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -189,6 +191,32 @@ TEST(AuditLog, AFullDiskIsReportedAndNothingIsDropped) {
   auto lines = lines_of(path);
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines.front(), "{\"n\":0}");
+}
+
+TEST(AuditLog, AFragmentADiskLetThroughIsCutOffBeforeTheRetry) {
+  temp_dir dir;
+  auto path = dir.file("incidents.jsonl");
+  // The file may grow 10 bytes past its first line: the second line's
+  // first write lands a fragment (then EFBIG, as ENOSPC on a full disk).
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit before{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &before), 0);
+  audit_log log{quick(path)};
+  log.append("{\"n\":1}");
+  ASSERT_TRUE(log.flush(grace::test::patience(std::chrono::seconds{5})));
+  rlimit small = before;
+  small.rlim_cur = fs::file_size(path) + 10;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  log.append("{\"n\":2,\"text\":\"" + std::string(100, 'x') + "\"}");
+  ASSERT_TRUE(wait_until([&] { return log.stats().errors >= 1; }));
+  auto during = fs::file_size(path);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &before), 0);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(during, small.rlim_cur - 10) << "the fragment stayed";
+  ASSERT_TRUE(log.flush(grace::test::patience(std::chrono::seconds{5})));
+  auto lines = lines_of(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1].size(), 117u);
 }
 
 TEST(AuditLog, SnapshotsAreWrittenWholeBeforeLaterLines) {
