@@ -29,6 +29,7 @@
 //   --beat MS ONCE STOP_MS  send WATCHDOG=1 every MS ms: forever, except
 //                      on the first run (file ONCE absent) only for STOP_MS
 //   --sleep MS         sleep MS milliseconds
+//   --sleep-random MIN MAX  sleep MIN..MAX milliseconds, drawn at each start
 //   --flood            write to stdout as fast as possible, forever
 //   --first-run FILE   if FILE exists, skip the remaining options and wait;
 //                      else create it and go on (misbehave only once)
@@ -295,6 +296,12 @@ int main(int argc, char** argv) {
       notify(arg());
     } else if (opt == "--sleep") {
       sleep_ms(std::atol(arg()));
+    } else if (opt == "--sleep-random") {
+      long lo = std::atol(arg());
+      long hi = std::atol(arg());
+      std::srand(static_cast<unsigned>(::getpid())
+                 ^ static_cast<unsigned>(monotonic_ns()));
+      sleep_ms(lo + (hi > lo ? std::rand() % (hi - lo + 1) : 0));
     } else if (opt == "--flood") {
       static char line[4096];
       std::memset(line, 'x', sizeof(line) - 1);
