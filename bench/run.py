@@ -72,6 +72,9 @@ def steps(b, out, smoke):
                          "-n", "2" if small else "20"]),
         ("cluster", [f"{bench}/cluster_bench", "--grace", grace, "--child", crashy,
                      *(["-n", "2", "--idle-s", "0.5"] if small else ["-n", "30", "--idle-s", "10"])]),
+        ("soak", [f"{bench}/soak_bench", "--grace", grace, "--child", crashy,
+                  *(["-n", "10", "--minutes", "0.1", "--sample-s", "1"] if small
+                    else ["-n", "200", "--minutes", "10", "--sample-s", "10"])]),
         ("audit", [f"{bench}/audit_bench", "--grace", grace, "--dir", out,
                    *(["-n", "200", "--lines", "2000", "--runs", "1"] if small else [])]),
     ]
@@ -280,6 +283,24 @@ def markdown(summary):
             out += ["", "Restart storm (every child SIGKILLed at once -> listening again) and "
                     "one crash among N siblings (kill -> running):", ""]
             out += latency_table(rows)
+    soak = case(res.get("soak"), "soak")
+    if soak:
+        out += ["", f"## Soak: {soak['children']} children crash-looping for "
+                f"{soak['minutes']:g} min", "",
+                "| measure | first | last | max | slope per hour (after "
+                f"{soak['slope_from_s']:.0f} s) |", "|---|--:|--:|--:|--:|"]
+        for m in soak.get("measures", []):
+            out.append(f"| {m['measure']} | {m['first']:.1f} | {m['last']:.1f} | "
+                       f"{m['max']:.1f} | {m['slope_per_hour']:+.2f} |")
+        out += ["", f"{soak['restarts']} restarts, grace CPU {soak['cpu_s']:.1f} s: "
+                f"{soak['cpu_per_restart_ms']:.3f} ms per restart. {soak['events']} events "
+                f"streamed; {soak['status_polls']} status polls, {soak['status_failures']} "
+                f"failed. Audit log: {soak['log_lines']} lines, {soak['log_unreadable']} "
+                f"unreadable, {soak['incidents']} incidents, {soak['incidents_open']} left "
+                f"open; grace exited {soak['exit_status']}."]
+        rows = [x for x in res.get("soak") or [] if "p50" in x]
+        if rows:
+            out += [""] + latency_table(rows)
     peers = res.get("peers")
     if peers:
         out += ["", "## Side by side (bench-peers, one run, child up 1.1 s before each kill)", "",
@@ -375,6 +396,65 @@ def cdf_svg(title, series, width=900, height=330):
     return "\n".join(s)
 
 
+def series_svg(title, t, lines, unit, width=900, height=260):
+    """A line chart of named series `lines` [(name, values)] over times `t`
+    (seconds), from zero up."""
+    if not t or not lines:
+        return ""
+    left, right, top, bottom = 60, 200, 34, 40
+    pw, ph = width - left - right, height - top - bottom
+    t_hi = max(t[-1], 1e-9)
+    y_hi = max(max(v) for _, v in lines) * 1.15 or 1
+
+    def x(v):
+        return left + v / t_hi * pw
+
+    def y(v):
+        return top + (1 - v / y_hi) * ph
+
+    s = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+         f'font-family="sans-serif" font-size="12">',
+         f'<text x="{left}" y="20" font-size="14" font-weight="bold">{html.escape(title)}</text>',
+         f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>']
+    for k in range(5):
+        v = y_hi * k / 4
+        s.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{left + pw}" y2="{y(v):.1f}" '
+                 f'stroke="#ddd"/>')
+        s.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="#555">'
+                 f'{v:.4g}</text>')
+    for k in range(6):
+        v = t_hi * k / 5
+        s.append(f'<text x="{x(v):.1f}" y="{top + ph + 16}" text-anchor="middle" '
+                 f'fill="#555">{v:.0f} s</text>')
+    for i, (name, v) in enumerate(lines):
+        c = COLOURS[i % len(COLOURS)]
+        pts = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in zip(t, v))
+        s.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{pts}"/>')
+        ly = top + 8 + i * 18
+        s.append(f'<line x1="{left + pw + 12}" y1="{ly}" x2="{left + pw + 30}" y2="{ly}" '
+                 f'stroke="{c}" stroke-width="3"/>')
+        s.append(f'<text x="{left + pw + 35}" y="{ly + 4}">{html.escape(name)}</text>')
+    s.append(f'<text x="{left + pw / 2}" y="{height - 4}" text-anchor="middle" fill="#555">'
+             f'{html.escape(unit)} over the soak</text>')
+    s.append("</svg>")
+    return "\n".join(s)
+
+
+def soak_charts(res):
+    sr = case(res.get("soak"), "soak series")
+    if not sr:
+        return []
+    t = sr.get("t", [])
+    return [series_svg("Soak: grace's resident set", t, [("RSS MiB", sr.get("rss_mb", []))],
+                       "MiB"),
+            series_svg("Soak: grace's descriptors and threads", t,
+                       [("open descriptors", sr.get("fds", [])),
+                        ("threads x 100", [v * 100 for v in sr.get("threads", [])])],
+                       "count"),
+            series_svg("Soak: restarts so far", t, [("restarts", sr.get("restarts", []))],
+                       "restarts")]
+
+
 def samples(data, name):
     x = case(data, name)
     return x.get("samples", []) if x else []
@@ -414,7 +494,7 @@ def chart(summary):
             if ps:
                 series.append((name, ps[1]))
         charts.append((title, series))
-    body = [cdf_svg(t, s) for t, s in charts]
+    body = [cdf_svg(t, s) for t, s in charts] + soak_charts(res)
     m = summary["machine"]
     return ("<!doctype html><html><head><meta charset='utf-8'><title>Grace benchmarks</title>"
             "<style>body{font-family:sans-serif;max-width:800px;margin:2em auto}</style>"

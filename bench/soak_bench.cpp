@@ -3,10 +3,11 @@
 // and another polling `grace status` - does grace stay flat?
 //
 //   soak_bench --grace BIN --child CRASHY_CHILD [-n 200] [--minutes 10]
-//              [--sample-s 10] [--port-base 31000] [--json FILE]
+//              [--sample-s 10] [--port-base 31000] [--run-ms 200:3000]
+//              [--backoff-min 50ms] [--json FILE]
 //
-// Each child runs 200 ms to 3 s (drawn at each start), then exits 1; it is
-// restarted after its backoff (50 ms, doubling up to 1 s). Every other
+// Each child runs 200 ms to 3 s (--run-ms, drawn at each start), then exits
+// 1; it is restarted after its backoff (50 ms, doubling up to 1 s). Every other
 // child listens on a port of its own, with a tcp probe every second. Every
 // --sample-s seconds: grace's resident set, open descriptors, threads and
 // CPU time, and the restarts so far (`grace status --json`, polled every
@@ -46,6 +47,9 @@ struct options {
   double minutes = 10;
   double sample_s = 10;
   int port_base = 31000;
+  int run_min_ms = 200; // how long each child runs before it exits 1
+  int run_max_ms = 3000;
+  std::string backoff_min = "50ms";
   std::string json;
 };
 
@@ -66,6 +70,15 @@ options parse(int argc, char** argv) {
       o.sample_s = std::atof(value().c_str());
     else if (a == "--port-base")
       o.port_base = std::atoi(value().c_str());
+    else if (a == "--run-ms") {
+      auto v = value();
+      o.run_min_ms = std::atoi(v.c_str());
+      auto colon = v.find(':');
+      o.run_max_ms = colon == std::string::npos
+                       ? o.run_min_ms
+                       : std::atoi(v.c_str() + colon + 1);
+    } else if (a == "--backoff-min")
+      o.backoff_min = value();
     else if (a == "--json")
       o.json = value();
     else {
@@ -77,7 +90,7 @@ options parse(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: soak_bench --grace BIN --child CRASHY_CHILD [-n 200] "
                  "[--minutes 10] [--sample-s 10] [--port-base 31000] "
-                 "[--json FILE]\n");
+                 "[--run-ms 200:3000] [--backoff-min 50ms] [--json FILE]\n");
     std::exit(2);
   }
   o.grace = fs::absolute(o.grace).string();
@@ -102,13 +115,15 @@ std::string write_config(const fs::path& dir, const options& o, int ports) {
   auto path = (dir / "soak.yaml").string();
   std::ofstream out{path};
   out << "grace: 1\nlog_dir: " << (dir / "logs").string()
-      << "\ndefaults: {backoff: {min: 50ms, max: 1s}}\n"
+      << "\ndefaults: {backoff: {min: " << o.backoff_min
+      << ", max: 1s}}\n"
          "supervisor:\n  intensity: 1000000\n  period: 1s\n  children:\n";
   for (int i = 0; i < o.n; ++i) {
     out << "    - {name: c" << i << ", command: [" << o.child;
     if (i % 2 == 0)
       out << ", --listen, \"" << ports + i / 2 << "\"";
-    out << ", --sleep-random, \"200\", \"3000\", --exit, \"1\"]";
+    out << ", --sleep-random, \"" << o.run_min_ms << "\", \"" << o.run_max_ms
+        << "\", --exit, \"1\"]";
     if (i % 2 == 0)
       out << ", probes: [{kind: tcp, port: " << ports + i / 2
           << ", every: 1s}]";

@@ -89,7 +89,8 @@ struct client : std::enable_shared_from_this<client> {
   /// Since when it has had nothing under way (its start, its last answer).
   std::chrono::steady_clock::time_point idle_since
     = std::chrono::steady_clock::now();
-  std::deque<std::string> out; // answers still to write
+  std::deque<std::string> out;  // answers still to write
+  std::size_t queued_bytes = 0; // in `out`
   // Cleared when the client goes: a stream's producer learns it from its
   // reply function's result.
   std::shared_ptr<std::atomic<bool>> alive
@@ -293,10 +294,12 @@ void client::next_request() {
 void client::answer(std::string line, bool last) {
   if (closing || draining)
     return;
-  if (out.size() >= owner->limit.max_backlog) {
+  if (out.size() >= owner->limit.max_backlog
+      || queued_bytes + line.size() + 1 > owner->limit.max_backlog_bytes) {
     close(); // it does not read what it asked for
     return;
   }
+  queued_bytes += line.size() + 1;
   out.push_back(std::move(line) + "\n");
   if (!writing)
     write_next();
@@ -322,6 +325,7 @@ void client::write_next() {
                         self->close();
                         return;
                       }
+                      self->queued_bytes -= self->out.front().size();
                       self->out.pop_front();
                       self->write_next();
                     });
@@ -332,6 +336,7 @@ void client::close_after(std::string line) {
     return;
   draining = true;
   idle.cancel();
+  queued_bytes += line.size() + 1;
   out.push_back(std::move(line) + "\n");
   if (!writing)
     write_next();

@@ -27,9 +27,10 @@ class io_loop;
 struct control_limits {
   std::size_t max_line = 64 * 1024;
   std::size_t max_clients = 128; // at once (the idlest makes room)
-  /// A client this many lines behind (a stream it does not read) is
-  /// dropped.
+  /// A client this many lines, or bytes, behind (a stream it does not
+  /// read) is dropped.
   std::size_t max_backlog = 10'000;
+  std::size_t max_backlog_bytes = 1024 * 1024;
   /// A client that completes no request for this long is dropped.
   std::chrono::milliseconds idle{30'000};
 };

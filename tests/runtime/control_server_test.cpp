@@ -322,6 +322,20 @@ TEST_F(ControlServer, ARequestSentByteByByteIsAnswered) {
   ::close(fd);
 }
 
+TEST_F(ControlServer, AStreamNobodyReadsIsDroppedAtItsBacklogInBytes) {
+  grace::runtime::control_limits lim;
+  lim.max_backlog = 1'000'000'000; // lines: no bound
+  lim.max_backlog_bytes = 64 * 1024;
+  auto server = open(lim);
+  int fd = dial(path_);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "flood\n", 6), 6); // and never reads
+  EXPECT_TRUE(grace::test::wait_until([&] { return flood_over_.load(); }))
+    << flooded_.load() << " lines";
+  EXPECT_LT(flooded_.load(), 1'000'000);
+  ::close(fd);
+}
+
 TEST_F(ControlServer, AStreamNobodyReadsIsDroppedAtItsBacklog) {
   grace::runtime::control_limits lim;
   lim.max_backlog = 100;
