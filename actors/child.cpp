@@ -555,7 +555,9 @@ void process_actor::spawn_failed(int error, const std::string& why,
   auto short_of = runtime::shortage(error);
   if (!short_of.empty())
     what.detail += " (grace is short of " + short_of + ")";
-  if (what.detail != state.last_spawn_failure) {
+  // A shortage retried for minutes is said once; any other failure, each
+  // time (the intensity ends it soon).
+  if (short_of.empty() || what.detail != state.last_spawn_failure) {
     spdlog::error("{}: {}{}", state.spec.path, what.detail,
                   short_of.empty() ? ""
                                    : "; tried again after its backoff, not "
