@@ -292,7 +292,7 @@ def markdown(summary):
         for m in soak.get("measures", []):
             out.append(f"| {m['measure']} | {m['first']:.1f} | {m['last']:.1f} | "
                        f"{m['max']:.1f} | {m['slope_per_hour']:+.2f} |")
-        out += ["", f"{soak['restarts']} restarts, grace CPU {soak['cpu_s']:.1f} s: "
+        out += ["", f"{soak['restarts']:.0f} restarts, grace CPU {soak['cpu_s']:.1f} s: "
                 f"{soak['cpu_per_restart_ms']:.3f} ms per restart. {soak['events']} events "
                 f"streamed; {soak['status_polls']} status polls, {soak['status_failures']} "
                 f"failed. Audit log: {soak['log_lines']} lines, {soak['log_unreadable']} "
