@@ -66,6 +66,19 @@ inline int try_loopback_port(int port) {
   return got;
 }
 
+/// The first port >= `from` with `n` free ports from there on, or -1.
+inline int free_port_range(int from, int n) {
+  for (int base = from; base + n < 65000; ++base) {
+    int k = 0;
+    while (k < n && try_loopback_port(base + k) > 0)
+      ++k;
+    if (k == n)
+      return base;
+    base += k;
+  }
+  return -1;
+}
+
 /// The items of a comma-separated list, empty ones left out.
 inline std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;

@@ -88,19 +88,6 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// The first port >= `from` with `n` free ports from there on.
-int free_range(int from, int n) {
-  for (int base = from; base + n < 65000; ++base) {
-    int k = 0;
-    while (k < n && grace::bench::try_loopback_port(base + k) > 0)
-      ++k;
-    if (k == n)
-      return base;
-    base += k;
-  }
-  return -1;
-}
-
 std::string write_config(const fs::path& dir, const std::string& name,
                          const std::string& child, int n, int port_base,
                          bool probes) {
@@ -160,7 +147,7 @@ tree_result run_tree(const options& o, const fs::path& dir, int n,
   std::string name = "n";
   name += std::to_string(n);
   name += probes ? "-tcp" : "-none";
-  auto base = free_range(o.port_base, n);
+  auto base = grace::bench::free_port_range(o.port_base, n);
   if (base < 0) {
     std::fprintf(stderr, "%s: no %d free ports\n", name.c_str(), n);
     return res;

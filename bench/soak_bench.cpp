@@ -98,19 +98,6 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// The first port >= `from` with `n` free ports from there on.
-int free_range(int from, int n) {
-  for (int base = from; base + n < 65000; ++base) {
-    int k = 0;
-    while (k < n && grace::bench::try_loopback_port(base + k) > 0)
-      ++k;
-    if (k == n)
-      return base;
-    base += k;
-  }
-  return -1;
-}
-
 std::string write_config(const fs::path& dir, const options& o, int ports) {
   auto path = (dir / "soak.yaml").string();
   std::ofstream out{path};
@@ -199,7 +186,7 @@ int main(int argc, char** argv) {
   auto dir
     = fs::temp_directory_path() / ("grace-soak-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  auto ports = free_range(o.port_base, (o.n + 1) / 2);
+  auto ports = grace::bench::free_port_range(o.port_base, (o.n + 1) / 2);
   if (ports < 0) {
     std::fprintf(stderr, "no %d free ports\n", (o.n + 1) / 2);
     return 1;

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +15,6 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -26,6 +24,7 @@
 #include "tests/support/proc.hpp"
 #include "tests/support/run_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/unix_socket.hpp"
 #include "tests/support/wait_until.hpp"
 
 namespace grace::test {
@@ -178,19 +177,6 @@ inline std::string http_get(int port, const std::string& target) {
   }
   ::close(fd);
   return out;
-}
-
-// A connection to the unix socket at `path` (-1 if refused).
-inline int dial(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 // `grace VERB [ARGS...] --control <dir>/logs/grace.sock`.

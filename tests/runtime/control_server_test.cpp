@@ -21,6 +21,7 @@
 #include "runtime/io_loop.hpp"
 #include "tests/support/proc.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/unix_socket.hpp"
 #include "tests/support/wait_until.hpp"
 
 using namespace std::chrono_literals;
@@ -29,18 +30,12 @@ using grace::runtime::control_server;
 
 namespace {
 
-// Connects to `path`; -1 on failure.
+// Connects to `path` (reads time out after 5 s); -1 on failure.
 int dial(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
+  int fd = grace::test::dial(path);
   timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (fd >= 0)
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return fd;
 }
 
