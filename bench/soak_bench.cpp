@@ -119,16 +119,18 @@ std::string write_config(const fs::path& dir, const options& o, int ports) {
   return path;
 }
 
-/// Runs `argv` to its end; returns its exit status and its stdout.
-std::pair<int, std::string> capture(const std::vector<std::string>& argv) {
+/// Runs `argv` to its end; returns its exit status and its stdout (its
+/// stderr goes to the file `err`).
+std::pair<int, std::string> capture(const std::vector<std::string>& argv,
+                                    const std::string& err) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return {-1, {}};
   auto pid = ::fork();
   if (pid == 0) {
     ::dup2(fds[1], 1);
-    int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 2);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(e, 2);
     std::vector<char*> args;
     for (auto& a : argv)
       args.push_back(const_cast<char*>(a.c_str()));
@@ -193,10 +195,20 @@ int main(int argc, char** argv) {
   }
   auto config = write_config(dir, o, ports);
   auto sock = (dir / "logs" / "grace.sock").string();
+  // Why polls failed (the first few of each reason).
+  std::map<std::string, int> poll_errors;
+  auto poll_err = (dir / "status.err").string();
   auto restarts_now = [&](int* status_rc) {
-    auto [rc, out] = capture({o.grace, "status", "--json", "--control", sock});
+    auto [rc, out]
+      = capture({o.grace, "status", "--json", "--control", sock}, poll_err);
     if (status_rc)
       *status_rc = rc;
+    if (rc != 0) {
+      std::ifstream why{poll_err};
+      std::string line;
+      std::getline(why, line);
+      ++poll_errors[line.empty() ? "exit " + std::to_string(rc) : line];
+    }
     auto j = nlohmann::json::parse(out, nullptr, false);
     long total = -1;
     if (!j.is_discarded() && j.contains("components")) {
@@ -322,6 +334,8 @@ int main(int argc, char** argv) {
   std::printf("events streamed %llu; status polls %zu, %ld failed\n",
               static_cast<unsigned long long>(events), polls.size(),
               poll_failures);
+  for (auto& [why, times] : poll_errors)
+    std::printf("  %d x %s\n", times, why.c_str());
   std::printf("audit log: %zu lines, %zu unreadable, %zu incidents, %zu still "
               "open; grace exited %d\n",
               lines, unreadable, last_status.size(), still_open, exit_status);
@@ -350,6 +364,7 @@ int main(int argc, char** argv) {
                         {"events", events},
                         {"status_polls", polls.size()},
                         {"status_failures", poll_failures},
+                        {"status_errors", poll_errors},
                         {"log_lines", lines},
                         {"log_unreadable", unreadable},
                         {"incidents", last_status.size()},
