@@ -234,6 +234,7 @@ int main(int argc, char** argv) {
                    (dir / "grace.log").c_str());
       return 1;
     }
+    poll_errors.clear(); // those of the wait for its start are not polls
     // The events client: reads all it is sent, counts the lines.
     grace::bench::process ev({o.grace, "events", "--json", "--control", sock},
                              (dir / "events.jsonl").string());

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <memory>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -20,6 +21,18 @@ namespace {
 
 /// Pipe buffer for child output: a burst this large never waits for grace.
 constexpr int pipe_buffer = 1024 * 1024;
+
+/// What one read takes from a pipe, into one buffer per I/O thread shared
+/// by every reader on it (a buffer per reader held 64 KiB for each stream
+/// of each child, and for the next instance's pipes too: 50 MiB of heap
+/// for 200 children, most of it never written, which the allocator's
+/// resident pages crept up to).
+constexpr std::size_t read_size = 64 * 1024;
+
+char* read_buffer() {
+  thread_local std::unique_ptr<char[]> buf{new char[read_size]};
+  return buf.get();
+}
 
 } // namespace
 
@@ -47,8 +60,9 @@ struct output_sink::reader : std::enable_shared_from_this<reader> {
   void drain() {
     // Bounded work per wake-up so one flooding child cannot starve the
     // other work of the I/O thread; the rest comes on the next wake-up.
+    auto* buf = read_buffer();
     for (int i = 0; i < 16; ++i) {
-      auto n = ::read(desc.native_handle(), buf, sizeof(buf));
+      auto n = ::read(desc.native_handle(), buf, read_size);
       if (n > 0) {
         sink->write(buf, static_cast<std::size_t>(n));
         continue;
@@ -66,7 +80,6 @@ struct output_sink::reader : std::enable_shared_from_this<reader> {
 
   std::shared_ptr<output_sink> sink;
   boost::asio::posix::stream_descriptor desc;
-  char buf[64 * 1024];
 };
 
 std::shared_ptr<output_sink> output_sink::make(io_loop& loop, std::string file,
