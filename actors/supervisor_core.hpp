@@ -206,7 +206,7 @@ struct child_failure {
   exit_kind kind = exit_kind::abnormal;
   bool noted = false;
   bool playbooks = false;
-  /// It could not be started for want of descriptors, processes or memory
+  /// It could not be started for want of descriptors or processes
   /// (runtime::shortage): restarted after its backoff, not counted against
   /// the intensity or the node's budget - the component did not fail,
   /// grace could not run it.

@@ -549,8 +549,6 @@ std::string shortage(int error) {
       return "the system's descriptors";
     case EAGAIN:
       return "processes (a pids limit, or its user's RLIMIT_NPROC)";
-    case ENOMEM:
-      return "memory";
     default:
       return {};
   }

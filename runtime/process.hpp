@@ -64,7 +64,8 @@ struct spawn_failure {
 /// Returns what a start that failed with `error` was short of, if it is a
 /// resource of grace's or of the machine's rather than the program's fault
 /// (EMFILE: "descriptors (its limit: 128)", ENFILE: the system's, EAGAIN:
-/// processes, ENOMEM: memory); "" otherwise. Such a start is retried.
+/// processes); "" otherwise. Such a start is retried. (ENOMEM is not one:
+/// an execve under the component's own `limits.as` fails with it.)
 std::string shortage(int error);
 
 /// A started process. Its process group id is its pid.
