@@ -519,10 +519,9 @@ TEST_F(ClusterRun, ADependencyOnAnotherNodeIsReadyBeforeItsDependentsStart) {
                default_patience, [&] { return all_logs(); }));
   EXPECT_GE(stamps(dir_ + "/web.stamp")[0].at_ns, db[0].at_ns + 650'000'000)
     << all_logs();
-  EXPECT_NE(log("c").find("cluster: root/web starts here once what it "
-                          "depends on is ready"),
-            std::string::npos)
-    << log("c");
+  // (Whether c says it waits depends on whether it placed web before db
+  // was ready: on a slow run db may be ready first. The times above are
+  // what the rule promises.)
   for (auto n : {"b", "c"})
     EXPECT_NE(log(n).find("cluster: root/db is ready on node a"),
               std::string::npos)
