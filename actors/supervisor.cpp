@@ -363,8 +363,8 @@ void supervisor_actor::failure(std::size_t i, const child_report& r) {
              : exit_kind::abnormal;
   e.noted = r.noted;
   e.playbooks = static_cast<bool>(state.ctx->coordinator);
-  e.shortage = r.kind == report_kind::spawn_failed
-               && !runtime::shortage(r.what.code).empty();
+  e.shortage
+    = r.kind == report_kind::spawn_failed && runtime::is_shortage(r.what.code);
   std::uniform_real_distribution<double> jitter{-1.0, 1.0};
   auto d
     = decide(state.core, e, now(), jitter(state.rng), state.ctx->budget.get());

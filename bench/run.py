@@ -331,6 +331,14 @@ def duration(t):
     return f"{t * 1e3:.2f} ms"
 
 
+def legend_entry(x0, top, i, colour, label):
+    """The `i`th line of a chart's legend, right of the plot ending at x0."""
+    ly = top + 8 + i * 18
+    return [f'<line x1="{x0 + 12}" y1="{ly}" x2="{x0 + 30}" y2="{ly}" '
+            f'stroke="{colour}" stroke-width="3"/>',
+            f'<text x="{x0 + 35}" y="{ly + 4}">{html.escape(label)}</text>']
+
+
 def cdf_svg(title, series, width=900, height=330):
     """A cumulative distribution chart (log time axis) of named samples (s)."""
     series = [(n, sorted(v)) for n, v in series if v]
@@ -385,11 +393,7 @@ def cdf_svg(title, series, width=900, height=330):
         s.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" '
                  f'points="{" ".join(pts)}"/>')
         p50 = v[min(len(v) - 1, max(0, math.ceil(len(v) * 0.5) - 1))]
-        ly = top + 8 + i * 18
-        s.append(f'<line x1="{left + pw + 12}" y1="{ly}" x2="{left + pw + 30}" y2="{ly}" '
-                 f'stroke="{c}" stroke-width="3"/>')
-        s.append(f'<text x="{left + pw + 35}" y="{ly + 4}">{html.escape(name)} '
-                 f'({duration(p50)})</text>')
+        s += legend_entry(left + pw, top, i, c, f"{name} ({duration(p50)})")
     s.append(f'<text x="{left + pw / 2}" y="{height - 4}" text-anchor="middle" fill="#555">'
              f'time (log scale); legend: p50</text>')
     s.append("</svg>")
@@ -430,10 +434,7 @@ def series_svg(title, t, lines, unit, width=900, height=260):
         c = COLOURS[i % len(COLOURS)]
         pts = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in zip(t, v))
         s.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{pts}"/>')
-        ly = top + 8 + i * 18
-        s.append(f'<line x1="{left + pw + 12}" y1="{ly}" x2="{left + pw + 30}" y2="{ly}" '
-                 f'stroke="{c}" stroke-width="3"/>')
-        s.append(f'<text x="{left + pw + 35}" y="{ly + 4}">{html.escape(name)}</text>')
+        s += legend_entry(left + pw, top, i, c, name)
     s.append(f'<text x="{left + pw / 2}" y="{height - 4}" text-anchor="middle" fill="#555">'
              f'{html.escape(unit)} over the soak</text>')
     s.append("</svg>")

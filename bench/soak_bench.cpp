@@ -34,6 +34,8 @@
 
 #include "bench/harness.hpp"
 #include "bench/stats.hpp"
+#include "runtime/incident_reader.hpp"
+#include "tests/support/proc.hpp"
 
 namespace fs = std::filesystem;
 using grace::bench::now_ns;
@@ -149,12 +151,6 @@ std::pair<int, std::string> capture(const std::vector<std::string>& argv,
   return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
 }
 
-long open_fds(int pid) {
-  std::error_code ec;
-  fs::directory_iterator it{"/proc/" + std::to_string(pid) + "/fd", ec};
-  return ec ? -1 : std::distance(it, fs::directory_iterator{});
-}
-
 struct sample {
   double t = 0; // seconds since the tree was up
   double rss_mb = 0;
@@ -244,7 +240,7 @@ int main(int argc, char** argv) {
       auto u = grace::bench::usage_of(g.pid());
       sample s{seconds(),
                u.rss_mb,
-               static_cast<double>(open_fds(g.pid())),
+               static_cast<double>(grace::test::open_fds(g.pid())),
                static_cast<double>(u.threads),
                u.cpu_seconds,
                static_cast<double>(restarts)};
@@ -277,21 +273,12 @@ int main(int argc, char** argv) {
     exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   }
   // The audit log: every line reads, every incident is closed.
-  std::map<std::string, std::string> last_status;
-  std::size_t lines = 0, unreadable = 0;
-  std::ifstream in{dir / "logs" / "incidents.jsonl"};
-  for (std::string line; std::getline(in, line);) {
-    ++lines;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("incident_id")) {
-      ++unreadable;
-      continue;
-    }
-    last_status[j["incident_id"].get<std::string>()] = j.value("status", "");
-  }
-  std::size_t still_open = 0;
-  for (auto& [id, st] : last_status)
-    still_open += st == "open";
+  auto audit
+    = grace::runtime::find_open((dir / "logs" / "incidents.jsonl").string());
+  auto lines = audit.counts.lines;
+  auto unreadable = audit.counts.bad_lines;
+  auto incidents = audit.counts.closed_lines + audit.open.size();
+  auto still_open = audit.open.size();
   // After the first minute (from the start, in a run too short for three
   // samples after it).
   std::size_t from = 0;
@@ -339,7 +326,7 @@ int main(int argc, char** argv) {
     std::printf("  %d x %s\n", times, why.c_str());
   std::printf("audit log: %zu lines, %zu unreadable, %zu incidents, %zu still "
               "open; grace exited %d\n",
-              lines, unreadable, last_status.size(), still_open, exit_status);
+              lines, unreadable, incidents, still_open, exit_status);
   grace::bench::print_header();
   auto poll_summary
     = polls.empty() ? grace::bench::summary{} : grace::bench::summarise(polls);
@@ -368,7 +355,7 @@ int main(int argc, char** argv) {
                         {"status_errors", poll_errors},
                         {"log_lines", lines},
                         {"log_unreadable", unreadable},
-                        {"incidents", last_status.size()},
+                        {"incidents", incidents},
                         {"incidents_open", still_open},
                         {"exit_status", exit_status}};
   for (auto& r : rows)

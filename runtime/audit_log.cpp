@@ -209,6 +209,12 @@ struct audit_log::impl {
     c.recovered = true;
   }
 
+  bool cut_fragment(ssize_t n) {
+    struct stat st {};
+    return ::fstat(fd.get(), &st) == 0 && st.st_size >= n
+           && ::ftruncate(fd.get(), st.st_size - n) == 0;
+  }
+
   bool write_line(const std::string& line) {
     if (!ensure_open())
       return false;
@@ -218,10 +224,6 @@ struct audit_log::impl {
       buf += '\n';
     buf += line;
     buf += '\n';
-    // Where the line starts: a fragment a full disk let through is cut
-    // off again, so that the retry leaves no torn line behind.
-    struct stat st {};
-    auto start = ::fstat(fd.get(), &st) == 0 ? st.st_size : off_t{-1};
     for (;;) {
       auto n = ::write(fd.get(), buf.data(), buf.size());
       if (n == static_cast<ssize_t>(buf.size())) {
@@ -231,8 +233,11 @@ struct audit_log::impl {
       if (n < 0 && errno == EINTR)
         continue;
       auto err = n < 0 ? errno : ENOSPC;
-      if (n > 0 && (start < 0 || ::ftruncate(fd.get(), start) != 0))
-        need_newline = true; // a fragment stays: end it before the retry
+      // A fragment a full disk let through (the file's last n bytes: one
+      // writer, O_APPEND) is cut off again, so the retry leaves no torn
+      // line; if it cannot be, it is ended before the retry.
+      if (n > 0 && !cut_fragment(n))
+        need_newline = true;
       report("write to it", err);
       fd.reset(); // reopen: the file may have been replaced or remounted
       return false;

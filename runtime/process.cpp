@@ -538,6 +538,10 @@ spawn_result spawn(const spawn_options& opts) {
   return child;
 }
 
+bool is_shortage(int error) noexcept {
+  return error == EMFILE || error == ENFILE || error == EAGAIN;
+}
+
 std::string shortage(int error) {
   switch (error) {
     case EMFILE: {

@@ -68,6 +68,9 @@ struct spawn_failure {
 /// an execve under the component's own `limits.as` fails with it.)
 std::string shortage(int error);
 
+/// Whether shortage(`error`) names something (without building its text).
+bool is_shortage(int error) noexcept;
+
 /// A started process. Its process group id is its pid.
 struct child_process {
   int pid = -1;

@@ -182,14 +182,6 @@ protected:
     return out;
   }
 
-  static std::size_t count(const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos;
-         at = text.find(what, at + 1))
-      ++n;
-    return n;
-  }
-
   // The instances of db alive now, whichever node started them.
   std::vector<int> live_db() const {
     std::vector<int> out;
@@ -290,8 +282,9 @@ TEST_F(ClusterRun, AComponentFailsOverWhenItsNodeIsKilledAndStaysPut) {
 
   // a comes back: db stays where it runs, no second instance.
   start("a", config);
-  ASSERT_TRUE(wait_until([&] { return count(log("a"), "cluster: node ") >= 2; },
-                         20s, [&] { return log("a"); }))
+  ASSERT_TRUE(
+    wait_until([&] { return occurrences(log("a"), "cluster: node ") >= 2; },
+               20s, [&] { return log("a"); }))
     << "a hears b and c again";
   EXPECT_TRUE(holds_for(
     [&] { return live_db().size() == 1 && runs_db("b") && !runs_db("a"); },

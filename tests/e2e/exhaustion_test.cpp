@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,21 +17,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/proc_stat.hpp"
 #include "tests/e2e/grace_run_fixture.hpp"
 
 namespace grace::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// How many times `what` occurs in `text`.
-std::size_t count_of(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos;
-       at = text.find(what, at + what.size()))
-    ++n;
-  return n;
-}
 
 // Every line of the audit log `log` reads, and every incident in it has
 // its open line first and one closing line after it.
@@ -53,15 +44,10 @@ void expect_every_incident_closed(const std::string& log) {
 
 // CPU seconds (user + system) `pid` has used so far.
 double cpu_seconds(int pid) {
-  auto stat = slurp("/proc/" + std::to_string(pid) + "/stat");
-  auto fields = stat.substr(stat.rfind(')') + 2);
-  std::istringstream in{fields};
-  std::string skip;
-  for (int i = 0; i < 11; ++i) // state .. cmajflt (fields 3-13)
-    in >> skip;
-  double utime = 0, stime = 0;
-  in >> utime >> stime;
-  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  auto ticks
+    = runtime::parse_stat_cpu(slurp("/proc/" + std::to_string(pid) + "/stat"));
+  return static_cast<double>(ticks.value_or(0))
+         / static_cast<double>(runtime::clock_ticks_per_second());
 }
 
 TEST_F(GraceRun, OutOfDescriptorsItSaysSoAndRestartsOnceItHasThemAgain) {
@@ -114,7 +100,7 @@ TEST_F(GraceRun, OutOfDescriptorsItSaysSoAndRestartsOnceItHasThemAgain) {
               open_fds(g.pid()), limit, cpu_used,
               lines_of(dir_ + "/c.stamp").size() - stamps_before);
   // Once, not at every connection it cannot take.
-  EXPECT_LE(count_of(err(), "control socket: cannot accept"), 2u) << err();
+  EXPECT_LE(occurrences(err(), "control socket: cannot accept"), 2u) << err();
   // The operator still gets in.
   auto status = ctl(dir_, {"status"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
@@ -186,7 +172,7 @@ TEST_F(GraceRun, OutOfProcessesOfAUserItRetriesUntilOneIsFree) {
   auto a = pid_of("root/a");
   // c waits for a process to be free, said once; a restart every backoff.
   ASSERT_TRUE(wait_until([&] {
-    return count_of(err(), "restarting root/c") == 0
+    return occurrences(err(), "restarting root/c") == 0
            && err().find("root/c: cannot execute '/bin/sleep': Resource "
                          "temporarily unavailable (grace is short of "
                          "processes")
@@ -207,8 +193,8 @@ TEST_F(GraceRun, OutOfProcessesOfAUserItRetriesUntilOneIsFree) {
   ASSERT_TRUE(wait_until([&] { return restarts_of_c() >= 20; }))
     << restarts_of_c() << "\n"
     << err();
-  EXPECT_EQ(count_of(err(), "root/c: cannot execute"), 1u) << err();
-  EXPECT_EQ(count_of(err(), "restarting root/c"), 0u) << err();
+  EXPECT_EQ(occurrences(err(), "root/c: cannot execute"), 1u) << err();
+  EXPECT_EQ(occurrences(err(), "restarting root/c"), 0u) << err();
   // One of the user's processes stopped: c starts, and its incident resolves.
   ASSERT_EQ(ctl(dir_, {"stop", "root/a"}).exit_code, 0);
   ASSERT_TRUE(wait_until([&] { return !alive(a); }));
@@ -289,7 +275,7 @@ TEST_F(GraceRun, ADiskFilledByAChildLosesNoIncidentAndStopsNoRestart) {
     [&] { return lines_of(dir_ + "/c.stamp").size() >= starts + 10; }))
     << err();
   EXPECT_EQ(slurp(log).size(), held_at) << "written on a full disk?";
-  EXPECT_EQ(count_of(err(), "root.f.out: No space left on device"), 1u)
+  EXPECT_EQ(occurrences(err(), "root.f.out: No space left on device"), 1u)
     << err();
   EXPECT_EQ(ctl(dir_, {"status"}).exit_code, 0);
   std::printf("a full disk: %zu bytes of the audit log written before\n",

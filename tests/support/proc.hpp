@@ -46,6 +46,16 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+/// Returns how many times `what` occurs in `text` (not overlapping).
+inline std::size_t occurrences(const std::string& text,
+                               const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + what.size()))
+    ++n;
+  return n;
+}
+
 /// Returns the lines of the file at `path` (none if it cannot be read).
 inline std::vector<std::string> lines_of(const std::string& path) {
   std::vector<std::string> lines;
