@@ -161,7 +161,7 @@ caf::behavior cluster_actor::make_behavior() {
         rp.deliver(status_list{}, state.opts.time->steady_ns());
         return rp;
       }
-      request(state.node, std::chrono::seconds{5}, status_atom::value,
+      request(state.node, std::chrono::milliseconds{2500}, status_atom::value,
               local_atom::value)
         .then(
           [this, rp](status_list& l) mutable {

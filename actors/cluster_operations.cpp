@@ -66,6 +66,7 @@ cluster_actor::whole_status(status_list local) {
         auto it = theirs.find(r.node);
         if (it == theirs.end() || !it->second.count(r.path)) {
           r.state = "unknown"; // its node did not answer
+          r.late = true;
           r.pid = 0;
           r.ready_ns = 0;
           continue;

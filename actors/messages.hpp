@@ -415,7 +415,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, component_status& x) {
   return f(caf::meta::type_name("grace.component_status"), x.path, x.supervisor,
            x.state, x.pid, x.ready_ns, x.restarts, x.last_failure, x.failed_ns,
-           x.probes, x.node);
+           x.probes, x.node, x.late);
 }
 
 template <class Inspector>

@@ -34,6 +34,24 @@ namespace grace::actors {
 
 namespace {
 
+// How long the tree has for its answer to `grace status` (the control
+// server waits 10 s, and a cluster's other nodes up to 5 s more), and to
+// another node's question (which waits 3 s, cluster_operations.cpp).
+constexpr std::chrono::milliseconds status_budget{3000};
+constexpr std::chrono::milliseconds peer_status_budget{1500};
+
+// The tracker's latest failure of each component, into its row.
+void with_last_failures(status_list& tree, const status_list& failures) {
+  std::unordered_map<std::string, const component_status*> by_path;
+  for (auto& f : failures)
+    by_path.emplace(f.path, &f);
+  for (auto& c : tree)
+    if (auto it = by_path.find(c.path); it != by_path.end()) {
+      c.last_failure = it->second->last_failure;
+      c.failed_ns = it->second->failed_ns;
+    }
+}
+
 struct node_state {
   static inline const char* name = "grace.node";
   std::shared_ptr<const config::supervisor_spec> root_spec;
@@ -95,12 +113,13 @@ public:
       [this](status_atom) -> caf::result<status_list, node_list> {
         auto rp = make_response_promise<status_list, node_list>();
         local_status(
+          status_budget,
           [this, rp](status_list local) mutable {
             if (!state.cluster) {
               rp.deliver(std::move(local), node_list{});
               return;
             }
-            request(state.cluster, std::chrono::seconds{8}, status_atom::value,
+            request(state.cluster, std::chrono::seconds{5}, status_atom::value,
                     local)
               .then(
                 [rp](status_list& all, node_list& nodes) mutable {
@@ -117,6 +136,7 @@ public:
       [this](status_atom, local_atom) -> caf::result<status_list> {
         auto rp = make_response_promise<status_list>();
         local_status(
+          peer_status_budget,
           [rp](status_list local) mutable { rp.deliver(std::move(local)); },
           [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
@@ -194,38 +214,56 @@ private:
   }
 
   // The tree's status, with each component's latest failure as the
-  // tracker, the one record of failures, has it (a probe's included).
-  void local_status(std::function<void(status_list)> then,
+  // tracker, the one record of failures, has it (a probe's included). The
+  // root answers by `budget` with what has come in (rows marked late for
+  // the rest); the tracker is asked at the same time.
+  void local_status(std::chrono::milliseconds budget,
+                    std::function<void(status_list)> then,
                     std::function<void(caf::error&)> failed) {
-    request(state.root, std::chrono::seconds{5}, status_atom::value)
-      .then([this, then](
-              status_list& tree) { with_last_failures(std::move(tree), then); },
-            [failed](caf::error& e) { failed(e); });
-  }
-
-  void with_last_failures(status_list tree,
-                          std::function<void(status_list)> then) {
+    struct gather {
+      std::optional<status_list> tree;
+      std::optional<status_list> failures;
+      std::optional<caf::error> error;
+      int pending = 2;
+      std::function<void(status_list)> then;
+      std::function<void(caf::error&)> failed;
+      void one_done() {
+        if (--pending > 0)
+          return;
+        if (!tree)
+          return failed(*error);
+        if (failures)
+          with_last_failures(*tree, *failures);
+        then(std::move(*tree));
+      }
+    };
+    auto g = std::make_shared<gather>();
+    g->then = std::move(then);
+    g->failed = std::move(failed);
+    // Half a second more than the root's own budget for its answer.
+    auto wait = budget + std::chrono::milliseconds{500};
+    request(state.root, wait, status_atom::value,
+            static_cast<std::int64_t>(budget.count()))
+      .then(
+        [g](status_list& tree) {
+          g->tree = std::move(tree);
+          g->one_done();
+        },
+        [g](caf::error& e) {
+          g->error = std::move(e);
+          g->one_done();
+        });
     if (!state.ctx->tracker) {
-      then(std::move(tree));
+      g->one_done();
       return;
     }
-    auto shared = std::make_shared<status_list>(std::move(tree));
-    request(state.ctx->tracker, std::chrono::seconds{5}, status_atom::value)
+    request(state.ctx->tracker, wait, status_atom::value)
       .then(
-        [shared, then](status_list& failures) {
-          std::unordered_map<std::string, const component_status*> by_path;
-          for (auto& f : failures)
-            by_path.emplace(f.path, &f);
-          for (auto& c : *shared)
-            if (auto it = by_path.find(c.path); it != by_path.end()) {
-              c.last_failure = it->second->last_failure;
-              c.failed_ns = it->second->failed_ns;
-            }
-          then(std::move(*shared));
+        [g](status_list& failures) {
+          g->failures = std::move(failures);
+          g->one_done();
         },
-        [shared, then](caf::error&) {
-          then(std::move(*shared)); // without them, not without all
-        });
+        [g](caf::error&) { g->one_done(); }); // without them, not without all
   }
 
   // `grace reload`, SIGHUP: reads the config file again; if it is valid,

@@ -77,7 +77,9 @@ caf::behavior supervisor_actor::make_behavior() {
       restart_requested(who, rp);
       return rp;
     },
-    [this](status_atom) -> caf::result<status_list> { return status(); },
+    [this](status_atom, std::int64_t budget_ms) -> caf::result<status_list> {
+      return status(std::chrono::milliseconds{budget_ms});
+    },
     [this](op_atom, const std::string& verb, const std::string& who)
       -> caf::result<bool> { return operate(verb, who); },
     [this](start_atom, const std::string& who) -> caf::result<bool> {

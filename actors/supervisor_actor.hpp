@@ -225,8 +225,9 @@ private:
   std::string mode_text() const;
 
   // This supervisor, then its children depth first (nested supervisors are
-  // asked for theirs).
-  caf::result<status_list> status();
+  // asked for theirs), answered within `budget`: a row whose answer has not
+  // come by then is what this supervisor knows, marked late.
+  caf::result<status_list> status(std::chrono::milliseconds budget);
 
   // `verb` (start, stop, restart) on component `who`: a child of this
   // supervisor, or something under one of its nested supervisors.

@@ -350,7 +350,14 @@ std::string supervisor_actor::mode_text() const {
   return "stopped";
 }
 
-caf::result<status_list> supervisor_actor::status() {
+caf::result<status_list>
+supervisor_actor::status(std::chrono::milliseconds budget) {
+  using std::chrono::milliseconds;
+  // A nested supervisor has three quarters of this one's budget, so that its
+  // answer, late parts marked, comes in before this one gives up on it.
+  budget = std::max(budget, milliseconds{100});
+  auto nested_budget = budget * 3 / 4;
+  auto probes_wait = std::min<milliseconds>(budget, std::chrono::seconds{2});
   struct gather {
     caf::response_promise rp;
     std::vector<status_list> parts; // [0]: this supervisor
@@ -388,21 +395,23 @@ caf::result<status_list> supervisor_actor::status() {
       if (!child || child->probes.empty())
         continue;
       ++g->pending;
-      request(c.handle, std::chrono::seconds{2}, status_atom::value)
+      request(c.handle, probes_wait, status_atom::value)
         .then(
           [g, k](const std::string& probes) {
             g->parts[k].front().probes = probes;
             if (--g->pending == 0)
               g->finish();
           },
-          [g](caf::error&) {
+          [g, k](caf::error&) {
+            g->parts[k].front().late = true;
             if (--g->pending == 0)
               g->finish();
           });
       continue;
     }
     ++g->pending;
-    request(c.handle, std::chrono::seconds{5}, status_atom::value)
+    request(c.handle, budget, status_atom::value,
+            static_cast<std::int64_t>(nested_budget.count()))
       .then(
         [g, k, e](status_list& sub) {
           if (!sub.empty()) {
@@ -416,7 +425,8 @@ caf::result<status_list> supervisor_actor::status() {
           if (--g->pending == 0)
             g->finish();
         },
-        [g](caf::error&) {
+        [g, k](caf::error&) {
+          g->parts[k].front().late = true;
           if (--g->pending == 0)
             g->finish();
         });

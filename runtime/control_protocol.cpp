@@ -26,6 +26,7 @@ json to_json(const component_status& c, std::int64_t now_ns) {
   j["probes"] = c.probes.empty() ? json(nullptr) : json(c.probes);
   if (!c.node.empty())
     j["node"] = c.node;
+  j["late"] = c.late;
   j["last_failure_ago_seconds"]
     = c.failed_ns > 0 ? json(static_cast<double>(now_ns - c.failed_ns) / 1e9)
                       : json(nullptr);
@@ -88,9 +89,14 @@ std::string status_line(const std::vector<component_status>& all,
                         std::int64_t now_ns,
                         const std::vector<node_status>& nodes) {
   json list = json::array();
-  for (auto& c : all)
+  auto complete = true;
+  for (auto& c : all) {
     list.push_back(to_json(c, now_ns));
-  json answer{{"ok", true}, {"components", list}};
+    complete = complete && !c.late;
+  }
+  // complete: false when some part of the tree did not answer in time
+  // (grace is busy): the answer is what had come in by then.
+  json answer{{"ok", true}, {"complete", complete}, {"components", list}};
   if (!nodes.empty()) {
     json ns = json::array();
     for (auto& n : nodes) {

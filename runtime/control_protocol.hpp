@@ -27,6 +27,9 @@ struct component_status {
   std::int64_t failed_ns = 0; // steady: when, else 0
   std::string probes;         // "tcp ok, http failing 1/2", else ""
   std::string node;           // in a cluster: the node it runs on, else ""
+  bool late = false; // its answer (a process's probes, the rows under a
+                     // supervisor) did not come in time: this row is what
+                     // its supervisor knows
 };
 
 /// A node of a cluster as the answering node sees it (`grace status`).

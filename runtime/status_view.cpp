@@ -91,6 +91,7 @@ std::string render_status(const std::string& answer, bool colour) {
   std::size_t name_width = 9;
   std::size_t probes_width = 8;
   std::size_t node_width = 0; // no column unless in a cluster
+  auto late = false;
   for (auto& c : j["components"]) {
     if (!c.is_object())
       continue;
@@ -111,6 +112,10 @@ std::string render_status(const std::string& answer, bool colour) {
     r.restarts = std::to_string(c.value("restarts", 0));
     if (c.contains("probes") && c["probes"].is_string())
       r.probes = c["probes"].get<std::string>();
+    if (c.contains("late") && c["late"].is_boolean() && c["late"].get<bool>()) {
+      r.probes += r.probes.empty() ? "late" : ", late";
+      late = true;
+    }
     probes_width = std::max(probes_width, r.probes.size() + 2);
     if (c.contains("last_failure") && c["last_failure"].is_string()) {
       // The table keeps to a line; --json has all of it.
@@ -170,6 +175,10 @@ std::string render_status(const std::string& answer, bool colour) {
     }
     out += "NODES: " + nodes + "\n";
   }
+  if (late)
+    out += "late: its answer did not come in time (grace is busy); the row is "
+           "what its supervisor knows, and a supervisor's rows below it are "
+           "missing\n";
   return out;
 }
 

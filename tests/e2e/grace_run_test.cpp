@@ -337,9 +337,14 @@ TEST_F(GraceRun, ADependencysFailureIsTheCauseOfItsDependentsIncidents) {
 }
 
 TEST_F(GraceRun, StatusShowsTheTreeAndStopStartRestartActOnIt) {
-  auto g = run(write_config(child("a") + child("b")));
-  ASSERT_TRUE(wait_until(
-    [&] { return first_pid("a.stamp") > 1 && first_pid("b.stamp") > 1; }));
+  auto nested = "    - supervisor:\n        name: mid\n        children:\n"
+                "      "
+                + child("m");
+  auto g = run(write_config(child("a") + child("b") + nested));
+  ASSERT_TRUE(wait_until([&] {
+    return first_pid("a.stamp") > 1 && first_pid("b.stamp") > 1
+           && first_pid("m.stamp") > 1;
+  }));
   auto status = ctl(dir_, {"status"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("COMPONENT"), std::string::npos) << status.out;
@@ -350,6 +355,9 @@ TEST_F(GraceRun, StatusShowsTheTreeAndStopStartRestartActOnIt) {
   auto json = ctl(dir_, {"status", "--json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
   EXPECT_NE(json.out.find("\"path\":\"root/b\""), std::string::npos);
+  EXPECT_NE(json.out.find("\"path\":\"root/mid/m\""), std::string::npos)
+    << json.out;
+  EXPECT_NE(json.out.find("\"complete\":true"), std::string::npos) << json.out;
   EXPECT_NE(json.out.find("\"pid\":" + std::to_string(first_pid("b.stamp"))),
             std::string::npos)
     << json.out;

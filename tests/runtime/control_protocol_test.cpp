@@ -96,8 +96,8 @@ TEST(ControlProtocol, AnswersAndEventsAreOneJsonLineEach) {
   api.probes = "tcp ok";
   EXPECT_EQ(
     status_line({sup, api}, 3'000'000'000),
-    R"({"components":[{"kind":"supervisor","last_failure":null,"last_failure_ago_seconds":null,"path":"root","pid":null,"probes":null,"restarts":0,"state":"running","uptime_seconds":null},)"
-    R"({"kind":"process","last_failure":"killed by SIGKILL","last_failure_ago_seconds":2.5,"path":"root/api","pid":42,"probes":"tcp ok","restarts":2,"state":"running","uptime_seconds":2.0}],"ok":true})");
+    R"({"complete":true,"components":[{"kind":"supervisor","last_failure":null,"last_failure_ago_seconds":null,"late":false,"path":"root","pid":null,"probes":null,"restarts":0,"state":"running","uptime_seconds":null},)"
+    R"({"kind":"process","last_failure":"killed by SIGKILL","last_failure_ago_seconds":2.5,"late":false,"path":"root/api","pid":42,"probes":"tcp ok","restarts":2,"state":"running","uptime_seconds":2.0}],"ok":true})");
   EXPECT_EQ(
     state_event_line("2026-12-06T00:00:00.000000Z", "root/api", "exited", 0,
                      ""),
@@ -123,6 +123,39 @@ TEST(StatusView, ALongLastFailureIsCutToOneLineOfTheTable) {
     << table;
   EXPECT_NE(row.find("..., 2s ago"), std::string::npos) << table;
   EXPECT_LT(row.size(), 160u) << table;
+}
+
+TEST(StatusView, ARowThatCameLateIsMarkedAndTheAnswerIsIncomplete) {
+  component_status sup, mid, api;
+  sup.path = "root";
+  sup.supervisor = true;
+  sup.state = "running";
+  mid.path = "root/mid";
+  mid.supervisor = true;
+  mid.state = "running";
+  mid.late = true; // its rows did not come in time
+  api.path = "root/api";
+  api.state = "running";
+  api.pid = 42;
+  auto line = status_line({sup, mid, api}, 0);
+  EXPECT_NE(line.find(R"("complete":false)"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("late":true,"path":"root/mid")"), std::string::npos)
+    << line;
+  auto table = render_status(line, false);
+  EXPECT_EQ(table,
+            "COMPONENT  STATE      PID      UPTIME   RESTARTS  PROBES  "
+            "LAST FAILURE\n"
+            "root       running                      0\n"
+            "  mid      running                      0         late\n"
+            "  api      running    42                0\n"
+            "late: its answer did not come in time (grace is busy); the row "
+            "is what its supervisor knows, and a supervisor's rows below it "
+            "are missing\n");
+  api.probes = "tcp ok";
+  api.late = false;
+  mid.late = false;
+  auto whole = render_status(status_line({sup, mid, api}, 0), false);
+  EXPECT_EQ(whole.find("late"), std::string::npos) << whole;
 }
 
 TEST(StatusView, AClusterShowsEachComponentsNodeAndEveryNode) {
