@@ -295,7 +295,7 @@ def markdown(summary):
         out += ["", f"{soak['restarts']:.0f} restarts, grace CPU {soak['cpu_s']:.1f} s: "
                 f"{soak['cpu_per_restart_ms']:.3f} ms per restart. {soak['events']} events "
                 f"streamed; {soak['status_polls']} status polls, {soak['status_failures']} "
-                f"failed. Audit log: {soak['log_lines']} lines, {soak['log_unreadable']} "
+                f"failed, {soak.get('status_incomplete', 0)} incomplete. Audit log: {soak['log_lines']} lines, {soak['log_unreadable']} "
                 f"unreadable, {soak['incidents']} incidents, {soak['incidents_open']} left "
                 f"open; grace exited {soak['exit_status']}."]
         rows = [x for x in res.get("soak") or [] if "p50" in x]

@@ -193,6 +193,7 @@ int main(int argc, char** argv) {
   auto sock = (dir / "logs" / "grace.sock").string();
   // Why polls failed (the first few of each reason).
   std::map<std::string, int> poll_errors;
+  long poll_incomplete = 0; // answered, with rows that came late
   auto poll_err = (dir / "status.err").string();
   auto restarts_now = [&](int* status_rc) {
     auto [rc, out]
@@ -208,6 +209,8 @@ int main(int argc, char** argv) {
     auto j = nlohmann::json::parse(out, nullptr, false);
     long total = -1;
     if (!j.is_discarded() && j.contains("components")) {
+      if (j.contains("complete") && j["complete"] == false)
+        ++poll_incomplete;
       total = 0;
       for (auto& row : j["components"])
         if (row.value("kind", "") == "process")
@@ -231,6 +234,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     poll_errors.clear(); // those of the wait for its start are not polls
+    poll_incomplete = 0;
     // The events client: reads all it is sent, counts the lines.
     grace::bench::process ev({o.grace, "events", "--json", "--control", sock},
                              (dir / "events.jsonl").string());
@@ -319,9 +323,10 @@ int main(int argc, char** argv) {
               "restart\n",
               restarts_total, restarts_total / std::max(1.0, last.t), cpu_total,
               cpu_per_restart_ms);
-  std::printf("events streamed %llu; status polls %zu, %ld failed\n",
+  std::printf("events streamed %llu; status polls %zu, %ld failed, %ld "
+              "incomplete (rows late)\n",
               static_cast<unsigned long long>(events), polls.size(),
-              poll_failures);
+              poll_failures, poll_incomplete);
   for (auto& [why, times] : poll_errors)
     std::printf("  %d x %s\n", times, why.c_str());
   std::printf("audit log: %zu lines, %zu unreadable, %zu incidents, %zu still "
@@ -352,6 +357,7 @@ int main(int argc, char** argv) {
                         {"events", events},
                         {"status_polls", polls.size()},
                         {"status_failures", poll_failures},
+                        {"status_incomplete", poll_incomplete},
                         {"status_errors", poll_errors},
                         {"log_lines", lines},
                         {"log_unreadable", unreadable},

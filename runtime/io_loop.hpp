@@ -29,10 +29,17 @@ public:
   /// Runs `fn` on the I/O thread, after what is already queued.
   void post(std::function<void()> fn);
 
+  /// Runs `fn` on the disk thread, after what is already queued there: file
+  /// writes that may block (a slow or stuck disk) wait there instead of
+  /// holding up the I/O thread's probes, pipes and sockets.
+  void post_to_disk(std::function<void()> fn);
+
   /// Returns whether the caller runs on the I/O thread.
   bool on_io_thread() const noexcept;
 
-  /// Stops the loop (pending handlers are dropped) and joins the thread.
+  /// Stops the loop (pending handlers are dropped) and joins the thread;
+  /// then gives the disk thread up to 5 s to write what is queued for it
+  /// (a disk stuck longer: it is left to the end of the process).
   void stop();
 
   /// Returns the io_context; use its objects only on the I/O thread.

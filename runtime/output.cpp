@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "runtime/io_loop.hpp"
@@ -34,6 +35,18 @@ char* read_buffer() {
   return buf.get();
 }
 
+/// How much may wait for the disk before a pipe is not read: for one file,
+/// and for all together (a memory bound, whatever the number of children).
+constexpr std::size_t behind_one = 256 * 1024;
+constexpr std::size_t behind_all = 16 * 1024 * 1024;
+std::atomic<std::size_t> queued_all{0};
+
+/// A pipe that waits for the disk is tried again this often.
+constexpr std::chrono::milliseconds recheck{20};
+
+/// A file's stall is said at most this often.
+constexpr std::chrono::seconds stall_said_every{60};
+
 } // namespace
 
 std::string log_name(const std::string& path) {
@@ -46,7 +59,8 @@ std::string log_name(const std::string& path) {
 
 struct output_sink::reader : std::enable_shared_from_this<reader> {
   reader(std::shared_ptr<output_sink> s, int fd)
-      : sink(std::move(s)), desc(sink->loop_.context(), fd) {}
+      : sink(std::move(s)), desc(sink->loop_.context(), fd),
+        timer(sink->loop_.context()) {}
 
   void wait() {
     desc.async_wait(
@@ -62,9 +76,12 @@ struct output_sink::reader : std::enable_shared_from_this<reader> {
     // other work of the I/O thread; the rest comes on the next wake-up.
     auto* buf = read_buffer();
     for (int i = 0; i < 16; ++i) {
+      if (sink->behind())
+        return later();
+      sink->caught_up();
       auto n = ::read(desc.native_handle(), buf, read_size);
       if (n > 0) {
-        sink->write(buf, static_cast<std::size_t>(n));
+        sink->take(buf, static_cast<std::size_t>(n));
         continue;
       }
       if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
@@ -78,8 +95,21 @@ struct output_sink::reader : std::enable_shared_from_this<reader> {
     wait();
   }
 
+  // The disk is behind: the pipe is left as it is (the child waits on it
+  // once it is full) and read again when the disk has caught up.
+  void later() {
+    sink->stall();
+    timer.expires_after(recheck);
+    timer.async_wait(
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec)
+          self->drain();
+      });
+  }
+
   std::shared_ptr<output_sink> sink;
   boost::asio::posix::stream_descriptor desc;
+  boost::asio::steady_timer timer;
 };
 
 std::shared_ptr<output_sink> output_sink::make(io_loop& loop, std::string file,
@@ -172,9 +202,52 @@ void output_sink::failing(const char* what, int error) {
   error_ = error;
 }
 
-void output_sink::write(const char* data, std::size_t size) {
+bool output_sink::behind() const noexcept {
+  return queued_ >= behind_one || queued_all >= behind_all;
+}
+
+void output_sink::stall() {
+  if (stalled_)
+    return;
+  stalled_ = true;
+  auto now = std::chrono::steady_clock::now();
+  said_stall_ = stall_said_ == std::chrono::steady_clock::time_point{}
+                || now - stall_said_ >= stall_said_every;
+  if (said_stall_) {
+    stall_said_ = now;
+    spdlog::warn("{}: the disk takes this output slower than the child "
+                 "writes it; the child waits on its pipe until the disk has "
+                 "caught up",
+                 file_);
+  }
+  stalled_since_ = now;
+}
+
+void output_sink::caught_up() {
+  if (!stalled_)
+    return;
+  stalled_ = false;
+  if (said_stall_)
+    spdlog::info("{}: the disk has caught up after {:.1f} s", file_,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                               - stalled_since_)
+                   .count());
+}
+
+void output_sink::take(const char* data, std::size_t size) {
   if (!taps_.empty())
     feed_taps(data, size);
+  queued_ += size;
+  queued_all += size;
+  loop_.post_to_disk(
+    [self = shared_from_this(), chunk = std::string{data, size}] {
+      self->write(chunk.data(), chunk.size());
+      self->queued_ -= chunk.size();
+      queued_all -= chunk.size();
+    });
+}
+
+void output_sink::write(const char* data, std::size_t size) {
   while (size > 0) {
     if (!fd_ && !open_file()) {
       // Dropped rather than block the child (said once).

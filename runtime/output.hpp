@@ -1,10 +1,15 @@
 // Where a child's stdout and stderr go: `<log_dir>/<path>.out|.err`. The
-// child writes into a pipe with a large buffer; the I/O thread copies it
-// into the file and rotates the file by size (`.1`, `.2`, ... oldest
-// dropped) while the child runs. One sink per stream lives as long as the
-// component: every incarnation of the child appends to the same file.
+// child writes into a pipe with a large buffer; the I/O thread reads it and
+// hands it to the disk thread, which appends it to the file and rotates the
+// file by size (`.1`, `.2`, ... oldest dropped) while the child runs. A
+// disk slower than the child holds up only that child: past 256 KiB queued
+// for its file, the pipe is not read until the disk has caught up, and the
+// child waits on it. One sink per stream lives as long as the component:
+// every incarnation of the child appends to the same file.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -57,11 +62,18 @@ public:
   /// Returns the bytes copied into files so far (all generations).
   std::uint64_t bytes_written() const noexcept { return total_; }
 
+  /// Returns whether what is queued for the disk is too much to read more
+  /// (this sink's, or all sinks' together).
+  bool behind() const noexcept;
+
 private:
   output_sink(io_loop& loop, std::string file, std::uint64_t max_bytes,
               int keep);
 
   struct reader;
+  // On the I/O thread: the taps, then the chunk is queued for the disk.
+  void take(const char* data, std::size_t size);
+  // On the disk thread.
   void write(const char* data, std::size_t size);
   void failing(const char* what, int error); // says so once per errno
   void rotate();
@@ -71,13 +83,23 @@ private:
   std::string file_;
   std::uint64_t max_bytes_;
   int keep_;
+  // The disk thread's.
   unique_fd fd_;
   std::uint64_t size_ = 0;    // of the current file
-  std::uint64_t total_ = 0;   // copied overall
   int error_ = 0;             // of the failing writes (0: none)
   std::uint64_t dropped_ = 0; // bytes since it began
+  // Any thread's.
+  std::atomic<std::uint64_t> total_{0}; // copied overall
+  std::atomic<std::size_t> queued_{0};  // read, not written yet
+  // The I/O thread's.
   std::vector<std::function<void(std::string_view)>> taps_;
-  std::string partial_; // the start of a line not ended yet (for taps)
+  std::string partial_;     // the start of a line not ended yet (for taps)
+  bool stalled_ = false;    // reading waits for the disk
+  bool said_stall_ = false; // this stall was logged
+  std::chrono::steady_clock::time_point stalled_since_, stall_said_;
+
+  void stall();     // reading waits for the disk: said (at most once a minute)
+  void caught_up(); // reading goes on: said if the stall was
 
   void feed_taps(const char* data, std::size_t size);
 };

@@ -3,6 +3,7 @@
 // child writing faster than its log takes it. Each time it says so in one
 // clear line, records an incident for the component it concerns, keeps
 // supervising, and loses nothing it recorded.
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -11,13 +12,18 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/proc_stat.hpp"
+#include "runtime/unique_fd.hpp"
 #include "tests/e2e/grace_run_fixture.hpp"
 
 namespace grace::test {
@@ -313,6 +319,73 @@ TEST_F(GraceRun, ADiskFilledByAChildLosesNoIncidentAndStopsNoRestart) {
   g->signal(SIGTERM);
   EXPECT_EQ(g->wait(patience(20s)), 0) << err();
   expect_every_incident_closed(log);
+}
+
+TEST_F(GraceRun, ADiskSlowerThanAChildHoldsUpThatChildAlone) {
+  // f floods its stdout into a file that takes nothing until the test reads
+  // it (a FIFO: a disk stuck, then taking what comes); c crashes 50 ms after
+  // each start. A write that waits on the disk waits on grace's disk
+  // thread: c goes on being restarted, grace answers, and what it holds of
+  // f's output stays bounded (the rest waits in f's pipe, and f with it).
+  std::filesystem::create_directories(dir_ + "/logs");
+  auto fifo = dir_ + "/logs/root.f.out";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  runtime::unique_fd disk{
+    ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+  ASSERT_TRUE(disk) << std::strerror(errno);
+  auto config = tmp_.write(
+    "grace.yaml", "grace: 1\nlog_dir: logs\n"
+                  "defaults: {backoff: {min: 20ms, max: 100ms}}\n"
+                  "supervisor:\n  intensity: 1000\n  period: 1s\n"
+                  "  children:\n"
+                    + child("c", "--sleep, \"50\", --exit, \"1\"")
+                    + "    - {name: f, command: [" + crashy + ", --flood]}\n");
+  auto g = run(config);
+  ASSERT_TRUE(wait_until([&] {
+    return err().find("root.f.out: the disk takes this output slower than "
+                      "the child writes it")
+           != std::string::npos;
+  }))
+    << err();
+  auto rss_stalled = rss_kib(g->pid());
+  auto starts = lines_of(dir_ + "/c.stamp").size();
+  ASSERT_TRUE(wait_until(
+    [&] { return lines_of(dir_ + "/c.stamp").size() >= starts + 10; }))
+    << "c is not restarted while f's output waits; log:" << err();
+  EXPECT_EQ(ctl(dir_, {"status"}).exit_code, 0);
+  auto grown = rss_kib(g->pid()) - rss_stalled;
+  EXPECT_LT(grown, 64 * 1024) << "KiB more while f's output waits";
+  EXPECT_EQ(occurrences(err(), "the disk takes this output slower"), 1u)
+    << err();
+  std::printf("a stuck disk: c started %zu times more, grace grew by %ld "
+              "KiB\n",
+              lines_of(dir_ + "/c.stamp").size() - starts, grown);
+  // The disk takes it again (the test reads all that comes, until grace
+  // has stopped): grace reads f again and says so.
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> taken{0};
+  std::thread reader{[&] {
+    std::vector<char> buf(1 << 16);
+    while (!done) {
+      pollfd p{disk.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0)
+        continue;
+      auto n = ::read(disk.get(), buf.data(), buf.size());
+      if (n > 0)
+        taken += static_cast<std::uint64_t>(n);
+    }
+  }};
+  EXPECT_TRUE(wait_until([&] {
+    return err().find("root.f.out: the disk has caught up after")
+           != std::string::npos;
+  }))
+    << err();
+  EXPECT_EQ(ctl(dir_, {"stop", "root/f"}).exit_code, 0);
+  g->signal(SIGTERM);
+  EXPECT_EQ(g->wait(patience(20s)), 0) << err();
+  done = true;
+  reader.join();
+  EXPECT_GT(taken.load(), 0u);
 }
 
 } // namespace
