@@ -85,7 +85,7 @@ TEST_F(Supervision, AFailingExecProbeIsHealedThroughTheSupervisorAndVerified) {
   auto& row = table["root/a"];
   EXPECT_EQ(row.failures, (std::map<std::string, int>{{"check_failed", 1}}));
   EXPECT_EQ(row.restarts, 1);
-  EXPECT_EQ(row.mttr_ms.size(), 1u);
+  EXPECT_EQ(row.mttr.count(), 1u);
   EXPECT_EQ(row.closed[incident_status::resolved], 1);
 }
 
