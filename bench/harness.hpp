@@ -248,6 +248,8 @@ private:
 struct usage {
   double cpu_seconds = 0; // user + system
   double rss_mb = 0;      // resident set (VmRSS), MiB
+  double anon_mb = 0;     // of it, anonymous memory (RssAnon): heap, stacks
+  double file_mb = 0;     // of it, mapped files (RssFile): code, libraries
   double hwm_mb = 0;      // peak resident set (VmHWM), MiB
   int threads = 0;
   bool ok = false;
@@ -275,6 +277,10 @@ inline usage usage_of(int pid) {
     auto kb = [&] { return std::atof(line.c_str() + line.find(':') + 1); };
     if (line.rfind("VmRSS:", 0) == 0)
       u.rss_mb = kb() / 1024.0;
+    else if (line.rfind("RssAnon:", 0) == 0)
+      u.anon_mb = kb() / 1024.0;
+    else if (line.rfind("RssFile:", 0) == 0)
+      u.file_mb = kb() / 1024.0;
     else if (line.rfind("VmHWM:", 0) == 0)
       u.hwm_mb = kb() / 1024.0;
     else if (line.rfind("Threads:", 0) == 0)

@@ -154,6 +154,8 @@ std::pair<int, std::string> capture(const std::vector<std::string>& argv,
 struct sample {
   double t = 0; // seconds since the tree was up
   double rss_mb = 0;
+  double anon_mb = 0; // of rss_mb: anonymous (heap, stacks)
+  double file_mb = 0; // of rss_mb: mapped files (code)
   double fds = 0;
   double threads = 0;
   double cpu_s = 0;
@@ -244,6 +246,8 @@ int main(int argc, char** argv) {
       auto u = grace::bench::usage_of(g.pid());
       sample s{seconds(),
                u.rss_mb,
+               u.anon_mb,
+               u.file_mb,
                static_cast<double>(grace::test::open_fds(g.pid())),
                static_cast<double>(u.threads),
                u.cpu_seconds,
@@ -305,6 +309,8 @@ int main(int argc, char** argv) {
     double sample::*y;
   };
   std::vector<row> rows{{"RSS MiB", &sample::rss_mb},
+                        {"  anonymous MiB", &sample::anon_mb},
+                        {"  mapped files MiB", &sample::file_mb},
                         {"open descriptors", &sample::fds},
                         {"threads", &sample::threads}};
   auto restarts_total = last.restarts - first.restarts;
@@ -341,6 +347,8 @@ int main(int argc, char** argv) {
   for (auto& s : samples) {
     series["t"].push_back(s.t);
     series["rss_mb"].push_back(s.rss_mb);
+    series["anon_mb"].push_back(s.anon_mb);
+    series["file_mb"].push_back(s.file_mb);
     series["fds"].push_back(s.fds);
     series["threads"].push_back(s.threads);
     series["cpu_s"].push_back(s.cpu_s);

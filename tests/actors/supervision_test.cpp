@@ -236,8 +236,10 @@ TEST_F(Supervision, ACrashLoopingGroupHoldsBackNeitherItsChildrenNorTheTree) {
   // own pace (g1 is ahead by the four readiness delays before g5 began).
   ASSERT_TRUE(wait_starts("g5", 4));
   EXPECT_LE(starts("g1").size(), 3 * starts("g5").size());
+  // The others loop too (a start is stamped from the child's main(), which
+  // a loaded machine may run a little after g5's).
   for (auto n : {"g1", "g2", "g3", "g4"})
-    EXPECT_GE(starts(n).size(), 4u) << n;
+    EXPECT_TRUE(wait_starts(n, 4)) << n;
 }
 
 TEST_F(Supervision, HoldKeepsTheSubtreeStoppedWithoutEscalating) {
