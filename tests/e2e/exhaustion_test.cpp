@@ -48,6 +48,15 @@ void expect_every_incident_closed(const std::string& log) {
   }
 }
 
+// A tree of `c` (restarted 20-100 ms after each exit, intensity 1000 a
+// second) and f, which writes its output as fast as it can.
+std::string crasher_and_flooder(const std::string& c) {
+  return "grace: 1\nlog_dir: logs\n"
+         "defaults: {backoff: {min: 20ms, max: 100ms}}\n"
+         "supervisor:\n  intensity: 1000\n  period: 1s\n  children:\n"
+         + c + "    - {name: f, command: [" + crashy + ", --flood]}\n";
+}
+
 // CPU seconds (user + system) `pid` has used so far.
 double cpu_seconds(int pid) {
   auto ticks
@@ -256,12 +265,8 @@ TEST_F(GraceRun, ADiskFilledByAChildLosesNoIncidentAndStopsNoRestart) {
   if (!disk.why_not().empty())
     GTEST_SKIP() << "no disk of its own: " << disk.why_not();
   auto config = tmp_.write(
-    "grace.yaml", "grace: 1\nlog_dir: logs\n"
-                  "defaults: {backoff: {min: 20ms, max: 100ms}}\n"
-                  "supervisor:\n  intensity: 1000\n  period: 1s\n"
-                  "  children:\n"
-                    + child("c", "--sleep, \"50\", --exit, \"1\"")
-                    + "    - {name: f, command: [" + crashy + ", --flood]}\n");
+    "grace.yaml",
+    crasher_and_flooder(child("c", "--sleep, \"50\", --exit, \"1\"")));
   auto g = run(config);
   auto log = dir_ + "/logs/incidents.jsonl";
   // The disk fills; grace says so, once for each file.
@@ -334,12 +339,8 @@ TEST_F(GraceRun, ADiskSlowerThanAChildHoldsUpThatChildAlone) {
     ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
   ASSERT_TRUE(disk) << std::strerror(errno);
   auto config = tmp_.write(
-    "grace.yaml", "grace: 1\nlog_dir: logs\n"
-                  "defaults: {backoff: {min: 20ms, max: 100ms}}\n"
-                  "supervisor:\n  intensity: 1000\n  period: 1s\n"
-                  "  children:\n"
-                    + child("c", "--sleep, \"50\", --exit, \"1\"")
-                    + "    - {name: f, command: [" + crashy + ", --flood]}\n");
+    "grace.yaml",
+    crasher_and_flooder(child("c", "--sleep, \"50\", --exit, \"1\"")));
   auto g = run(config);
   ASSERT_TRUE(wait_until([&] {
     return err().find("root.f.out: the disk takes this output slower than "
