@@ -224,7 +224,7 @@ private:
       std::optional<status_list> tree;
       std::optional<status_list> failures;
       std::optional<caf::error> error;
-      int pending = 2;
+      int pending = 0; // the root's answer, and the tracker's if there is one
       std::function<void(status_list)> then;
       std::function<void(caf::error&)> failed;
       void one_done() {
@@ -238,6 +238,7 @@ private:
       }
     };
     auto g = std::make_shared<gather>();
+    g->pending = state.ctx->tracker ? 2 : 1;
     g->then = std::move(then);
     g->failed = std::move(failed);
     // Half a second more than the root's own budget for its answer.
@@ -253,10 +254,8 @@ private:
           g->error = std::move(e);
           g->one_done();
         });
-    if (!state.ctx->tracker) {
-      g->one_done();
+    if (!state.ctx->tracker)
       return;
-    }
     request(state.ctx->tracker, wait, status_atom::value)
       .then(
         [g](status_list& failures) {

@@ -210,24 +210,22 @@ void output_sink::stall() {
   if (stalled_)
     return;
   stalled_ = true;
-  auto now = std::chrono::steady_clock::now();
-  said_stall_ = stall_said_ == std::chrono::steady_clock::time_point{}
-                || now - stall_said_ >= stall_said_every;
-  if (said_stall_) {
-    stall_said_ = now;
+  stalled_since_ = std::chrono::steady_clock::now();
+  if (stall_said_ == std::chrono::steady_clock::time_point{}
+      || stalled_since_ - stall_said_ >= stall_said_every) {
+    stall_said_ = stalled_since_;
     spdlog::warn("{}: the disk takes this output slower than the child "
                  "writes it; the child waits on its pipe until the disk has "
                  "caught up",
                  file_);
   }
-  stalled_since_ = now;
 }
 
 void output_sink::caught_up() {
   if (!stalled_)
     return;
   stalled_ = false;
-  if (said_stall_)
+  if (stall_said_ == stalled_since_)
     spdlog::info("{}: the disk has caught up after {:.1f} s", file_,
                  std::chrono::duration<double>(std::chrono::steady_clock::now()
                                                - stalled_since_)
@@ -276,7 +274,6 @@ void output_sink::write(const char* data, std::size_t size) {
       dropped_ = 0;
     }
     size_ += static_cast<std::uint64_t>(n);
-    total_ += static_cast<std::uint64_t>(n);
     data += n;
     size -= static_cast<std::size_t>(n);
   }

@@ -59,9 +59,6 @@ public:
   /// I/O thread.
   void add_line_tap(std::function<void(std::string_view)> tap);
 
-  /// Returns the bytes copied into files so far (all generations).
-  std::uint64_t bytes_written() const noexcept { return total_; }
-
   /// Returns whether what is queued for the disk is too much to read more
   /// (this sink's, or all sinks' together).
   bool behind() const noexcept;
@@ -89,13 +86,13 @@ private:
   int error_ = 0;             // of the failing writes (0: none)
   std::uint64_t dropped_ = 0; // bytes since it began
   // Any thread's.
-  std::atomic<std::uint64_t> total_{0}; // copied overall
-  std::atomic<std::size_t> queued_{0};  // read, not written yet
+  std::atomic<std::size_t> queued_{0}; // read, not written yet
   // The I/O thread's.
   std::vector<std::function<void(std::string_view)>> taps_;
-  std::string partial_;     // the start of a line not ended yet (for taps)
-  bool stalled_ = false;    // reading waits for the disk
-  bool said_stall_ = false; // this stall was logged
+  std::string partial_;  // the start of a line not ended yet (for taps)
+  bool stalled_ = false; // reading waits for the disk
+  // When this stall began, and when a stall was last said (the same time
+  // if this one was).
   std::chrono::steady_clock::time_point stalled_since_, stall_said_;
 
   void stall();     // reading waits for the disk: said (at most once a minute)
