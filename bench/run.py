@@ -288,13 +288,15 @@ def markdown(summary):
         out += ["", f"## Soak: {soak['children']} children crash-looping for "
                 f"{soak['minutes']:g} min", "",
                 "| measure | first | last | max | slope per hour (after "
-                f"{soak['slope_from_s']:.0f} s) | the same, after "
-                f"{soak.get('second_half_from_s', soak['slope_from_s']):.0f} s |",
+                f"{soak['slope_from_s']:.0f} s) | the same, second half"
+                + (f" (after {soak['second_half_from_s']:.0f} s)"
+                   if "second_half_from_s" in soak else "") + " |",
                 "|---|--:|--:|--:|--:|--:|"]
         for m in soak.get("measures", []):
-            half = m.get("second_half_slope_per_hour", m["slope_per_hour"])
+            half = m.get("second_half_slope_per_hour")  # not in older results
+            half = "-" if half is None else f"{half:+.2f}"
             out.append(f"| {m['measure']} | {m['first']:.1f} | {m['last']:.1f} | "
-                       f"{m['max']:.1f} | {m['slope_per_hour']:+.2f} | {half:+.2f} |")
+                       f"{m['max']:.1f} | {m['slope_per_hour']:+.2f} | {half} |")
         out += ["", f"{soak['restarts']:.0f} restarts, grace CPU {soak['cpu_s']:.1f} s: "
                 f"{soak['cpu_per_restart_ms']:.3f} ms per restart. {soak['events']} events "
                 f"streamed; {soak['status_polls']} status polls, {soak['status_failures']} "
